@@ -41,7 +41,7 @@ for _name in COMMAND_MODULES:
         if exc.name != f"{__name__}.{_name}":
             raise
         continue
-    cli.add_command(getattr(_module, _name.rstrip("_")))
+    cli.add_command(getattr(_module, _name))
 
 
 def main(argv: list[str] | None = None) -> None:
