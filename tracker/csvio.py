@@ -70,14 +70,19 @@ class _Table:
 def _parse_table(name: str, text: str) -> _Table:
     if not text.strip():
         raise ImportFormatError(f"{name}: the file is empty")
+    header = text.lstrip().split("\n", 1)[0]
+    # phyphox offers comma, tab and "semicolon, decimal comma" CSV flavours.
+    sep, decimal = ("\t", ".") if "\t" in header else (";", ",") if header.count(";") > header.count(",") else (",", ".")
     try:
         try:  # fast path: everything numeric
-            frame = pd.read_csv(io.StringIO(text), skipinitialspace=True, float_precision="round_trip")
+            frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=True)
             if not all(pd.api.types.is_numeric_dtype(d) for d in frame.dtypes):
                 raise ValueError("non-numeric cells")
         except ValueError:  # slow path keeps the text so errors can quote the bad cell
-            frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True,
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True,
                                 keep_default_na=False)
+            if decimal == ",":
+                frame = frame.apply(lambda col: col.str.replace(",", ".", regex=False))
     except pd.errors.ParserError as exc:
         detail = re.sub(r"^Error tokenizing data\. C error: ", "", str(exc)).strip()
         raise ImportFormatError(f"{name}: {detail}") from exc
@@ -260,9 +265,8 @@ def _read_sensor_logger(tables: list[_Table]) -> Recording:
 
 def _recording(name: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, mag: np.ndarray | None,
                profile: str, started_at: datetime | None = None) -> Recording:
-    step = np.median(np.diff(t)) if len(t) > 1 else None
+    # Files carry no configured rate: the achieved rate is measured from the times.
     meta = RecordingMeta(device=Path(name.split(",")[0].split("!")[0]).stem, profile=profile,
-                         nominal_rate_hz=round(1.0 / step, 3) if step else None,
                          **({"started_at": started_at} if started_at else {}))
     try:
         return Recording(t, acc, gyr, mag, meta)
