@@ -303,11 +303,16 @@ class Store:
                         self.store._conn.execute("ROLLBACK")
                         raise _translate(err, self.store.path, self.doing) from err
                 else:
-                    self.store._conn.execute("ROLLBACK")
+                    self.store._rollback()
                     if isinstance(exc, sqlite3.Error):
                         raise _translate(exc, self.store.path, self.doing) from exc
             finally:
                 self.store._lock.release()
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back on some errors (e.g. SQLITE_FULL).
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def _tx(self, doing: str = "writing") -> "Store._Tx":
         return Store._Tx(self, doing)
