@@ -277,7 +277,11 @@ def _recording(name: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, mag: 
 
 
 def _load_texts(path: Path) -> list[tuple[str, str]]:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # e.g. an embedded NUL or a name too long
+        raise ImportFormatError(f"{str(path)!r}: not a usable file name ({exc})") from exc
+    if not exists:
         raise ImportFormatError(f"{path}: no such file or directory")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")

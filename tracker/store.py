@@ -225,8 +225,9 @@ class Store:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(directory, 0o700)  # health data: owner only, even if it existed
-        except OSError as exc:
-            raise StoreError(f"cannot create data directory {directory}: {exc.strerror}") from exc
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise StoreError(f"cannot create data directory {str(directory)!r}: {reason}") from exc
         if not directory.is_dir():
             raise StoreError(f"data directory {directory} is not a directory")
         path = directory / DB_FILENAME
