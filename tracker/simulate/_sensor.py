@@ -1,0 +1,117 @@
+"""The IMU's imperfections: mounting, noise, bias and drift, scale, quantisation, timing."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import schema
+from ..errors import ValidationError
+
+__all__ = ["SensorModel"]
+
+_G = schema.STANDARD_GRAVITY_M_S2
+
+
+@dataclass(frozen=True)
+class SensorModel:
+    """A consumer MEMS IMU worn on a strap (defaults: BMI270/ICM-42688 class part).
+
+    ================================  ==========================  =========================
+    field                             default                     meaning
+    ================================  ==========================  =========================
+    ``nominal_mounting``              ``"aligned"``               sensor axes = body axes, or
+                                                                  ``"flat_back"``: tag flat on
+                                                                  the back, x right, y up,
+                                                                  z out of the back
+    ``mounting_max_deg``              10                          misalignment: random axis,
+                                                                  angle uniform in [0, max]
+    ``mounting_quat_wxyz``            None                        exact sensor→body rotation
+                                                                  (overrides the two above)
+    ``acc_noise_density``             1.8e-3 m/s²/√Hz             white noise, σ = d·√(rate/2)
+    ``gyr_noise_density``             1.5e-4 rad/s/√Hz            (0.0086 °/s/√Hz)
+    ``acc_bias_std_m_s2``             0.05                        constant bias per axis
+    ``gyr_bias_std_rad_s``            0.005                       turn-on bias (0.29 °/s)
+    ``gyr_bias_walk_rad_s_rts``       3e-5                        bias random walk, rad/s/√s
+    ``gyr_bias_drift_rad_s_per_min``  3e-4                        warm-up drift (σ per axis)
+    ``acc_scale_std``, ``gyr_scale_std``  0.005                   per-axis scale error
+    ``acc_range_m_s2``                16 g                        saturation
+    ``gyr_range_rad_s``               2000 °/s                    saturation
+    ``acc_lsb_m_s2``                  16 g / 32768                quantisation step (0: off)
+    ``gyr_lsb_rad_s``                 2000 °/s / 32768            quantisation step (0: off)
+    ``mag_noise_uT`` / ``mag_lsb_uT``  0.3 / 0.15                 magnetometer
+    ``mag_offset_std_uT``             1.0                         hard-iron offset per axis
+    ``aa_cutoff_frac``                0.45                        anti-alias low-pass of the
+                                                                  part, fraction of the rate
+    ``jitter_frac``                   0.02                        σ of sampling-instant jitter,
+                                                                  fraction of the period
+    ``drop_prob``                     0.002                       probability a BLE packet is
+                                                                  lost (bursts of ~1.5)
+    ``samples_per_packet``            None                        None: rate/25, at least 1
+    ================================  ==========================  =========================
+
+    :meth:`ideal` gives a perfect sensor (still band-limited) for physics tests.
+    """
+
+    nominal_mounting: str = "aligned"
+    mounting_max_deg: float = 10.0
+    mounting_quat_wxyz: tuple[float, float, float, float] | None = None
+    acc_noise_density: float = 1.8e-3
+    gyr_noise_density: float = 1.5e-4
+    acc_bias_std_m_s2: float = 0.05
+    gyr_bias_std_rad_s: float = 0.005
+    gyr_bias_walk_rad_s_rts: float = 3e-5
+    gyr_bias_drift_rad_s_per_min: float = 3e-4
+    acc_scale_std: float = 0.005
+    gyr_scale_std: float = 0.005
+    acc_range_m_s2: float = 16 * _G
+    gyr_range_rad_s: float = float(np.deg2rad(2000.0))
+    acc_lsb_m_s2: float = 16 * _G / 32768
+    gyr_lsb_rad_s: float = float(np.deg2rad(2000.0)) / 32768
+    mag_noise_uT: float = 0.3
+    mag_lsb_uT: float = 0.15
+    mag_offset_std_uT: float = 1.0
+    aa_cutoff_frac: float = 0.45
+    jitter_frac: float = 0.02
+    drop_prob: float = 0.002
+    samples_per_packet: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.nominal_mounting not in ("aligned", "flat_back"):
+            raise ValidationError(f"nominal_mounting must be 'aligned' or 'flat_back', got {self.nominal_mounting!r}")
+        if not 0 <= self.mounting_max_deg <= 45:
+            raise ValidationError(f"mounting_max_deg {self.mounting_max_deg} is not in [0, 45]")
+        if not 0.05 <= self.aa_cutoff_frac <= 0.5:
+            raise ValidationError(f"aa_cutoff_frac {self.aa_cutoff_frac} is not in [0.05, 0.5]")
+        if not 0 <= self.jitter_frac <= 0.1:
+            raise ValidationError(f"jitter_frac {self.jitter_frac} is not in [0, 0.1]")
+        if not 0 <= self.drop_prob < 0.5:
+            raise ValidationError(f"drop_prob {self.drop_prob} is not in [0, 0.5)")
+        if self.mounting_quat_wxyz is not None:
+            q = np.asarray(self.mounting_quat_wxyz, dtype=float)
+            if q.shape != (4,) or not np.isclose(np.linalg.norm(q), 1.0, atol=1e-6):
+                raise ValidationError("mounting_quat_wxyz must be a unit quaternion (w, x, y, z)")
+
+    @classmethod
+    def ideal(cls, **changes: object) -> "SensorModel":
+        """No noise, bias, scale error, quantisation, jitter or drops; aligned mounting."""
+        base = cls(
+            mounting_max_deg=0.0, acc_noise_density=0.0, gyr_noise_density=0.0,
+            acc_bias_std_m_s2=0.0, gyr_bias_std_rad_s=0.0, gyr_bias_walk_rad_s_rts=0.0,
+            gyr_bias_drift_rad_s_per_min=0.0, acc_scale_std=0.0, gyr_scale_std=0.0,
+            acc_range_m_s2=float("inf"), gyr_range_rad_s=float("inf"), acc_lsb_m_s2=0.0,
+            gyr_lsb_rad_s=0.0, mag_noise_uT=0.0, mag_lsb_uT=0.0, mag_offset_std_uT=0.0,
+            jitter_frac=0.0, drop_prob=0.0,
+        )
+        return dataclasses.replace(base, **changes) if changes else base
+
+    def packet_size(self, rate_hz: float) -> int:
+        if self.samples_per_packet is not None:
+            return max(1, int(self.samples_per_packet))
+        return max(1, int(round(rate_hz / 25.0)))
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
