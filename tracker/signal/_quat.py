@@ -1,0 +1,153 @@
+"""Vectorised quaternion and rotation helpers (scalar-first ``w, x, y, z``).
+
+Conventions used throughout :mod:`tracker.signal`:
+
+* a quaternion ``q_ab`` rotates vectors from frame *b* into frame *a*:
+  ``v_a = q_ab ⊗ v_b ⊗ q_ab*`` (VQF's ``quat`` is ``q_world_sensor`` in this sense);
+* matrices follow the same naming: ``R_ab @ v_b = v_a``;
+* all functions accept a single quaternion ``(4,)`` or a stack ``(N, 4)``.
+
+numpy only: scipy's :class:`~scipy.spatial.transform.Rotation` is scalar-last, and
+these few formulas on stacked arrays are faster than converting back and forth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "quat_mul", "quat_conj", "quat_normalize", "quat_rotate", "quat_to_matrix",
+    "quat_from_matrix", "quat_from_axis_angle", "quat_from_two_vectors", "euler_yxz_from_quat",
+    "quat_from_euler_yxz", "quat_angle_rad",
+]
+
+
+def quat_normalize(q: np.ndarray) -> np.ndarray:
+    q = np.asarray(q, dtype=np.float64)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def quat_conj(q: np.ndarray) -> np.ndarray:
+    q = np.asarray(q, dtype=np.float64)
+    out = -q
+    out[..., 0] = q[..., 0]
+    return out
+
+
+def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hamilton product ``p ⊗ q`` (broadcasts over leading dimensions)."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.stack([
+        pw * qw - px * qx - py * qy - pz * qz,
+        pw * qx + px * qw + py * qz - pz * qy,
+        pw * qy - px * qz + py * qw + pz * qx,
+        pw * qz + px * qy - py * qx + pz * qw,
+    ], axis=-1)
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(..., 3, 3)`` of unit quaternions."""
+    q = np.asarray(q, dtype=np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+    ], axis=-2)
+
+
+def quat_from_matrix(m: np.ndarray) -> np.ndarray:
+    """Unit quaternion (``w >= 0``) of one rotation matrix ``(3, 3)``."""
+    m = np.asarray(m, dtype=np.float64)
+    tr = np.trace(m)
+    if tr > 0:
+        s = 2.0 * np.sqrt(tr + 1.0)
+        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
+    q = quat_normalize(np.array(q))
+    return q if q[0] >= 0 else -q
+
+
+def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors ``v`` (..., 3) by ``q``: ``q ⊗ v ⊗ q*``."""
+    q = np.asarray(q, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    w = q[..., :1]
+    u = q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def quat_from_axis_angle(axis: np.ndarray, angle_rad: np.ndarray | float) -> np.ndarray:
+    axis = np.asarray(axis, dtype=np.float64)
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    half = 0.5 * np.asarray(angle_rad, dtype=np.float64)[..., None]
+    return np.concatenate([np.cos(half), np.sin(half) * axis], axis=-1)
+
+
+def quat_from_two_vectors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Shortest-arc rotation taking direction ``a`` onto direction ``b`` (both (..., 3)).
+
+    Antiparallel inputs get a 180° turn about an axis perpendicular to ``a``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    w = 1.0 + np.sum(a * b, axis=-1, keepdims=True)
+    xyz = np.cross(a, b)
+    q = np.concatenate([w, xyz], axis=-1)
+    flip = (w[..., 0] < 1e-9)
+    if np.any(flip):
+        # any axis perpendicular to a: cross with the coordinate axis least aligned with a
+        aa = np.atleast_2d(a)[np.atleast_1d(flip)]
+        helper = np.eye(3)[np.argmin(np.abs(aa), axis=-1)]
+        perp = np.cross(aa, helper)
+        perp /= np.linalg.norm(perp, axis=-1, keepdims=True)
+        q2 = np.atleast_2d(q).copy()
+        q2[np.atleast_1d(flip)] = np.concatenate([np.zeros((perp.shape[0], 1)), perp], axis=-1)
+        q = q2.reshape(q.shape)
+    return quat_normalize(q)
+
+
+def euler_yxz_from_quat(q: np.ndarray) -> np.ndarray:
+    """Intrinsic y–x–z angles (rad) of ``R = Ry(a) Rx(b) Rz(c)``: columns ``a, b, c``.
+
+    ``b`` (about x) lies in [-90°, 90°]; the other two in (-180°, 180°].
+    """
+    q = np.asarray(q, dtype=np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    r02 = 2 * (x * z + w * y)
+    r22 = 1 - 2 * (x * x + y * y)
+    r12 = 2 * (y * z - w * x)
+    r10 = 2 * (x * y + w * z)
+    r11 = 1 - 2 * (x * x + z * z)
+    a = np.arctan2(r02, r22)
+    b = np.arcsin(np.clip(-r12, -1.0, 1.0))
+    c = np.arctan2(r10, r11)
+    return np.stack([a, b, c], axis=-1)
+
+
+def quat_from_euler_yxz(a_rad: np.ndarray | float, b_rad: np.ndarray | float,
+                        c_rad: np.ndarray | float) -> np.ndarray:
+    """Quaternion of ``Ry(a) Rx(b) Rz(c)`` (intrinsic y–x–z)."""
+    ey, ex, ez = np.eye(3)[1], np.eye(3)[0], np.eye(3)[2]
+    return quat_mul(quat_mul(quat_from_axis_angle(ey, a_rad), quat_from_axis_angle(ex, b_rad)),
+                    quat_from_axis_angle(ez, c_rad))
+
+
+def quat_angle_rad(q: np.ndarray) -> np.ndarray:
+    """Rotation angle (rad, in [0, π]) of unit quaternions."""
+    q = np.asarray(q, dtype=np.float64)
+    return 2.0 * np.arccos(np.clip(np.abs(q[..., 0]), 0.0, 1.0))

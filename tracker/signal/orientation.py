@@ -1,0 +1,337 @@
+"""Sensor orientation from gyroscope + accelerometer (+ magnetometer) with VQF.
+
+We use VQF (Laidig & Seel, Information Fusion 2023) rather than a home-made filter: it
+is the best-performing filter on the BROAD benchmark, it estimates the gyroscope bias at
+rest *and* in motion, detects rest, and rejects magnetic disturbances. Recorded sessions
+use the acausal ``offlineVQF``; the live view uses the causal ``vqf.VQF`` class
+(:class:`OnlineOrientation`). Both return the same thing here.
+
+Quaternions are ``q_world_sensor``, scalar first (``w, x, y, z``), world = east-north-up.
+VQF uses the same order and sense, so no reordering happens at this adapter (scipy, which
+is scalar-last, is not used on these arrays). Without a trustworthy magnetometer the
+heading is arbitrary at the start and drifts slowly (6D fusion).
+
+Sensors without a gyroscope (micro:bit, Polar H10) get inclination from low-passed
+acceleration only (mode ``"gravity"``); their heading, and so axial rotation, is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import vqf
+from scipy import signal as sps
+
+from ..errors import ValidationError
+from ._quat import quat_from_two_vectors, quat_normalize
+from .params import OrientationParams
+
+__all__ = [
+    "Orientation", "estimate_orientation", "OnlineOrientation", "has_gyroscope",
+    "uniform_grid", "NO_GYRO_PROFILES",
+]
+
+#: Device profiles whose ``gyr`` column is always zero.
+NO_GYRO_PROFILES = ("microbit", "polar-h10")
+
+_UP = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True, eq=False)
+class Orientation:
+    """Sensor orientation per sample.
+
+    Attributes
+    ----------
+    quat_wxyz : ndarray, shape (N, 4)
+        ``q_world_sensor`` (ENU world, scalar first).
+    rest : ndarray of bool, shape (N,)
+        VQF rest detection (sensor still).
+    gyr_bias_rad_s : ndarray, shape (N, 3)
+        Estimated gyroscope bias (zeros in gravity mode).
+    mode : {"9D", "6D", "gravity"}
+        What the orientation is based on. ``gravity`` has no heading.
+    mag_disturbed_fraction : float or None
+        Fraction of samples VQF flagged magnetically disturbed (None without mag).
+    n_filled : int
+        Samples interpolated into gaps of the time base before fusion.
+    notes : tuple of str
+        Human-readable remarks (why 9D was not used, gaps bridged...).
+    """
+
+    quat_wxyz: np.ndarray
+    rest: np.ndarray
+    gyr_bias_rad_s: np.ndarray
+    mode: str
+    mag_disturbed_fraction: float | None = None
+    n_filled: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def has_heading(self) -> bool:
+        return self.mode != "gravity"
+
+
+def has_gyroscope(gyr_rad_s: np.ndarray, profile: str | None = None) -> bool:
+    """False for profiles without a gyroscope or an all-zero gyroscope column."""
+    if profile in NO_GYRO_PROFILES:
+        return False
+    return bool(np.any(np.asarray(gyr_rad_s) != 0.0))
+
+
+def uniform_grid(t_s: np.ndarray, *, sampling_rate_hz: float, max_gap_fill_s: float
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where to place the samples on a uniform time grid, bridging gaps.
+
+    Parameters
+    ----------
+    t_s : ndarray, shape (N,)
+        Strictly increasing sample times in s.
+    sampling_rate_hz : float
+        Grid rate.
+    max_gap_fill_s : float
+        A gap is bridged with at most this much interpolated time.
+
+    Returns
+    -------
+    (grid_pos, n_grid) or None
+        ``grid_pos[i]`` is the grid index of sample ``i``; None when no gap needs filling
+        (every step is within 1.5 sample periods).
+    """
+    t_s = np.asarray(t_s, dtype=np.float64)
+    if t_s.size < 2:
+        return None
+    dt = 1.0 / sampling_rate_hz
+    steps = np.rint(np.diff(t_s) / dt)
+    if steps.max() < 2:
+        return None
+    cap = max(1, int(round(max_gap_fill_s / dt)))
+    steps = np.clip(steps, 1, cap).astype(np.int64)
+    pos = np.concatenate([[0], np.cumsum(steps)])
+    return pos, int(pos[-1]) + 1
+
+
+def _fill(pos: np.ndarray, n_grid: int, *arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    """Linear interpolation of (N, k) arrays onto the grid (sample i sits at pos[i])."""
+    g = np.arange(n_grid, dtype=np.float64)
+    out: list[np.ndarray | None] = []
+    for arr in arrays:
+        if arr is None:
+            out.append(None)
+            continue
+        out.append(np.column_stack([np.interp(g, pos, arr[:, k]) for k in range(arr.shape[1])]))
+    return out
+
+
+def _gravity_quat(acc_lp: np.ndarray) -> np.ndarray:
+    """``q_world_sensor`` with the low-passed acceleration as 'up' and no heading."""
+    norm = np.linalg.norm(acc_lp, axis=1, keepdims=True)
+    up = np.where(norm > 1e-6, acc_lp / np.maximum(norm, 1e-12), _UP)
+    return quat_from_two_vectors(up, np.broadcast_to(_UP, up.shape))
+
+
+def _rest_from_acc(acc_m_s2: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
+    """Still when the acceleration barely changes over ~1 s (gravity mode has no gyro)."""
+    n = max(3, int(round(sampling_rate_hz)))
+    kernel = np.ones(n) / n
+    dev = np.empty(acc_m_s2.shape[0])
+    var = np.zeros(acc_m_s2.shape[0])
+    for k in range(3):
+        m = np.convolve(acc_m_s2[:, k], kernel, mode="same")
+        m2 = np.convolve(acc_m_s2[:, k] ** 2, kernel, mode="same")
+        var += np.maximum(m2 - m * m, 0.0)
+    dev[:] = np.sqrt(var)
+    return dev < 0.3
+
+
+def _check(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, mag: np.ndarray | None) -> None:
+    n = t_s.shape[0]
+    if n < 2:
+        raise ValidationError(f"orientation needs at least 2 samples, got {n}")
+    for name, arr in (("acc_m_s2", acc), ("gyr_rad_s", gyr), ("mag_uT", mag)):
+        if arr is not None and arr.shape != (n, 3):
+            raise ValidationError(f"{name} must have shape ({n}, 3), got {arr.shape}")
+
+
+def _mag_plausible(mag_uT: np.ndarray, params: OrientationParams) -> tuple[bool, str | None]:
+    norm = float(np.median(np.linalg.norm(mag_uT, axis=1)))
+    lo, hi = params.mag_norm_range_uT
+    if not lo <= norm <= hi:
+        return False, (f"magnetometer ignored: median field {norm:.1f} µT is outside "
+                       f"{lo:g}–{hi:g} µT (not the Earth's field); heading from 6D fusion")
+    return True, None
+
+
+def estimate_orientation(
+    t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
+    mag_uT: np.ndarray | None = None, *, sampling_rate_hz: float,
+    params: OrientationParams | None = None, profile: str | None = None,
+) -> Orientation:
+    """Orientation of a recorded session (acausal, offline VQF).
+
+    Parameters
+    ----------
+    t_s : ndarray, shape (N,)
+        Sample times in s.
+    acc_m_s2, gyr_rad_s : ndarray, shape (N, 3)
+        Sensor-frame specific force (m/s²) and angular rate (rad/s).
+    mag_uT : ndarray, shape (N, 3), optional
+        Magnetic field in µT.
+    sampling_rate_hz : float
+        Rate of the time base; gaps (steps of 1.5 periods or more) are bridged with
+        interpolated samples so the integration spans the right time.
+    params : OrientationParams, optional
+    profile : str, optional
+        Device profile id; ``microbit`` and ``polar-h10`` have no gyroscope.
+
+    Returns
+    -------
+    Orientation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(500) / 100.0
+    >>> acc = np.tile([0.0, 9.81, 0.0], (500, 1))       # sensor y axis points up
+    >>> o = estimate_orientation(t, acc, np.zeros((500, 3)) + 1e-9, sampling_rate_hz=100.0)
+    >>> np.round(o.quat_wxyz[-1], 3).tolist()
+    [0.707, 0.707, 0.0, 0.0]
+    """
+    params = params or OrientationParams()
+    t_s = np.asarray(t_s, dtype=np.float64)
+    acc = np.ascontiguousarray(acc_m_s2, dtype=np.float64)
+    gyr = np.ascontiguousarray(gyr_rad_s, dtype=np.float64)
+    mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=np.float64)
+    _check(t_s, acc, gyr, mag)
+    if not sampling_rate_hz > 0:
+        raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
+    notes: list[str] = []
+
+    if not has_gyroscope(gyr, profile):
+        sos = sps.butter(2, min(params.gravity_lowpass_hz, 0.45 * sampling_rate_hz),
+                         fs=sampling_rate_hz, output="sos")
+        pad = min(3 * 5, acc.shape[0] - 1)
+        acc_lp = sps.sosfiltfilt(sos, acc, axis=0, padlen=pad) if acc.shape[0] > 6 else acc
+        notes.append("no gyroscope: flexion and lateral bend from gravity only; "
+                     "axial rotation unavailable")
+        return Orientation(_gravity_quat(acc_lp), _rest_from_acc(acc, sampling_rate_hz),
+                           np.zeros_like(gyr), "gravity", None, 0, tuple(notes))
+
+    use_mag = mag is not None and params.use_mag != "never"
+    if use_mag and params.use_mag == "auto":
+        ok, why = _mag_plausible(mag, params)  # type: ignore[arg-type]
+        if not ok:
+            use_mag = False
+            notes.append(why or "")
+
+    grid = uniform_grid(t_s, sampling_rate_hz=sampling_rate_hz, max_gap_fill_s=params.max_gap_fill_s)
+    n_filled = 0
+    if grid is not None:
+        pos, n_grid = grid
+        n_filled = n_grid - t_s.size
+        g_gyr, g_acc, g_mag = _fill(pos, n_grid, gyr, acc, mag if use_mag else None)
+        notes.append(f"{n_filled} samples interpolated across gaps in the time base")
+    else:
+        pos = None
+        g_gyr, g_acc, g_mag = gyr, acc, (mag if use_mag else None)
+
+    out = vqf.offlineVQF(np.ascontiguousarray(g_gyr), np.ascontiguousarray(g_acc),
+                         None if g_mag is None else np.ascontiguousarray(g_mag),
+                         1.0 / sampling_rate_hz, params.vqf_params())
+    mode = "6D"
+    quat = out["quat6D"]
+    disturbed: float | None = None
+    if g_mag is not None:
+        disturbed = float(np.mean(out["magDistDetected"]))
+        if params.use_mag == "always" or disturbed <= params.max_mag_disturbed:
+            quat, mode = out["quat9D"], "9D"
+        else:
+            notes.append(f"magnetometer ignored: {disturbed:.0%} of samples magnetically disturbed; "
+                         "heading from 6D fusion")
+    rest, bias = out["restDetected"], out["bias"]
+    if pos is not None:
+        quat, rest, bias = quat[pos], rest[pos], bias[pos]
+    return Orientation(np.ascontiguousarray(quat), np.asarray(rest, dtype=bool),
+                       np.ascontiguousarray(bias), mode, disturbed, n_filled, tuple(notes))
+
+
+class OnlineOrientation:
+    """Causal orientation for live use: feed batches, get one quaternion per sample.
+
+    Same conventions as :func:`estimate_orientation`; uses ``vqf.VQF`` (causal) or, for
+    sensors without a gyroscope, a causal low-pass of the acceleration. Gaps between
+    consecutive samples are bridged with interpolated samples.
+
+    Parameters
+    ----------
+    sampling_rate_hz : float
+    params : OrientationParams, optional
+    has_gyro : bool
+    use_mag : bool
+        Feed the magnetometer to VQF (the caller decides whether it is trustworthy).
+    """
+
+    def __init__(self, sampling_rate_hz: float, params: OrientationParams | None = None, *,
+                 has_gyro: bool = True, use_mag: bool = False) -> None:
+        if not sampling_rate_hz > 0:
+            raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
+        self.params = params or OrientationParams()
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.has_gyro = has_gyro
+        self.use_mag = use_mag
+        self.mode = ("9D" if use_mag else "6D") if has_gyro else "gravity"
+        self._vqf = vqf.VQF(1.0 / sampling_rate_hz, **self.params.vqf_params()) if has_gyro else None
+        self._sos = sps.butter(2, min(self.params.gravity_lowpass_hz, 0.45 * sampling_rate_hz),
+                               fs=sampling_rate_hz, output="sos")
+        self._zi: np.ndarray | None = None
+        self._last: tuple[float, np.ndarray, np.ndarray, np.ndarray | None] | None = None
+
+    def update(self, t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
+               mag_uT: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Process a batch; returns ``(quat_wxyz (n, 4), rest (n,))``."""
+        t_s = np.asarray(t_s, dtype=np.float64)
+        acc = np.ascontiguousarray(acc_m_s2, dtype=np.float64)
+        gyr = np.ascontiguousarray(gyr_rad_s, dtype=np.float64)
+        mag = None if (mag_uT is None or not self.use_mag) else np.ascontiguousarray(mag_uT, dtype=np.float64)
+        n = t_s.size
+        if n == 0:
+            return np.zeros((0, 4)), np.zeros(0, dtype=bool)
+        if not self.has_gyro:
+            if self._zi is None:
+                self._zi = sps.sosfilt_zi(self._sos)[:, :, None] * acc[0][None, None, :]
+            acc_lp, self._zi = sps.sosfilt(self._sos, acc, axis=0, zi=self._zi)
+            return _gravity_quat(acc_lp), np.zeros(n, dtype=bool)
+        assert self._vqf is not None
+        # bridge a gap since the previous batch (and inside this one) on the grid
+        if self._last is not None:
+            t_all = np.concatenate([[self._last[0]], t_s])
+            acc_all = np.vstack([self._last[1], acc])
+            gyr_all = np.vstack([self._last[2], gyr])
+            mag_all = None if mag is None or self._last[3] is None else np.vstack([self._last[3], mag])
+            offset = 1
+        else:
+            t_all, acc_all, gyr_all, mag_all, offset = t_s, acc, gyr, mag, 0
+        grid = uniform_grid(t_all, sampling_rate_hz=self.sampling_rate_hz,
+                            max_gap_fill_s=self.params.max_gap_fill_s)
+        if grid is not None:
+            pos, n_grid = grid
+            gyr_g, acc_g, mag_g = _fill(pos, n_grid, gyr_all, acc_all, mag_all)
+            # grid index 0 is the previous batch's last sample, already fed to the filter
+            gyr_g, acc_g = gyr_g[offset:], acc_g[offset:]  # type: ignore[index]
+            mag_g = None if mag_g is None else mag_g[offset:]
+            keep = pos[offset:] - offset
+        else:
+            gyr_g, acc_g, mag_g, keep = gyr, acc, mag, None
+        if mag_g is not None:
+            out = self._vqf.updateBatch(np.ascontiguousarray(gyr_g), np.ascontiguousarray(acc_g),
+                                        np.ascontiguousarray(mag_g))
+            quat = out["quat9D"]
+        else:
+            out = self._vqf.updateBatch(np.ascontiguousarray(gyr_g), np.ascontiguousarray(acc_g))
+            quat = out["quat6D"]
+        rest = np.asarray(out["restDetected"], dtype=bool)
+        if keep is not None:
+            quat, rest = quat[keep], rest[keep]
+        self._last = (float(t_s[-1]), acc[-1:], gyr[-1:], None if mag is None else mag[-1:])
+        return quat_normalize(quat), rest

@@ -1,0 +1,196 @@
+"""Analysis parameters: frozen dataclasses, every field carries its unit.
+
+``AnalysisParams()`` holds the defaults; change one value with
+``dataclasses.replace(AnalysisParams().reps, min_peak_deg=6.0)``. ``to_dict`` gives the
+JSON stored next to every analysis result.
+
+============================  =========  =====================================================
+parameter                     default    meaning
+============================  =========  =====================================================
+orientation.use_mag           "auto"     9D when a magnetometer is present and trustworthy
+orientation.tau_acc_s         3.0        VQF accelerometer time constant (VQF default)
+orientation.tau_mag_s         9.0        VQF magnetometer time constant (VQF default)
+orientation.max_mag_disturbed 0.95       above this fraction of disturbed samples, use 6D
+calibration.search_s          60.0       the neutral still period is looked for this early
+calibration.min_still_s       1.0        shortest neutral still period
+reps.min_peak_deg             8.0        smaller excursions are not repetitions
+reps.min_hold_s               1.0        shorter plateaus are not holds
+============================  =========  =====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..errors import ValidationError
+
+__all__ = [
+    "OrientationParams", "CalibrationParams", "RepParams", "AnalysisParams",
+]
+
+
+def _positive(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if not value > 0:
+            raise ValidationError(f"{type(obj).__name__}.{name} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OrientationParams:
+    """Sensor fusion (VQF) settings.
+
+    Attributes
+    ----------
+    use_mag : {"auto", "always", "never"}
+        ``auto`` uses the 9D estimate when a magnetometer is present, its field norm is
+        Earth-like and VQF flags at most ``max_mag_disturbed`` of the samples disturbed.
+    tau_acc_s, tau_mag_s : float
+        VQF time constants (defaults are VQF's own, which BROAD was tuned with).
+    max_mag_disturbed : float
+        Fraction (0–1) of samples VQF flagged magnetically disturbed above which the
+        result is reported as 6D. VQF already ignores the magnetometer while it is
+        disturbed (and until it has seen a field while turning faster than 20 °/s), so its
+        9D output degrades to 6D on its own; a session that is disturbed nearly all the
+        time never had a trustworthy heading.
+    mag_norm_range_uT : tuple of float
+        Median field norm outside this range means the magnetometer is not reading the
+        Earth's field (uncalibrated, or near steel/magnets).
+    gravity_lowpass_hz : float
+        Cut-off of the low-pass that turns acceleration into gravity when a sensor has no
+        gyroscope.
+    max_gap_fill_s : float
+        Gaps in the sample times up to this long are bridged with interpolated samples so
+        the filter integrates over the right time; longer gaps restart the filter.
+    """
+
+    use_mag: Literal["auto", "always", "never"] = "auto"
+    tau_acc_s: float = 3.0
+    tau_mag_s: float = 9.0
+    max_mag_disturbed: float = 0.95
+    mag_norm_range_uT: tuple[float, float] = (15.0, 120.0)
+    gravity_lowpass_hz: float = 1.5
+    max_gap_fill_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.use_mag not in ("auto", "always", "never"):
+            raise ValidationError(f"use_mag must be 'auto', 'always' or 'never', got {self.use_mag!r}")
+        _positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s")
+
+    def vqf_params(self) -> dict[str, Any]:
+        """Keyword parameters for ``vqf.offlineVQF`` / ``vqf.VQF``."""
+        return {"tauAcc": float(self.tau_acc_s), "tauMag": float(self.tau_mag_s)}
+
+
+@dataclass(frozen=True)
+class CalibrationParams:
+    """Sensor-to-body mounting estimation.
+
+    Attributes
+    ----------
+    search_s : float
+        The neutral still period (person upright and still) is the first still period
+        of at least ``min_still_s`` within this many seconds of the start.
+    min_still_s : float
+        Shortest still period accepted as neutral.
+    still_gyr_rad_s : float
+        Angular-rate magnitude (bias removed, low-passed) below which the person is still.
+    still_acc_m_s2 : float
+        Largest deviation of the acceleration norm from g while still.
+    max_tilt_deg : float
+        A neutral posture tilted further than this from the sensor's nominal up axis is
+        rejected (the person is probably not upright); the nominal mounting is used.
+    motion_gyr_rad_s : float
+        Angular rate above which samples feed the heading (forward-axis) estimate.
+    min_heading_confidence : float
+        Ratio of flexion-axis to lateral-axis rotation energy (eigenvalue ratio) needed to
+        trust the heading from movement; below it the nominal heading is kept.
+    max_heading_deg : float
+        The heading correction found from movement is clipped to this.
+    """
+
+    search_s: float = 60.0
+    min_still_s: float = 1.0
+    still_gyr_rad_s: float = 0.1
+    still_acc_m_s2: float = 0.6
+    max_tilt_deg: float = 35.0
+    motion_gyr_rad_s: float = 0.15
+    min_heading_confidence: float = 2.0
+    max_heading_deg: float = 45.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
+                  "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "max_heading_deg")
+
+
+@dataclass(frozen=True)
+class RepParams:
+    """Repetition segmentation, exercise recognition, peak and hold.
+
+    Attributes
+    ----------
+    smooth_hz : float
+        Zero-phase low-pass applied to the angles before finding events.
+    min_peak_deg : float
+        Smallest primary-angle excursion from the start posture that is a repetition.
+    start_deg : float
+        A repetition starts/ends where its excursion is within this of the start posture.
+    min_rep_s : float
+        Shortest repetition.
+    posture_upright_max_deg : float
+        Body z axis within this of vertical: upright (sitting).
+    posture_lying_min_deg : float
+        Body z axis at least this far from vertical: lying or on all fours.
+    hold_band_deg : float
+        A hold is where the primary angle stays within this of the peak...
+    hold_band_frac : float
+        ...or within this fraction of the peak excursion, whichever is larger...
+    hold_max_rate_deg_s : float
+        ...and turns slower than this.
+    min_hold_s : float
+        Shorter plateaus are not holds (the repetition has no hold).
+    twist_ratio : float
+        Upright repetition is a twist when the axial excursion exceeds this times the
+        flexion excursion, else a back-bend.
+    """
+
+    smooth_hz: float = 2.0
+    min_peak_deg: float = 8.0
+    start_deg: float = 2.0
+    min_rep_s: float = 1.5
+    posture_upright_max_deg: float = 45.0
+    posture_lying_min_deg: float = 55.0
+    hold_band_deg: float = 1.5
+    hold_band_frac: float = 0.06
+    hold_max_rate_deg_s: float = 6.0
+    min_hold_s: float = 1.0
+    twist_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "smooth_hz", "min_peak_deg", "start_deg", "min_rep_s", "hold_band_deg",
+                  "hold_max_rate_deg_s", "min_hold_s", "twist_ratio")
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """All analysis settings; ``spikes`` is passed through to :mod:`tracker.signal.spikes`."""
+
+    orientation: OrientationParams = field(default_factory=OrientationParams)
+    calibration: CalibrationParams = field(default_factory=CalibrationParams)
+    reps: RepParams = field(default_factory=RepParams)
+    spikes: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "orientation": asdict(self.orientation),
+            "calibration": asdict(self.calibration),
+            "reps": asdict(self.reps),
+        }
+        if self.spikes is not None:
+            try:
+                out["spikes"] = asdict(self.spikes)
+            except TypeError:
+                out["spikes"] = repr(self.spikes)
+        out["orientation"]["mag_norm_range_uT"] = list(self.orientation.mag_norm_range_uT)
+        return out
