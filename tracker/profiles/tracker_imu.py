@@ -47,6 +47,7 @@ __all__ = [
     "DeviceStatus",
     "ImpulseAssembler",
     "ImpulseWindow",
+    "check_config_change",
     "TrackerImuDecoder",
     "TrackerImuProfile",
     "decode_config",
@@ -207,6 +208,19 @@ def decode_config(data: bytes) -> DeviceConfig:
     )
     _check_config(cfg)
     return cfg
+
+
+def check_config_change(old: DeviceConfig, new: DeviceConfig) -> None:
+    """Raise :class:`ConfigError` (ATT ``0x80``) for a change refused while streaming.
+
+    Rate, ranges and the magnetometer cannot change while the stream stays on; a
+    write that stops the stream is always accepted. For the emulated tag.
+    """
+    if old.stream and new.stream and (
+        (old.rate_hz, old.acc_range_g, old.gyr_range_dps, old.mag)
+        != (new.rate_hz, new.acc_range_g, new.gyr_range_dps, new.mag)
+    ):
+        raise ConfigError("stop streaming before changing rate, ranges or magnetometer", 0x80)
 
 
 def _check_config(c: DeviceConfig) -> None:
