@@ -24,7 +24,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .. import schema
-from ._routine import ExerciseSpec, Routine
+from ._routine import MAX_PEAK_DEG, ExerciseSpec, Routine
 
 __all__ = ["Move", "BaseSeg", "RepPlan", "Plan", "make_plan", "RAMP_SMOOTHING_S"]
 
@@ -252,6 +252,7 @@ class _Builder:
         hold = self._vary(spec.hold_s, 0.5, 1.5) if spec.hold_s > 0 else 0.0
         rest = self._vary(spec.rest_s, 0.5, 1.5)
         creep = sign * spec.hold_creep_deg * float(self.rng.uniform(0.5, 1.5)) if hold > 0 else 0.0
+        amp = min(amp, MAX_PEAK_DEG[spec.exercise] - abs(creep) - 1.0)  # 1° left for sway
         others = [c for c in ("f", "l", "r") if c != ch]
         couple = {c: float(np.clip(self.rng.standard_normal(), -2.5, 2.5)) * spec.coupling for c in others}
 
@@ -294,7 +295,7 @@ def _oscillators(rng: np.random.Generator, amp_deg: float, f_lo: float, f_hi: fl
 
 
 def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0.15,
-              hold_sway_deg: float = 0.4, tremor_deg: float = 0.02,
+              hold_sway_deg: float = 0.4, tremor_deg: float = 0.01,
               breathing_deg: float = 0.2) -> Plan:
     """Lay out the whole session in time (no sample arrays).
 

@@ -50,6 +50,8 @@ def plot_simulation(sim: "Simulation", t_range_s: tuple[float, float] | None = N
         for ax in (ax_a, ax_acc, ax_g):
             ax.axvspan(max(p.t_start_s, lo), min(p.t_end_s, hi), color=_POSTURE_COLOUR.get(p.posture, "w"),
                        zorder=-3, lw=0)
+        if min(p.t_end_s, hi) - max(p.t_start_s, lo) < 0.04 * (hi - lo):
+            continue  # too narrow to label
         ax_a.text((max(p.t_start_s, lo) + min(p.t_end_s, hi)) / 2, 1.0, p.posture,
                   transform=ax_a.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
     for r in truth.reps:
@@ -74,7 +76,7 @@ def plot_simulation(sim: "Simulation", t_range_s: tuple[float, float] | None = N
             ax_acc.plot(ts, np.full(len(ts), 0.05), marker, color=colour, ms=6, ls="",
                         transform=ax_acc.get_xaxis_transform(), label=kind)
     ax_a.set_ylabel("true angle (°)")
-    ax_a.legend(loc="lower left", fontsize=7, ncol=3)
+    ax_a.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.9)
     ax_a.axhline(0, color="0.5", lw=0.5)
     ax_acc.set_ylabel("|acc| (g)")
     ax_acc.set_yscale("log")

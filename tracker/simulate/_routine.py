@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .. import schema
 from ..errors import ValidationError
 
-__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE"]
+__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG"]
 
 #: Posture each exercise is done in; the simulator inserts the transitions between them.
 POSTURE_OF_EXERCISE = {
@@ -24,6 +24,15 @@ POSTURE_OF_EXERCISE = {
     "seated_twist": "sitting",
     "trunk_rotation": "supine",
     "cat_stretch": "all_fours",
+}
+
+#: Largest |primary angle| the simulator produces per exercise (creep and variation
+#: included): Magee's extension 35°, rotation with the pelvis ~35°, flexion 60°.
+MAX_PEAK_DEG = {
+    "chair_backbend": 35.0,
+    "seated_twist": 35.0,
+    "trunk_rotation": 35.0,
+    "cat_stretch": 60.0,
 }
 
 
@@ -40,9 +49,10 @@ class ExerciseSpec:
     reps_per_side : int
         Repetitions per side (all of one side, then the other, as design.md says).
     peak_deg : float
-        Magnitude of the primary angle on reaching the plateau, degrees. The sign comes
-        from the exercise and side (design.md): back-bend negative, cat positive, left
-        positive, right negative.
+        Magnitude of the primary angle on reaching the plateau, degrees (varied per
+        repetition, and capped so plateau + creep stays within :data:`MAX_PEAK_DEG`).
+        The sign comes from the exercise and side (design.md): back-bend negative, cat
+        positive, left positive, right negative.
     speed_out_deg_s, speed_back_deg_s : float
         Cruise angular speed going into the stretch and returning, °/s.
     hold_s : float
@@ -78,8 +88,10 @@ class ExerciseSpec:
                 raise ValidationError(f"{self.exercise} has no side, got {side!r}")
         if self.reps_per_side < 1:
             raise ValidationError(f"reps_per_side must be >= 1, got {self.reps_per_side}")
-        if not 1.0 <= self.peak_deg <= 80.0:
-            raise ValidationError(f"peak_deg {self.peak_deg} is not in [1, 80]")
+        if not 1.0 <= self.peak_deg <= MAX_PEAK_DEG[self.exercise]:
+            raise ValidationError(
+                f"peak_deg {self.peak_deg} of {self.exercise} is not in [1, {MAX_PEAK_DEG[self.exercise]}]"
+            )
         for name in ("speed_out_deg_s", "speed_back_deg_s"):
             if not 1.0 <= getattr(self, name) <= 200.0:
                 raise ValidationError(f"{name} {getattr(self, name)} is not in [1, 200] °/s")
@@ -101,8 +113,8 @@ def _default_exercises() -> tuple[ExerciseSpec, ...]:
         ExerciseSpec("seated_twist", ("left", "right"), 2, peak_deg=15.0, speed_out_deg_s=15.0,
                      speed_back_deg_s=20.0, hold_s=15.0, rest_s=4.0, hold_creep_deg=1.0),
         # Supine knee-across rotation moves the pelvis freely: up to ~35° (Magee).
-        ExerciseSpec("trunk_rotation", ("left", "right"), 2, peak_deg=30.0, speed_out_deg_s=15.0,
-                     speed_back_deg_s=20.0, hold_s=20.0, rest_s=5.0, hold_creep_deg=2.0),
+        ExerciseSpec("trunk_rotation", ("left", "right"), 2, peak_deg=28.0, speed_out_deg_s=15.0,
+                     speed_back_deg_s=20.0, hold_s=20.0, rest_s=5.0, hold_creep_deg=1.5),
         # Cat arch from neutral quadruped: part of the 40–60° lumbar flexion range.
         ExerciseSpec("cat_stretch", (None,), 3, peak_deg=25.0, speed_out_deg_s=20.0,
                      speed_back_deg_s=25.0, hold_s=5.0, rest_s=3.0, hold_creep_deg=0.5),

@@ -84,7 +84,7 @@ def _mounting(sensor: SensorModel, rng: np.random.Generator) -> tuple[Rotation, 
 
 def _sample_times(n: int, rate_hz: float, jitter_frac: float, rng: np.random.Generator) -> np.ndarray:
     j = np.clip(rng.normal(0.0, jitter_frac, n), -0.3, 0.3) if jitter_frac > 0 else np.zeros(n)
-    j[0] = max(j[0], 0.0)
+    j[0] = 0.0  # t_s = 0 is the first sample
     return np.round((np.arange(n) + j) / rate_hz, 6)  # µs, as the CSV contract writes them
 
 

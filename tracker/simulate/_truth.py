@@ -29,7 +29,7 @@ class TruthRep:
     motion into the stretch ends (angular velocity of the ramp reaches 0; the angle is
     within ~0.1° of the plateau 0.1 s earlier). ``hold_end_s``: the return starts.
     ``end_s``: back at the start posture. During the hold the angle sways (~0.3°),
-    trembles (~0.02°) and creeps deeper by ``hold_creep_deg``. ``peak_s``/``peak_deg``:
+    trembles (~0.01° at 8–12 Hz) and creeps deeper by ``hold_creep_deg``. ``peak_s``/``peak_deg``:
     time and signed value of the largest |primary angle| between start and end
     (evaluated at 1 kHz on the true angle). ``hold_*`` are None for a rep without hold.
     """
