@@ -43,8 +43,9 @@ from .signal.result import ANALYSIS_VERSION, SessionAnalysis
 __all__ = ["Store", "SessionInfo", "SessionWriter", "Event", "default_data_dir", "DB_FILENAME"]
 
 DB_FILENAME = "tracker.sqlite"
-#: Samples per chunk when importing a whole recording at once.
-IMPORT_CHUNK_SAMPLES = 65_536
+#: Most samples in one stored chunk (writer and import): bounds the memory that a
+#: chunk costs to write or read, whatever the sample rate or write speed.
+MAX_CHUNK_SAMPLES = 16_384
 
 # Numbered migrations: index + 1 is the schema version stored in PRAGMA user_version.
 MIGRATIONS: tuple[str, ...] = (
@@ -444,7 +445,7 @@ class Store:
         last = -1
         while True:
             rows = self._query("SELECT chunk, n, ncols, data FROM sample_chunks WHERE session_id=?"
-                               " AND chunk > ? ORDER BY chunk LIMIT 64", (session_id, last))
+                               " AND chunk > ? ORDER BY chunk LIMIT 16", (session_id, last))
             if not rows:
                 return
             for chunk, n, ncols, blob in rows:
@@ -481,7 +482,7 @@ class Store:
         started = rec.meta.started_at.astimezone(timezone.utc)
         sid = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         data = rec.to_array()
-        parts = [data[i:i + IMPORT_CHUNK_SAMPLES] for i in range(0, len(data), IMPORT_CHUNK_SAMPLES)]
+        parts = [data[i:i + MAX_CHUNK_SAMPLES] for i in range(0, len(data), MAX_CHUNK_SAMPLES)]
         with self._tx("importing a recording") as conn:
             conn.execute(
                 "INSERT INTO sessions (id, started_at, device, profile, nominal_rate_hz, placement,"
@@ -602,6 +603,7 @@ class SessionWriter:
         self.session_id = session_id
         self.flush_interval_s = flush_interval_s
         self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
         self._pending_events: list[tuple[str, float | None, dict[str, Any]]] = []
         chunk, last_t, ncols = store._last_chunk(session_id)
         self._next_chunk = chunk + 1
@@ -628,8 +630,12 @@ class SessionWriter:
                 [arr, np.zeros((len(arr), self._ncols - arr.shape[1]))])
         self._ncols = arr.shape[1]
         self._pending.append(arr)
+        self._pending_samples += len(arr)
         self._last_t_s = float(arr[-1, 0])
-        self.tick()
+        if self._pending_samples >= MAX_CHUNK_SAMPLES:
+            self.flush()
+        else:
+            self.tick()
 
     def add_event(self, kind: str, t_s: float | None = None, **data: Any) -> None:
         self._pending_events.append((kind, t_s, data))
@@ -657,6 +663,7 @@ class SessionWriter:
         # Only forget what is committed: a failed commit (disk full) keeps the buffer.
         self.samples_written += 0 if data is None else len(data)
         self._pending.clear()
+        self._pending_samples = 0
         self._pending_events.clear()
 
     def close(self, status: str = "complete") -> None:
