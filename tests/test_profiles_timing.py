@@ -1,0 +1,190 @@
+"""Sample timing: gaps, sequence and timestamp wrap-around, reconnects, clock drift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker.errors import DecodeError
+from tracker.profiles import PROFILES, SampleBatch
+from tracker.profiles import tracker_imu as ti
+from tracker.profiles import witmotion as wm
+from tracker.profiles._timing import DriftEstimator
+
+RATE = 200
+SPP = 10  # samples per packet in these tests
+
+
+def _packets(n_samples, *, seq0=0, t0=0, rate=RATE, drift_ppm=0.0, spp=SPP):
+    """Packets from a device whose µs clock runs (1 + drift_ppm·1e-6) × true time."""
+    zeros = np.zeros((n_samples, 3))
+    return ti.encode_packets(seq0, t0, zeros, zeros, rate_hz=rate / (1 + drift_ppm * 1e-6),
+                             samples_per_packet=spp)
+
+
+def _feed(dec, pkts, host_times):
+    return [dec.feed(ti.DATA_UUID, p, h) for p, h in zip(pkts, host_times)]
+
+
+def test_contiguous_stream_has_uniform_times():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(1000)
+    b = SampleBatch.concat(_feed(dec, pk, np.arange(len(pk)) * SPP / RATE))
+    np.testing.assert_allclose(b.t_s, np.arange(1000) / RATE, atol=1e-6)
+    s = dec.stats
+    assert (s["packets"], s["samples"], s["lost_packets"], s["lost_samples"]) == (100, 1000, 0, 0)
+
+
+def test_lost_packets_from_seq_and_samples_from_timestamps():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(1000)
+    keep = [i for i in range(len(pk)) if i not in (10, 11, 12, 50)]
+    bs = _feed(dec, [pk[i] for i in keep], [i * SPP / RATE for i in keep])
+    assert [b.lost_samples for b in bs if b.lost_samples] == [30, 10]
+    t = SampleBatch.concat(bs).t_s
+    expected = np.concatenate([np.arange(i * SPP, (i + 1) * SPP) for i in keep]) / RATE
+    np.testing.assert_allclose(t, expected, atol=1e-6)  # gap is in the time base, not squeezed out
+    assert dec.stats["lost_packets"] == 4 and dec.stats["lost_samples"] == 40
+
+
+def test_seq_and_timestamp_wrap():
+    # seq wraps 65535 -> 0 and t_us wraps 2**32 -> 0 inside this stream.
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(400, seq0=65530, t0=2**32 - 50_000)
+    seqs = [ti.decode_packet(p).seq for p in pk]
+    assert 65535 in seqs and 0 in seqs
+    b = SampleBatch.concat(_feed(dec, pk, np.zeros(len(pk))))
+    np.testing.assert_allclose(b.t_s, np.arange(400) / RATE, atol=1e-6)
+    assert dec.stats["lost_packets"] == 0
+
+
+def test_gap_across_seq_wrap():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(200, seq0=65532)
+    keep = [0, 1, 2, 9, 10]  # drops seq 65535, 0, 1, 2, 3, 4 (6 packets) across the wrap
+    bs = _feed(dec, [pk[i] for i in keep], [0.0] * 5)
+    assert dec.stats["lost_packets"] == 6
+    assert bs[3].lost_samples == 60
+    assert bs[3].t_s[0] == pytest.approx(90 / RATE)
+
+
+def test_duplicate_or_reordered_packet_is_rejected():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(50)
+    _feed(dec, pk[:3], [0, 0, 0])
+    with pytest.raises(DecodeError, match="back in time|duplicate"):
+        dec.feed(ti.DATA_UUID, pk[2], 0)
+    with pytest.raises(DecodeError):
+        dec.feed(ti.DATA_UUID, pk[1], 0)
+    b = dec.feed(ti.DATA_UUID, pk[3], 0)
+    assert b.lost_samples == 0 and b.t_s[0] == pytest.approx(30 / RATE)
+
+
+def test_reconnect_after_several_timestamp_wraps_uses_host_time():
+    # 2 h 30 min offline: the u32 µs clock wrapped twice; host time resolves it.
+    dec = ti.PROFILE.make_decoder(RATE)
+    t0 = 4_000_000_000
+    first = _packets(100, t0=t0)
+    _feed(dec, first, np.arange(len(first)) * SPP / RATE + 1000.0)
+    gap_s = 9000.0
+    later = _packets(100, seq0=40_000, t0=(t0 + int(gap_s * 1e6)) % 2**32)
+    dec.reset_link()
+    host0 = 1000.0 + gap_s
+    b = dec.feed(ti.DATA_UUID, later[0], host0 + 0.05)
+    assert b.t_s[0] == pytest.approx(gap_s, abs=1e-6)
+    assert b.lost_samples == pytest.approx(gap_s * RATE - 100, abs=1)
+    assert dec.stats["reconnects"] == 1 and dec.stats["device_restarts"] == 0
+
+
+def test_reconnect_after_device_restart_continues_on_host_time():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(100, seq0=500, t0=50_000_000)
+    _feed(dec, pk, 100.0 + np.arange(len(pk)) * SPP / RATE)
+    last_t = 99 / RATE
+    dec.reset_link()
+    rebooted = _packets(50, seq0=0, t0=1_000)  # clock and seq restarted at boot
+    b = dec.feed(ti.DATA_UUID, rebooted[0], 100.0 + 0.5 + 3.0)
+    assert dec.stats["device_restarts"] == 1
+    assert b.t_s[0] > last_t and b.t_s[0] == pytest.approx(0.45 + 3.0, abs=0.06)
+    b2 = dec.feed(ti.DATA_UUID, rebooted[1], 103.6)
+    assert b2.lost_samples == 0 and b2.t_s[0] == pytest.approx(b.t_s[0] + SPP / RATE)
+
+
+def test_overrun_flag_counts_device_side_loss():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(100)
+    dec.feed(ti.DATA_UUID, pk[0], 0)
+    # Device lost 20 samples in its FIFO: seq is contiguous, timestamp jumps, flag set.
+    later = ti.encode_packets(1, int(30 / RATE * 1e6), np.zeros((10, 3)), np.zeros((10, 3)), rate_hz=RATE)[0]
+    later = later[:6] + bytes([later[6] | ti.FLAG_OVERRUN]) + later[7:]
+    b = dec.feed(ti.DATA_UUID, later, 0)
+    assert b.lost_samples == 20 and dec.stats["lost_packets"] == 0 and dec.stats["overrun_packets"] == 1
+
+
+def test_sample_period_measured_on_device_clock():
+    # IMU output rate 1 % off nominal: within-packet spacing follows the device clock.
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(500, rate=RATE * 0.99)
+    b = SampleBatch.concat(_feed(dec, pk, np.zeros(len(pk))))
+    assert dec.stats["period_us"] == pytest.approx(1e6 / (RATE * 0.99), rel=1e-5)
+    np.testing.assert_allclose(b.t_s[SPP:], np.arange(SPP, 500) / (RATE * 0.99), atol=2e-6)
+
+
+@pytest.mark.parametrize("drift_ppm", [50.0, -50.0])
+def test_clock_drift_estimate(drift_ppm):
+    rng = np.random.default_rng(7)
+    dec = ti.PROFILE.make_decoder(RATE)
+    n_s = 600 * RATE  # 10 min
+    pk = _packets(n_s, drift_ppm=drift_ppm, t0=123_456)
+    true_send = (np.arange(len(pk)) + 1) * SPP / RATE  # host clock = true time
+    jitter = rng.exponential(0.004, len(pk)) + rng.normal(0, 0.0003, len(pk)) + 0.008
+    jitter[rng.random(len(pk)) < 0.01] += 0.2  # occasional stalls
+    _feed(dec, pk, 500.0 + true_send + jitter)
+    assert dec.stats["clock_drift_ppm"] == pytest.approx(drift_ppm, abs=3.0)
+
+
+def test_drift_estimator_needs_span():
+    d = DriftEstimator()
+    for i in range(50):
+        d.add(i * 0.1, i * 0.1)
+    assert d.drift_ppm is None  # only 5 s of device time
+
+
+# -- counterless devices ---------------------------------------------------------------------
+W1 = bytes.fromhex("55 61 00 00 00 00 00 08 A4 00 00 00 5C FF 39 0E C7 F1 00 40")
+
+
+def _wit_stream(dec, host_times):
+    return [dec.feed(wm.NOTIFY_UUID, W1, h) for h in host_times]
+
+
+def test_counterless_gap_from_host_time():
+    rng = np.random.default_rng(3)
+    dec = PROFILES["witmotion"].make_decoder(100)
+    k = np.r_[np.arange(2000), np.arange(2500, 4000)]  # samples 2000..2499 never arrive
+    host = 10 + k / 100 + rng.exponential(0.003, k.size)
+    bs = _wit_stream(dec, host)
+    lost = [(i, b.lost_samples) for i, b in enumerate(bs) if b.lost_samples]
+    assert len(lost) == 1 and lost[0][0] == 2000 and abs(lost[0][1] - 500) <= 1
+    t = np.concatenate([b.t_s for b in bs])
+    assert t[2000] == pytest.approx(25.0, abs=0.02)
+
+
+def test_counterless_slow_device_no_false_gaps_and_drift():
+    rng = np.random.default_rng(4)
+    dec = PROFILES["witmotion"].make_decoder(100)
+    k = np.arange(12000)  # 2 min at a real 99.9 Hz (1000 ppm slow)
+    host = k / 99.9 + rng.exponential(0.005, k.size)
+    _wit_stream(dec, host)
+    s = dec.stats
+    assert s["lost_samples"] == 0
+    assert s["clock_drift_ppm"] == pytest.approx(-1000, abs=30)
+
+
+def test_counterless_reconnect_gap():
+    dec = PROFILES["witmotion"].make_decoder(100)
+    _wit_stream(dec, np.arange(100) / 100)
+    dec.reset_link()
+    (b,) = _wit_stream(dec, [0.99 + 2.0])  # sample 299 arrives: 100..298 were lost offline
+    assert b.lost_samples == 199
+    assert b.t_s[0] == pytest.approx(2.99, abs=0.011)
