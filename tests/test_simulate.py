@@ -41,7 +41,7 @@ def default_sim() -> Simulation:
 @pytest.fixture(scope="module")
 def ideal_sim() -> Simulation:
     """Full default routine, perfect sensor, no events: pure motion physics."""
-    return simulate_session(seed=5, rate_hz=200.0, sensor=SensorModel.ideal(), cracks=False,
+    return simulate_session(seed=5, rate_hz=100.0, sensor=SensorModel.ideal(), cracks=False,
                             confounders=False)
 
 
@@ -285,7 +285,7 @@ def test_truth_angles_match_peaks_and_hold_boundaries(default_sim: Simulation) -
         x = a[r.primary_angle].to_numpy()
         assert np.interp(r.peak_s, t, x) == pytest.approx(r.peak_deg, abs=0.3)
         in_rep = (t >= r.start_s) & (t <= r.end_s)
-        assert np.abs(x[in_rep]).max() <= abs(r.peak_deg) + 1e-9
+        assert np.abs(x[in_rep]).max() <= abs(r.peak_deg) + 1e-3  # peak found at 1 kHz
         # start/end: at the start posture; hold start: the plateau is reached (documented)
         assert abs(np.interp(r.start_s, t, x)) < 1.0 and abs(np.interp(r.end_s, t, x)) < 1.0
         plateau = np.interp(r.hold_start_s, t, x)
@@ -395,3 +395,31 @@ def test_plot(default_sim: Simulation) -> None:
     assert {"flexion", "lateral bend", "axial rotation"} <= set(labels)
     flex = axes[0].get_lines()[0].get_ydata()
     np.testing.assert_allclose(flex, default_sim.truth.angles["flexion_deg"].to_numpy())
+
+
+# ---------------------------------------------------------------- properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), rate_hz=st.sampled_from([25.0, 50.0, 100.0, 200.0, 400.0]),
+       mounting_deg=st.floats(0.0, 15.0))
+def test_any_seed_gives_a_consistent_session(seed: int, rate_hz: float, mounting_deg: float) -> None:
+    sim = simulate_session(seed=seed, rate_hz=rate_hz, routine=Routine.short(),
+                           sensor=SensorModel(mounting_max_deg=mounting_deg))
+    truth, rec = sim.truth, sim.recording
+    assert truth.mounting.misalignment_deg <= mounting_deg + 1e-9
+    ends = [0.0]
+    for r in truth.reps:  # ordered, disjoint, inside the recording
+        assert ends[-1] <= r.start_s < r.hold_start_s < r.hold_end_s < r.end_s <= rec.t_s[-1]
+        ends.append(r.end_s)
+    joints = [c.joint for c in truth.cracks]
+    assert len(joints) == len(set(joints))  # < 20 min: one crack per joint at most
+    for c in truth.cracks:
+        assert c.rep is None or truth.reps[c.rep].start_s <= c.t_s <= truth.reps[c.rep].end_s
+        assert np.min(np.abs(rec.t_s - c.t_s)) < 1.0 / rate_hz  # never lost in a dropped packet
+    assert all(0 < c.t_s < rec.t_s[-1] for c in truth.confounders)
+    posture_times = [(p.t_start_s, p.t_end_s) for p in truth.postures]
+    assert posture_times[0][0] == 0.0
+    assert all(a[1] == pytest.approx(b[0]) for a, b in zip(posture_times, posture_times[1:]))

@@ -20,22 +20,25 @@ __all__ = ["Transient", "crack_wave", "tap_wave", "slap_wave", "heel_wave", "ban
            "HI_RATE_HZ"]
 
 HI_RATE_HZ = 10_000.0
+#: Slaps and heel strikes have their energy below ~200 Hz: drawn at 2.5 kHz.
+_SLOW_RATE_HZ = 2_500.0
 _G = schema.STANDARD_GRAVITY_M_S2
 _HALF_WIDTH_PERIODS = 6.0
 
 
 @dataclass(frozen=True)
 class Transient:
-    """A waveform at :data:`HI_RATE_HZ`, body frame; ``tau_s[i]`` is relative to ``t_s``."""
+    """A waveform at ``rate_hz``, body frame; ``tau_s[i]`` is relative to ``t_s``."""
 
     t_s: float
     tau_s: np.ndarray  # (M,)
     acc_m_s2: np.ndarray  # (M, 3)
     gyr_rad_s: np.ndarray | None  # (M, 3) or None
+    rate_hz: float = HI_RATE_HZ
 
 
-def _tau(before_s: float, after_s: float) -> np.ndarray:
-    dt = 1.0 / HI_RATE_HZ
+def _tau(before_s: float, after_s: float, rate_hz: float = HI_RATE_HZ) -> np.ndarray:
+    dt = 1.0 / rate_hz
     return np.arange(-before_s, after_s + dt / 2, dt)
 
 
@@ -90,14 +93,14 @@ def slap_wave(t_s: float, rng: np.random.Generator) -> tuple[Transient, float]:
     """Strap slap: a 1–3 g damped 30–60 Hz wobble, little rotation (≤ 5 °/s)."""
     amp = rng.uniform(1.0, 3.0) * _G
     f = rng.uniform(30.0, 60.0)
-    tau = _tau(0.005, 0.08)
+    tau = _tau(0.005, 0.08, _SLOW_RATE_HZ)
     u = np.clip(tau, 0.0, None)
     env = np.where(tau >= 0, np.exp(-u / 0.012), 0.0)
     wave = env * np.sin(2 * np.pi * f * u + np.pi / 2) * (1 - np.exp(-u / 0.001))
     d = _unit(rng.normal(size=3))
     acc = amp * wave[:, None] * d
     gyr = np.deg2rad(rng.uniform(1.0, 5.0)) * wave[:, None] * _unit(rng.normal(size=3))
-    return Transient(t_s, tau, acc, gyr), float(amp)
+    return Transient(t_s, tau, acc, gyr, _SLOW_RATE_HZ), float(amp)
 
 
 def heel_wave(t_s: float, rng: np.random.Generator) -> tuple[Transient, float]:
@@ -108,12 +111,12 @@ def heel_wave(t_s: float, rng: np.random.Generator) -> tuple[Transient, float]:
     """
     amp = float(np.clip(0.15 * np.exp(rng.normal(0, 0.5)), 0.05, 2.0)) * _G
     f = rng.uniform(18.0, 30.0)
-    tau = _tau(0.005, 0.12)
+    tau = _tau(0.005, 0.12, _SLOW_RATE_HZ)
     u = np.clip(tau, 0.0, None)
     wave = np.where(tau >= 0, np.exp(-u / 0.015) * np.sin(2 * np.pi * f * u + np.pi / 2), 0.0)
     wave *= 1 - np.exp(-u / 0.002)
     d = _unit(np.array([rng.normal(0, 0.3), rng.normal(0, 0.2), 1.0]))
-    return Transient(t_s, tau, amp * wave[:, None] * d, None), amp
+    return Transient(t_s, tau, amp * wave[:, None] * d, None, _SLOW_RATE_HZ), amp
 
 
 def _kernel(dt_s: np.ndarray, cutoff_hz: float, half_width_s: float) -> np.ndarray:
@@ -142,5 +145,5 @@ def band_limited(t_samples: np.ndarray, ev: Transient, rate_hz: float, cutoff_fr
     if idx.size == 0:
         return idx, np.zeros((0, 3))
     dt = t_samples[idx, None] - (ev.t_s + ev.tau_s[None, :])
-    h = _kernel(dt, cutoff_frac * rate_hz, half) / HI_RATE_HZ
+    h = _kernel(dt, cutoff_frac * rate_hz, half) / ev.rate_hz
     return idx, h @ wave

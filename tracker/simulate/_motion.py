@@ -123,8 +123,17 @@ def qrotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4): q v q*."""
     w = q[..., :1]
     u = q[..., 1:]
-    c = 2.0 * np.cross(u, v)
-    return v + w * c + np.cross(u, c)
+    c = 2.0 * _cross(u, v)
+    return v + w * c + _cross(u, c)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape)
+    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return out
 
 
 def q_from_rotvec(rv: np.ndarray) -> np.ndarray:

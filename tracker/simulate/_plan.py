@@ -323,11 +323,11 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
     b.still(routine.final_still_s)
     b.finish()
 
-    sway = {c: _oscillators(rng, sway_deg, 0.08, 0.5, 3) for c in ("f", "l", "r")}
+    sway = {c: _oscillators(rng, sway_deg, 0.08, 0.5, 2) for c in ("f", "l", "r")}
     sway_hold = {c: _oscillators(rng, hold_sway_deg, 0.1, 0.6, 3) for c in ("f", "l", "r")}
     breath = np.array([[breathing_deg, rng.uniform(0.2, 0.3), rng.uniform(0, 2 * np.pi)]])
     sway["f"] = np.vstack([sway["f"], breath])
-    tremor = {c: _oscillators(rng, tremor_deg, 8.0, 12.0, 3) for c in ("f", "l", "r")}
+    tremor = {c: _oscillators(rng, tremor_deg, 8.0, 12.0, 2) for c in ("f", "l", "r")}
     # hold sway rides on env_hold: keep the two sets apart (last column block marks it)
     for c in sway:
         sway[c] = np.vstack([np.column_stack([sway[c], np.zeros(len(sway[c]))]),

@@ -68,7 +68,10 @@ class TruthCrack:
 class TruthConfounder:
     """A spike that is not a crack: ``kind`` in tap, footstep, strap_slap, vibration.
 
-    ``t_s`` is the impact time (tap, footstep, slap) or the onset (vibration).
+    ``t_s`` is the impact time (tap, footstep = heel strike, slap) or the onset
+    (vibration, which lasts ``duration_s``). ``amplitude_m_s2`` is the broadband peak
+    (0.4 g for vibration). A tap's gyroscope swing is the sensor wobbling on its strap
+    with zero net rotation: it is not part of the true orientation in ``angles``.
     """
 
     t_s: float
