@@ -7,6 +7,7 @@ to the profile's :class:`Decoder`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,6 +38,7 @@ def uuid16(short: int) -> str:
     return f"0000{short:04x}{BT_BASE_SUFFIX}"
 
 
+@functools.lru_cache(maxsize=1024)
 def norm_uuid(uuid: str) -> str:
     """Return ``uuid`` as full 128-bit lowercase text.
 

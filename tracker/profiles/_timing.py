@@ -42,6 +42,7 @@ class DriftEstimator:
         self._bins: dict[int, tuple[float, float]] = {}  # bin -> (device_s, host - device)
         self._origin_host: float | None = None
         self._cache: tuple[float, float] | None = None
+        self._dirty = True
 
     def add(self, device_s: float, host_s: float) -> None:
         """Record one packet: device time of its last sample, host arrival time."""
@@ -52,17 +53,27 @@ class DriftEstimator:
         off = (host_s - self._origin_host) - device_s
         b = int(device_s // self.bin_s)
         cur = self._bins.get(b)
-        if cur is None or off < cur[1]:
+        if cur is None:
             self._bins[b] = (device_s, off)
-            self._cache = None
+            self._dirty = True  # a bin was completed: refit lazily (about once per bin_s)
+        elif off < cur[1]:
+            self._bins[b] = (device_s, off)
 
     def fit(self) -> tuple[float, float] | None:
-        """Return ``(slope, intercept)`` of ``host - device`` vs device time, or None."""
-        if self._cache is not None:
+        """Return ``(slope, intercept)`` of ``host - device`` vs device time, or None.
+
+        Uses completed bins only (the newest bin is still collecting its minimum), so
+        the fit changes at most once per ``bin_s`` and stays cheap to query per packet.
+        """
+        if not self._dirty:
             return self._cache
-        if len(self._bins) < 3:
+        self._dirty = False
+        self._cache = None
+        if len(self._bins) < 4:
             return None
         pts = np.array(list(self._bins.values()))
+        last = max(self._bins)
+        pts = pts[np.fromiter((k != last for k in self._bins), dtype=bool, count=len(self._bins))]
         x, y = pts[:, 0], pts[:, 1]
         if x.max() - x.min() < self.min_span_s:
             return None

@@ -499,72 +499,96 @@ def decode_packet(data: bytes) -> DataPacket:
 
 
 def decode_many(packets: list[bytes], rate_hz: float) -> SampleBatch:
-    """Vectorised decode of many data packets of one session (benchmark / bulk path).
+    """Vectorised decode of many data packets of one session (bulk path, benchmark).
 
-    Packets are taken in order; sequence and timestamp wrap-around are unwrapped.
-    Sample times use the period estimated over the whole run (as the streaming
-    decoder converges to), so ``t_s`` can differ from :class:`TrackerImuDecoder`
-    output by sub-microsecond amounts.
+    Packets are taken in order; sequence and timestamp wrap-around are unwrapped
+    (forward differences). Packets of different lengths (latency-limited partial
+    packets) are decoded in groups of equal length, all in numpy. Sample times use the
+    device-clock period measured over the whole run when ``seq`` has no gaps (as the
+    streaming decoder converges to), else the nominal period, so ``t_s`` may differ from
+    :class:`TrackerImuDecoder` by fractions of a microsecond. ``lost_samples`` counts
+    the samples missing between packets according to their timestamps.
 
     Raises
     ------
     DecodeError
         If any packet is malformed (use the streaming decoder to skip bad ones).
     """
-    if not packets:
+    n_pk = len(packets)
+    if n_pk == 0:
         z = np.zeros((0, 3))
         return SampleBatch(np.zeros(0), z, z.copy())
-    lens = {len(p) for p in packets}
-    if len(lens) != 1:
-        # Mixed packet sizes (latency-limited tail packets): decode one by one.
-        return _decode_many_mixed(packets, rate_hz)
-    (plen,) = lens
-    if plen < DATA_HEADER_LEN:
-        raise DecodeError(f"tracker-imu: packets of {plen} bytes are shorter than the header")
-    arr = np.frombuffer(b"".join(packets), dtype=np.uint8).reshape(len(packets), plen)
-    flags = arr[:, 6]
-    n = arr[:, 7]
-    if (flags & FLAG_RESERVED).any() or (flags & FLAG_MAG != flags[0] & FLAG_MAG).any():
-        return _decode_many_mixed(packets, rate_hz)
-    ch = 9 if flags[0] & FLAG_MAG else 6
-    n0 = int(n[0])
-    if n0 == 0 or (n != n0).any() or plen != DATA_HEADER_LEN + 2 * ch * n0:
-        raise DecodeError("tracker-imu: packet length does not match its sample count")
-    t_raw = np.ascontiguousarray(arr[:, 2:6]).view("<u4").ravel().astype(np.int64)
-    raw = np.ascontiguousarray(arr[:, DATA_HEADER_LEN:]).view("<i2").reshape(len(packets), n0, ch)
-    acc = raw[:, :, 0:3] * _ACC_LSB[flags & 3][:, None, None]
-    gyr = raw[:, :, 3:6] * _GYR_LSB[(flags >> 2) & 3][:, None, None]
-    mag = raw[:, :, 6:9].reshape(-1, 3) * MAG_UT_PER_LSB if ch == 9 else None
+    lens = np.fromiter(map(len, packets), dtype=np.int64, count=n_pk)
+    if (lens < DATA_HEADER_LEN).any():
+        raise DecodeError(f"tracker-imu: packet {int(np.argmax(lens < DATA_HEADER_LEN))} is shorter than the header")
+    buf = np.frombuffer(b"".join(packets), dtype=np.uint8)  # one copy of everything
+    off = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    hdr = buf[off[:, None] + np.arange(DATA_HEADER_LEN)]
+    seq = hdr[:, 0].astype(np.int64) | hdr[:, 1].astype(np.int64) << 8
+    t_raw = np.ascontiguousarray(hdr[:, 2:6]).view("<u4").ravel().astype(np.int64)
+    flags = hdr[:, 6]
+    n = hdr[:, 7].astype(np.int64)
+    ch = np.where(flags & FLAG_MAG, 9, 6)
+    bad = (flags & FLAG_RESERVED).astype(bool) | (n == 0) | (lens != DATA_HEADER_LEN + 2 * ch * n)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DecodeError(f"tracker-imu: packet {i} (seq {int(seq[i])}) is malformed")
+    all_mag = bool((ch == 9).all())
+    starts = np.concatenate([[0], np.cumsum(n)])
+    total = int(starts[-1])
+    acc = np.empty((total, 3))
+    gyr = np.empty((total, 3))
+    mag = np.empty((total, 3)) if all_mag else None
+    # Per-packet scale of each int16 column: acc LSB, gyro LSB, mag LSB.
+    scale = np.empty((n_pk, 9))
+    scale[:, 0:3] = _ACC_LSB[flags & 3][:, None]
+    scale[:, 3:6] = _GYR_LSB[(flags >> 2) & 3][:, None]
+    scale[:, 6:9] = MAG_UT_PER_LSB
+    # Packets with the same (samples, channels) layout are decoded together.
+    layout = n * 16 + ch
+    for lay in np.unique(layout):
+        idx = np.flatnonzero(layout == lay)
+        nn, cc = int(lay // 16), int(lay % 16)
+        plen = DATA_HEADER_LEN + 2 * nn * cc
+        if idx[-1] - idx[0] == len(idx) - 1:  # consecutive packets: a strided view, no gather
+            body = buf[off[idx[0]] : off[idx[0]] + plen * len(idx)].reshape(len(idx), plen)[:, DATA_HEADER_LEN:]
+            body = np.ascontiguousarray(body)
+        else:
+            body = buf[(off[idx] + DATA_HEADER_LEN)[:, None] + np.arange(2 * nn * cc)]
+        vals = body.view("<i2").reshape(len(idx), nn, cc) * scale[idx, None, :cc]
+        if len(idx) == n_pk:
+            acc[:] = vals[:, :, 0:3].reshape(-1, 3)
+            gyr[:] = vals[:, :, 3:6].reshape(-1, 3)
+            if mag is not None:
+                mag[:] = vals[:, :, 6:9].reshape(-1, 3)
+            continue
+        rows = (starts[idx][:, None] + np.arange(nn)).ravel()
+        acc[rows] = vals[:, :, 0:3].reshape(-1, 3)
+        gyr[rows] = vals[:, :, 3:6].reshape(-1, 3)
+        if mag is not None:
+            mag[rows] = vals[:, :, 6:9].reshape(-1, 3)
+    pk_of = np.repeat(np.arange(n_pk), n)
+    k_in = np.arange(total) - starts[pk_of]
     # Unwrap the u32 clock: forward differences modulo 2**32.
     t_unw = t_raw[0] + np.concatenate([[0], np.cumsum(np.diff(t_raw) % _WRAP_US)])
     nominal_us = 1e6 / rate_hz
+    seq_gap = (np.diff(seq) - 1) % 65536
     period_us = nominal_us
-    if len(packets) > 1:
-        est = (t_unw[-1] - t_unw[0]) / (n0 * (len(packets) - 1))
-        if abs(est / nominal_us - 1) < 0.05:  # gaps would inflate it; keep nominal then
+    if n_pk > 1 and not seq_gap.any():
+        est = (t_unw[-1] - t_unw[0]) / (total - n[-1])
+        if abs(est / nominal_us - 1) < 0.05:  # a device-side overrun would inflate it
             period_us = est
-    t_us = t_unw[:, None] + np.arange(n0) * period_us
-    t_s = (t_us.ravel() - t_unw[0]) * 1e-6
-    seq = np.ascontiguousarray(arr[:, 0:2]).view("<u2").ravel().astype(np.int64)
-    lost_pk = int(((np.diff(seq) - 1) % 65536).sum())
+    t_us = t_unw[pk_of] + k_in * period_us
+    gap_us = t_unw[1:] - (t_unw[:-1] + n[:-1] * period_us)
+    lost = int(np.clip(np.rint(gap_us / period_us), 0, None).sum())
     return SampleBatch(
-        t_s=t_s,
-        acc_m_s2=acc.reshape(-1, 3),
-        gyr_rad_s=gyr.reshape(-1, 3),
+        t_s=(t_us - t_unw[0]) * 1e-6,
+        acc_m_s2=acc,
+        gyr_rad_s=gyr,
         mag_uT=mag,
-        lost_samples=lost_pk * n0,
+        lost_samples=lost,
         seq=int(seq[0]),
     )
-
-
-def _decode_many_mixed(packets: list[bytes], rate_hz: float) -> SampleBatch:
-    dec = TrackerImuDecoder(PROFILE, rate_hz)
-    batches = []
-    for p in packets:
-        b = dec.feed(DATA_UUID, p, float("nan"))
-        if b is not None:
-            batches.append(b)
-    return SampleBatch.concat(batches)
 
 
 # -- impulse windows ---------------------------------------------------------------------------
