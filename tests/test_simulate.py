@@ -290,9 +290,9 @@ def test_truth_angles_match_peaks_and_hold_boundaries(default_sim: Simulation) -
         assert abs(np.interp(r.start_s, t, x)) < 1.0 and abs(np.interp(r.end_s, t, x)) < 1.0
         plateau = np.interp(r.hold_start_s, t, x)
         assert abs(plateau) > 0.9 * abs(r.peak_deg) - 2.0
-        assert abs(np.interp(r.hold_start_s - 0.1, t, x) - plateau) < 0.4
+        assert abs(np.interp(r.hold_start_s - 0.1, t, x) - plateau) < 0.6  # 0.012 s x speed
         assert abs(np.interp(r.hold_start_s - 0.5, t, x) - plateau) > 2.0  # still moving before
-        assert abs(np.interp(r.hold_end_s + 0.1, t, x) - np.interp(r.hold_end_s, t, x)) < 0.4
+        assert abs(np.interp(r.hold_end_s + 0.1, t, x) - np.interp(r.hold_end_s, t, x)) < 0.6
         assert abs(np.interp(r.hold_end_s + 0.5, t, x) - np.interp(r.hold_end_s, t, x)) > 2.0
         # a hold sways: not a frozen line
         hold = (t > r.hold_start_s + 1) & (t < r.hold_end_s - 1)

@@ -29,7 +29,7 @@ from ._routine import MAX_PEAK_DEG, ExerciseSpec, Routine
 __all__ = ["Move", "BaseSeg", "RepPlan", "Plan", "make_plan", "RAMP_SMOOTHING_S"]
 
 #: Duration of the raised-cosine acceleration / deceleration at each end of a ramp.
-RAMP_SMOOTHING_S = 0.3
+RAMP_SMOOTHING_S = 0.25
 #: Channel of each exercise's primary angle and the sign of "into the stretch".
 _PRIMARY = {
     "chair_backbend": ("f", -1.0),

@@ -237,6 +237,19 @@ def simulate_session(
     Simulation
         ``recording`` (profile ``"simulator"``) and ``truth`` (:class:`GroundTruth`).
 
+    Notes
+    -----
+    Frames: world east-north-up; body x forward, y left, z up (standing); sensor ->
+    body is ``truth.mounting.quat_wxyz``. Angles are intrinsic y–x–z of the body
+    relative to the reference posture, each a right-handed rotation: +flexion about +y
+    tips the head axis z toward the front (+x: forward bend; back-bend negative, cat
+    arch positive), +lateral bend about +x tips z toward -y (right), +axial rotation
+    about +z turns the front toward +y (left twist positive, right negative). The
+    gyroscope is the body's angular velocity in the sensor frame (exact at each sample
+    instant), the accelerometer the specific force (+1 g up at rest), the magnetometer
+    the earth field in the sensor frame. See :class:`TruthRep` for the exact definition
+    of start, hold start/end, end and peak.
+
     Examples
     --------
     >>> sim = simulate_session(seed=1, rate_hz=100.0, minutes=1)

@@ -24,14 +24,31 @@ ANGLE_TRUTH_COLUMNS = (
 class TruthRep:
     """One repetition as it really happened.
 
-    Times are seconds on the recording's time base. ``start_s``: the primary angle
-    starts to leave the start posture (motion onset). ``hold_start_s``: the planned
-    motion into the stretch ends (angular velocity of the ramp reaches 0; the angle is
-    within ~0.1° of the plateau 0.1 s earlier). ``hold_end_s``: the return starts.
-    ``end_s``: back at the start posture. During the hold the angle sways (~0.3°),
-    trembles (~0.01° at 8–12 Hz) and creeps deeper by ``hold_creep_deg``. ``peak_s``/``peak_deg``:
-    time and signed value of the largest |primary angle| between start and end
-    (evaluated at 1 kHz on the true angle). ``hold_*`` are None for a rep without hold.
+    Times are seconds on the recording's time base. Each movement into and out of the
+    stretch is a ramp at constant cruise speed with raised-cosine acceleration and
+    deceleration phases of 0.25 s (``_plan.RAMP_SMOOTHING_S``).
+
+    ``start_s``
+        The primary angle starts to leave the start posture (motion onset).
+    ``hold_start_s``
+        The ramp into the stretch ends: the planned angular velocity reaches 0 and the
+        angle is on the plateau (0.1 s earlier it is within 0.012 s × cruise speed of
+        it, e.g. 0.25° at 20 °/s). A speed
+        threshold on the true angle finds it slightly early: 2 °/s -> 0.04–0.08 s,
+        5 °/s -> 0.08–0.12 s before.
+    ``hold_end_s``
+        The return ramp starts (mirror image: thresholds find it 0.04–0.13 s late).
+    ``end_s``
+        Back at the start posture (the return ramp ends).
+    ``hold_s``
+        ``hold_end_s - hold_start_s``. ``hold_*`` are None for a rep without hold.
+    ``peak_s``, ``peak_deg``
+        Time and signed value (design.md signs) of the largest |primary angle| between
+        start and end, found at 1 kHz on the true angle. During the hold the angle sways
+        (~0.4°, 0.1–0.6 Hz), trembles (~0.01°, 8–12 Hz) and creeps deeper by the
+        exercise's ``hold_creep_deg``, so the peak usually lies late in the hold.
+    ``posture``, ``primary_angle``
+        Posture of the rep (sitting, supine, all_fours) and its primary angle column.
     """
 
     exercise: str
