@@ -23,7 +23,7 @@ def _packets(n_samples, *, seq0=0, t0=0, rate=RATE, drift_ppm=0.0, spp=SPP):
 
 
 def _feed(dec, pkts, host_times):
-    return [dec.feed(ti.DATA_UUID, p, h) for p, h in zip(pkts, host_times)]
+    return [dec.feed(ti.DATA_UUID, p, h) for p, h in zip(pkts, host_times, strict=True)]
 
 
 def test_contiguous_stream_has_uniform_times():
@@ -133,10 +133,10 @@ def test_sample_period_measured_on_device_clock():
 @pytest.mark.parametrize("drift_ppm", [50.0, -50.0])
 def test_clock_drift_estimate(drift_ppm):
     rng = np.random.default_rng(7)
-    dec = ti.PROFILE.make_decoder(RATE)
-    n_s = 600 * RATE  # 10 min
-    pk = _packets(n_s, drift_ppm=drift_ppm, t0=123_456)
-    true_send = (np.arange(len(pk)) + 1) * SPP / RATE  # host clock = true time
+    rate, spp = 100, 19
+    dec = ti.PROFILE.make_decoder(rate)
+    pk = _packets(600 * rate, rate=rate, drift_ppm=drift_ppm, t0=123_456, spp=spp)  # 10 min
+    true_send = (np.arange(len(pk)) + 1) * spp / rate  # host clock = true time
     jitter = rng.exponential(0.004, len(pk)) + rng.normal(0, 0.0003, len(pk)) + 0.008
     jitter[rng.random(len(pk)) < 0.01] += 0.2  # occasional stalls
     _feed(dec, pk, 500.0 + true_send + jitter)
@@ -173,7 +173,7 @@ def test_counterless_gap_from_host_time():
 def test_counterless_slow_device_no_false_gaps_and_drift():
     rng = np.random.default_rng(4)
     dec = PROFILES["witmotion"].make_decoder(100)
-    k = np.arange(12000)  # 2 min at a real 99.9 Hz (1000 ppm slow)
+    k = np.arange(6000)  # 1 min at a real 99.9 Hz (1000 ppm slow)
     host = k / 99.9 + rng.exponential(0.005, k.size)
     _wit_stream(dec, host)
     s = dec.stats
@@ -188,3 +188,36 @@ def test_counterless_reconnect_gap():
     (b,) = _wit_stream(dec, [0.99 + 2.0])  # sample 299 arrives: 100..298 were lost offline
     assert b.lost_samples == 199
     assert b.t_s[0] == pytest.approx(2.99, abs=0.011)
+
+
+def test_corrupted_timestamp_within_link_is_skipped():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(100)
+    host = np.arange(len(pk)) * SPP / RATE + 5.0
+    _feed(dec, pk[:3], host[:3])
+    bad = bytearray(pk[3])
+    bad[5] ^= 0x40  # t_us + ~18 min, seq fine
+    with pytest.raises(DecodeError, match="corrupted timestamp"):
+        dec.feed(ti.DATA_UUID, bytes(bad), host[3])
+    b = dec.feed(ti.DATA_UUID, pk[3], host[3])
+    assert b.t_s[0] == pytest.approx(30 / RATE) and b.lost_samples == 0
+
+
+def test_decoder_recovers_if_its_clock_was_knocked_off():
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(200)
+    host = np.arange(len(pk)) * SPP / RATE + 5.0
+    _feed(dec, pk[:3], host[:3])
+    bad = bytearray(pk[3])
+    bad[4] ^= 0x10  # t_us + ~1.05 s: plausible enough to be accepted
+    dec.feed(ti.DATA_UUID, bytes(bad), host[3])
+    errors = 0
+    out = []
+    for p, h in zip(pk[4:12], host[4:12], strict=True):
+        try:
+            out.append(dec.feed(ti.DATA_UUID, p, h))
+        except DecodeError:
+            errors += 1
+    assert errors == 3 and len(out) == 5  # re-anchored after three rejections
+    t = np.concatenate([b.t_s for b in out])
+    assert (np.diff(t) > 0).all()

@@ -76,7 +76,7 @@ class MicrobitDecoder(Decoder):
                            lost, None, host_time_s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MicrobitProfile(Profile):
     """micro:bit: period register (nearest supported value), streaming on subscribe."""
 

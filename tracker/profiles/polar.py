@@ -420,7 +420,7 @@ class PolarDecoder(Decoder):
             return None  # feature read (normally read, not notified)
         r = decode_pmd_response(data)
         self.responses.append(r)
-        if not r.ok and not (r.status == 6):  # 6 = already in state: harmless
+        if not r.ok and r.status != 6:  # 6 = already in state: harmless
             self.control_errors.append(r.message)
             self._stats["control_errors"] += 1
         if r.op == OP_START and r.ok and r.mtype in self._streams and FACTOR in r.settings:
@@ -430,7 +430,7 @@ class PolarDecoder(Decoder):
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PolarProfile(Profile):
     """A Polar PMD device: which measurements to start, at which settings."""
 

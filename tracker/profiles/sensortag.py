@@ -92,7 +92,7 @@ class SensorTagDecoder(Decoder):
                            mag_acc_frame[None, :], lost, None, host_time_s)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SensorTagProfile(Profile):
     """CC2650 SensorTag: period register (×10 ms, ≥100 ms) and config register."""
 

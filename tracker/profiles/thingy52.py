@@ -139,7 +139,7 @@ class ThingyDecoder(Decoder):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThingyProfile(Profile):
     """Thingy:52: rate via the TMS config (motion_freq_hz), streaming on subscribe."""
 

@@ -721,6 +721,7 @@ class TrackerImuDecoder(Decoder):
         self._run_us = 0.0
         self._run_n = 0
         self._after_reset = False
+        self._rejects = 0
         self._drift = DriftEstimator()
         self._impulses = ImpulseAssembler()
         self.impulse_windows: list[ImpulseWindow] = []
@@ -805,15 +806,28 @@ class TrackerImuDecoder(Decoder):
             cands = (d_mod - _WRAP_US, d_mod + k * _WRAP_US, d_mod + (k + 1) * _WRAP_US)
             step = min(cands, key=lambda c: abs(c - dh_us))
             restarted = False
+            # After several rejections in a row the session clock, not the packets, is
+            # wrong (a corrupted packet slipped through): re-anchor like a restart.
+            stuck = self._rejects >= 3
             if step <= 0 or unw_p + step <= self._last_sample_us:
-                if not after_reset:
+                if not (after_reset or stuck):
+                    self._rejects += 1
                     raise DecodeError(
                         f"tracker-imu: packet seq {pk.seq} goes back in time "
                         f"({(step) / 1e3:.3f} ms after the previous packet's first sample); duplicate or out of order"
                     )
                 restarted = True
-            elif after_reset and dh_us > 0 and abs(step - dh_us) > max(5e6, 0.01 * dh_us):
-                restarted = True  # device clock disagrees with elapsed host time: it rebooted
+            elif dh_us > 0 and abs(step - dh_us) > (max(5e6, 0.01 * dh_us) if after_reset else max(10e6, 0.5 * dh_us)):
+                # Device time disagrees with elapsed host time. After a reconnect: the
+                # device rebooted. Within a link: a corrupted timestamp, skip it.
+                if not (after_reset or stuck):
+                    self._rejects += 1
+                    raise DecodeError(
+                        f"tracker-imu: packet seq {pk.seq} jumps {step / 1e6:.3f} s on the device clock "
+                        f"but {dh_us / 1e6:.3f} s passed on the host; corrupted timestamp"
+                    )
+                restarted = True
+            self._rejects = 0
             if restarted:
                 # Device rebooted (clock and seq restarted): continue the session clock
                 # at the elapsed host time; sample counts in between are unknown.
@@ -851,7 +865,7 @@ class TrackerImuDecoder(Decoder):
 
 
 # -- profile -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrackerImuProfile(Profile):
     """Our own profile: configurable 25-1600 Hz 6/9-axis stream with device timestamps."""
 

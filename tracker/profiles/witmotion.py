@@ -260,7 +260,7 @@ def battery_pct(raw: int) -> int:
     return 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WitMotionProfile(Profile):
     """WitMotion BLE 5.0: streams on subscribe; rate via register 0x03 (unlock/write/save)."""
 
