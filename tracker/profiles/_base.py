@@ -236,7 +236,7 @@ class Decoder:
         pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Profile:
     """How to recognise, configure, stream from and decode one kind of device.
 
