@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .. import schema
 from ._routine import MAX_PEAK_DEG, ExerciseSpec, Routine
 
 __all__ = ["Move", "BaseSeg", "RepPlan", "Plan", "make_plan", "RAMP_SMOOTHING_S"]
@@ -342,7 +341,3 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
         postures=b.postures, walks=b.walks, step_times_s=steps, step_hz=b.step_hz,
         sway=sway, tremor=tremor, duration_s=b.t, transitions=b.transitions,
     )
-
-
-def primary_column(exercise: str) -> str:
-    return schema.PRIMARY_ANGLE[exercise]
