@@ -135,11 +135,15 @@ class Recorder:
         Device-clock speed relative to the host (1 for real devices).
     notes : str
         Session notes.
+    limit_s : float, optional
+        Keep samples up to this device time (``--seconds``); later ones are dropped
+        and :attr:`reached_limit` is set.
     """
 
     def __init__(
         self, store: Any, profile: Profile, rate_hz: float, device: str, *,
         observers: Sequence[RecorderObserver] = (), time_scale: float = 1.0, notes: str = "",
+        limit_s: float | None = None,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -148,6 +152,8 @@ class Recorder:
         self.observers = list(observers)
         self.time_scale = float(time_scale)
         self.notes = notes
+        self.limit_s = limit_s
+        self.reached_limit = False
         self.decoder = profile.make_decoder(self.rate_hz)
         self.session_id: str | None = None
         self.meta: RecordingMeta | None = None
@@ -277,6 +283,14 @@ class Recorder:
         self._event("gap", before, **data)
 
     def _store(self, batch: SampleBatch) -> None:
+        if self.limit_s is not None and batch.t_s[-1] > self.limit_s + 1e-9:
+            self.reached_limit = True
+            keep = int(np.searchsorted(batch.t_s, self.limit_s + 1e-9, side="right"))
+            if keep == 0:
+                return
+            batch = SampleBatch(batch.t_s[:keep], batch.acc_m_s2[:keep], batch.gyr_rad_s[:keep],
+                                None if batch.mag_uT is None else batch.mag_uT[:keep],
+                                batch.lost_samples, batch.seq, batch.host_time_s)
         if self._has_mag is None:
             self._has_mag = batch.mag_uT is not None
         mag = batch.mag_uT if self._has_mag else None
@@ -421,7 +435,7 @@ async def record_session(
     queue: asyncio.Queue = asyncio.Queue()
     label = device if isinstance(device, str) else (device.name or device.address)
     recorder = Recorder(store, profile, rate_hz, label, observers=observers,
-                        time_scale=time_scale, notes=notes)
+                        time_scale=time_scale, notes=notes, limit_s=seconds)
     client = StreamingClient(device, profile, rate_hz, queue, backend=backend, policy=policy)
     client_task = asyncio.ensure_future(client.run(client_stop))
     recorder_task = asyncio.ensure_future(recorder.run(queue))
@@ -434,7 +448,7 @@ async def record_session(
         # Host-time fallback for --seconds when no data flows at all.
         fallback_s = None if seconds is None else seconds / time_scale + policy.give_up_after_s
         while not (stop.is_set() or client_task.done() or recorder.stopped):
-            if seconds is not None and recorder.last_t_s is not None and recorder.last_t_s >= seconds:
+            if recorder.reached_limit:
                 ended_by = "seconds"
                 break
             if fallback_s is not None and loop.time() - started > fallback_s:

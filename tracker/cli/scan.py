@@ -39,12 +39,17 @@ def scan(seconds: float, show_all: bool, virtual: bool, virtual_profile: str, as
 
         backend = virtual_backend()
         quiet_bumble_logging()
+        import numpy as np
+
         from ..ble.bumble_backend import BumbleWorld
         from ..ble.virtual_tag import VirtualTag
-        from ..simulate import simulate_session
+        from ..recording import Recording
+        from ..schema import STANDARD_GRAVITY_M_S2
 
         world = await BumbleWorld.get()
-        tag = VirtualTag(simulate_session(seed=0, minutes=0.2).recording, profile=virtual_profile)
+        still = np.tile([0.0, 0.0, STANDARD_GRAVITY_M_S2], (101, 1))  # a tag lying still, 1 s
+        tag = VirtualTag(Recording(np.arange(101) / 100.0, still, np.zeros((101, 3))),
+                         profile=virtual_profile)
         try:
             await tag.start()
             return await ble_scan(seconds, backend=backend)

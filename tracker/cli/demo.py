@@ -1,0 +1,193 @@
+"""``tracker demo``: the whole product on a fresh machine, no hardware, no network.
+
+Simulates about a minute of stretching, streams it from an emulated sensor tag over a
+virtual BLE link (a real Bumble protocol stack) through the ordinary BLE client into the
+store, analyses it, writes the CSV exports and the HTML report, and says what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..schema import SAFETY_GUIDANCE
+from ._common import data_dir_option, open_store
+
+__all__ = ["demo", "run_demo"]
+
+
+def _try_import(module: str, name: str) -> Any:
+    """A part of the tool that may not be installed/landed yet: None if missing."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module, __package__), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, rate_hz: float = 100.0,
+             minutes: float = 1.0, echo: Any = click.echo) -> dict[str, Any]:
+    """Run the demo and return what it did (also used by the tests).
+
+    Returns
+    -------
+    dict
+        ``session_id``, ``quality``, ``truth`` counts, ``analysis`` counts (or None),
+        ``files`` written, ``skipped`` parts with the reason, ``timings_s``.
+    """
+    from ..ble.emulated import quiet_bumble_logging, record_virtual
+    from ..simulate import SensorModel, simulate_session
+
+    timings: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    files: list[Path] = []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    # The emulated link models its own losses: a simulated sensor without packet drops.
+    sim = simulate_session(seed=seed, rate_hz=rate_hz, minutes=minutes, with_mag=True,
+                           sensor=dataclasses.replace(SensorModel(), drop_prob=0.0))
+    truth = sim.truth
+    truth_path = out_dir / "simulated_truth.json"
+    truth_path.write_text(json.dumps(truth.to_json(angles=False), allow_nan=False) + "\n", encoding="utf-8")
+    files.append(truth_path)
+    timings["simulate"] = time.perf_counter() - t0
+    echo(f"1/4 simulated {sim.recording.duration_s:.0f} s of stretching at {rate_hz:g} Hz "
+         f"({len(truth.reps)} repetitions, {len(truth.cracks)} cracks; seed {seed})")
+
+    t0 = time.perf_counter()
+    quiet_bumble_logging()
+
+    async def record() -> Any:
+        from .record import install_stop_signals
+
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        return await record_virtual(store, sim.recording, profile="tracker-imu", rate_hz=rate_hz,
+                                    speed=speed, stop=stop, notes="tracker demo: emulated tag, simulated data")
+
+    run = asyncio.run(record())
+    result = run.result
+    timings["record"] = time.perf_counter() - t0
+    q = result.quality
+    if result.session_id is None:
+        raise click.ClickException("the emulated tag never streamed; nothing was recorded")
+    echo(f"2/4 recorded session {result.session_id} over the emulated BLE link ({speed:g}× real time): "
+         f"{q['samples']} samples, {q['achieved_rate_hz']} Hz, lost {q['lost_samples']}, "
+         f"{q['reconnects']} reconnects ({result.status})")
+
+    t0 = time.perf_counter()
+    analysis = None
+    process_session = _try_import("..signal", "process_session")
+    if process_session is None:
+        skipped["analysis"] = "the analysis (tracker.signal.process_session) is not installed yet"
+    else:
+        analysis = process_session(store.load_recording(result.session_id))
+        store.save_analysis(result.session_id, analysis)
+    timings["analyse"] = time.perf_counter() - t0
+    if analysis is not None:
+        echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
+             f"{len(analysis.cracks)} possible cracks ({len(truth.cracks)} simulated), "
+             f"{len(analysis.spikes)} spikes")
+    else:
+        echo(f"3/4 analysis skipped: {skipped['analysis']}")
+
+    t0 = time.perf_counter()
+    export_sessions = _try_import("..export", "export_sessions")
+    csv_dir = out_dir / "csv"
+    if export_sessions is None:
+        skipped["csv"] = "CSV export (tracker.export) is not installed yet"
+    else:
+        what = ["raw", "summary"] + (["angles", "reps", "cracks"] if analysis is not None else [])
+        files += export_sessions(store, [result.session_id], what, csv_dir, analyse=lambda _sid: analysis)
+    timings["export"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    write_report = _try_import("..report", "write_report") or _try_import("..report.writer", "write_report")
+    if write_report is None:
+        skipped["report"] = "the HTML report (tracker.report) is not installed yet"
+    elif analysis is None:
+        skipped["report"] = "the report needs the analysis"
+    else:
+        report = write_report(store, [result.session_id], out_dir, pdf=False,
+                              analyse=lambda _rec: analysis, name="report")
+        files += [Path(p) for p in _report_paths(report)]
+    timings["report"] = time.perf_counter() - t0
+    echo("4/4 wrote " + (", ".join(sorted({p.suffix.lstrip('.') for p in files})) or "nothing")
+         + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    return {
+        "session_id": result.session_id, "status": result.status, "quality": q,
+        "tag": {"sent_samples": run.tag_stats.sent_samples, "lost_samples": run.tag_stats.lost_samples},
+        "truth": {"reps": len(truth.reps), "cracks": len(truth.cracks)},
+        "analysis": None if analysis is None else {
+            "reps": len(analysis.reps), "cracks": len(analysis.cracks), "spikes": len(analysis.spikes)},
+        "files": [str(p) for p in files], "skipped": skipped, "timings_s": timings,
+    }
+
+
+def _report_paths(report: Any) -> list[Any]:
+    """Paths from whatever ``write_report`` returns (a ReportFiles, a path, or paths)."""
+    if report is None:
+        return []
+    if isinstance(report, (str, Path)):
+        return [report]
+    if dataclasses.is_dataclass(report):
+        out: list[Any] = []
+        for f in dataclasses.fields(report):
+            v = getattr(report, f.name)
+            if isinstance(v, (str, Path)) and str(v).endswith((".html", ".pdf", ".png")):
+                out.append(v)
+            elif isinstance(v, (list, tuple)):
+                out += [p for p in v if isinstance(p, (str, Path))]
+        return out
+    if isinstance(report, (list, tuple)):
+        return list(report)
+    return []
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("tracker-demo"), show_default=True,
+              help="Folder for the report, the CSV exports and the simulated truth.")
+@click.option("--speed", type=click.FloatRange(1, 100), default=15.0, show_default=True,
+              help="How much faster than real time the emulated tag streams.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated session.")
+@click.option("--minutes", type=click.FloatRange(0.3, 10), default=1.0, show_default=True,
+              help="Rough length of the simulated routine.")
+@data_dir_option
+def demo(out_dir: Path, speed: float, seed: int, minutes: float, data_dir: Path | None) -> None:
+    """Try everything without hardware: simulate, record over emulated BLE, analyse, report.
+
+    One minute of simulated stretching streams from an emulated sensor tag over a
+    virtual Bluetooth LE link (a real protocol stack, no radio needed) into your
+    session store, like a real recording; then it is analysed and the report and CSV
+    files are written to --out.
+
+    Example: tracker demo --out ./tracker-demo
+    """
+    t0 = time.perf_counter()
+    store = open_store(data_dir)
+    click.echo(f"tracker demo: no hardware needed; sessions are stored in {store.data_dir}")
+    did = run_demo(store, out_dir, speed=speed, seed=seed, minutes=minutes)
+    click.echo("")
+    click.echo(f"session   {did['session_id']} ({did['status']}); see it with: tracker show {did['session_id']}")
+    html = [f for f in did["files"] if f.endswith(".html")]
+    if html:
+        click.echo(f"report    {html[0]}")
+    csvs = [f for f in did["files"] if f.endswith(".csv")]
+    if csvs:
+        click.echo(f"CSV       {len(csvs)} files in {Path(csvs[0]).parent}")
+    click.echo(f"truth     {out_dir / 'simulated_truth.json'} (what the simulator put in)")
+    for part, why in did["skipped"].items():
+        click.echo(f"skipped   {part}: {why}")
+    click.echo(f"done in {time.perf_counter() - t0:.1f} s")
+    click.echo("")
+    click.echo(SAFETY_GUIDANCE)
