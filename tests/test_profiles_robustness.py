@@ -135,7 +135,7 @@ def test_decode_error_is_counted_and_decoder_survives():
 
 
 def test_unexpected_characteristic_is_a_decode_error():
-    for pid, p in PROFILES.items():
+    for p in PROFILES.values():
         with pytest.raises(DecodeError):
             p.make_decoder(p.default_rate_hz).feed("0000aaaa-0000-1000-8000-00805f9b34fb", b"\x00" * 20, 0)
 

@@ -155,6 +155,8 @@ W1 = bytes.fromhex("55 61 00 00 00 00 00 08 A4 00 00 00 5C FF 39 0E C7 F1 00 40"
 
 
 def _wit_stream(dec, host_times):
+    if dec.stats["packets"] == 0:  # first magnetometer reply: no hold-back at the start
+        dec.feed(wm.NOTIFY_UUID, wm.encode_witmotion_register_reply(wm.REG_MAG, [1, 2, 3]), 0.0)
     return [dec.feed(wm.NOTIFY_UUID, W1, h) for h in host_times]
 
 
@@ -221,3 +223,26 @@ def test_decoder_recovers_if_its_clock_was_knocked_off():
     assert errors == 3 and len(out) == 5  # re-anchored after three rejections
     t = np.concatenate([b.t_s for b in out])
     assert (np.diff(t) > 0).all()
+
+
+# -- Polar ---------------------------------------------------------------------------------
+def _h10_frame(ts_ns, n=4):
+    return bytes([2]) + ts_ns.to_bytes(8, "little") + bytes([1]) + np.ones((n, 3), dtype="<i2").tobytes()
+
+
+def test_polar_corrupted_timestamp_skipped_then_reset_clock_followed():
+    from tracker.profiles import polar as pl
+
+    dec = PROFILES["polar-h10"].make_decoder(200)
+    t0 = 7 * 10**17  # ~22 years after 2000
+    for i in range(5):
+        dec.feed(pl.DATA_UUID, _h10_frame(t0 + i * 20_000_000), 1.0 + 0.02 * i)
+    with pytest.raises(DecodeError, match="host"):
+        dec.feed(pl.DATA_UUID, _h10_frame(t0 + 10**15), 1.1)  # 11 days ahead: corrupted
+    b = dec.feed(pl.DATA_UUID, _h10_frame(t0 + 5 * 20_000_000), 1.1)
+    assert b.lost_samples == 0 and b.t_s[-1] == pytest.approx(0.115)
+    # Reconnect after the sensor was reset: its clock restarted from 2000-01-01.
+    dec.reset_link()
+    b = dec.feed(pl.DATA_UUID, _h10_frame(5 * 10**9), 4.1)
+    assert dec.stats["device_restarts"] == 1
+    assert b.t_s[-1] == pytest.approx(0.115 + 3.0, abs=1e-6) and b.lost_samples == pytest.approx(596, abs=1)

@@ -33,13 +33,36 @@ P3 = H("05 FF FF FF FF FF FF FF 7F 80 EA FF 08 00 0D 00 03 01 DF 00")
 
 
 # -- WitMotion ---------------------------------------------------------------------------
-def test_witmotion_w1_stream_packet():
+def _wit_decoder():
+    """A WitMotion decoder that has had its first magnetometer reply (no hold-back)."""
     dec = get_profile("witmotion").make_decoder(100)
-    b = dec.feed(wm.NOTIFY_UUID, W1, 0.0)
+    assert dec.feed(wm.NOTIFY_UUID, W2, 0.0) is None
+    return dec
+
+
+def test_witmotion_w1_stream_packet():
+    b = _wit_decoder().feed(wm.NOTIFY_UUID, W1, 0.0)
     np.testing.assert_allclose(b.acc_m_s2, [[0, 0, G]])
     np.testing.assert_allclose(b.gyr_rad_s / DEG, [[10.0098, 0, -10.0098]], atol=1e-4)
     np.testing.assert_allclose(b.extras["euler_deg"], [[20.0006, -20.0006, 90.0]], atol=1e-4)
-    assert b.mag_uT is None  # no magnetometer register reply yet
+
+
+def test_witmotion_holds_first_samples_until_first_mag_reply():
+    dec = get_profile("witmotion").make_decoder(100)
+    assert [dec.feed(wm.NOTIFY_UUID, W1, i / 100) for i in range(30)] == [None] * 30
+    b = dec.feed(wm.NOTIFY_UUID, W1 + W2 + W1, 0.31)  # reply arrives mid-notification
+    assert len(b) == 32 and b.mag_uT is not None
+    np.testing.assert_allclose(b.t_s, np.arange(32) / 100)
+    np.testing.assert_allclose(b.mag_uT[0], [3.0, 0.875, 122 / 120])
+
+
+def test_witmotion_gives_up_waiting_for_mag_after_1s():
+    dec = get_profile("witmotion").make_decoder(100)
+    out = [dec.feed(wm.NOTIFY_UUID, W1, i / 100) for i in range(150)]
+    first = next(i for i, b in enumerate(out) if b is not None)
+    assert first == 100 and len(out[first]) == 101 and out[first].mag_uT is None
+    assert all(len(b) == 1 and b.mag_uT is None for b in out[first + 1:])
+    assert (np.diff(np.concatenate([b.t_s for b in out[first:]])) > 0).all()
 
 
 def test_witmotion_w2_w3_register_replies_and_mag_hold():
@@ -74,7 +97,7 @@ def test_witmotion_commands():
 
 
 def test_witmotion_split_merged_and_resync():
-    dec = get_profile("witmotion").make_decoder(100)
+    dec = _wit_decoder()
     stream = W1 + W2 + W1 + W1
     # Split at awkward places, with garbage before a header.
     assert dec.feed(wm.NOTIFY_UUID, stream[:7], 0.0) is None
@@ -89,7 +112,7 @@ def test_witmotion_split_merged_and_resync():
 
 
 def test_witmotion_pure_garbage_is_a_decode_error():
-    dec = get_profile("witmotion").make_decoder(100)
+    dec = _wit_decoder()
     with pytest.raises(DecodeError):
         dec.feed(wm.NOTIFY_UUID, bytes(range(1, 40)), 0.0)
     assert dec.stats["decode_errors"] == 1
@@ -101,7 +124,7 @@ def test_witmotion_encoder_roundtrip():
     gyr = np.array([0.5, -1.0, 2.0])
     ang = np.array([10.0, -45.0, 179.0])
     pkt = wm.encode_witmotion_packet(acc, gyr, ang)
-    b = get_profile("witmotion").make_decoder(100).feed(wm.NOTIFY_UUID, pkt, 0)
+    b = _wit_decoder().feed(wm.NOTIFY_UUID, pkt, 0)
     np.testing.assert_allclose(b.acc_m_s2[0], acc, atol=16 * G / 32768)
     np.testing.assert_allclose(b.gyr_rad_s[0], gyr, atol=2000 * DEG / 32768)
     np.testing.assert_allclose(b.extras["euler_deg"][0], ang, atol=180 / 32768)
@@ -245,13 +268,23 @@ def test_polar_verity_aligns_gyro_on_acc_times():
         return (bytes([5]) + ts.to_bytes(8, "little") + bytes([0x80])
                 + np.array(value, dtype="<i2").tobytes() + bytes([1, n - 1]) + bytes((3 * (n - 1) + 7) // 8))
 
+    def mag_frame(ts, value):
+        return bytes([6]) + ts.to_bytes(8, "little") + bytes([0x80]) + np.array(value, dtype="<i2").tobytes()
+
     t_end = 10**10
     assert dec.feed(pl.DATA_UUID, acc_frame(t_end), 0.0) is None  # waits for gyro
-    b = dec.feed(pl.DATA_UUID, gyr_frame(t_end + per, 12, [10, 0, 0]), 0.0)
+    assert dec.feed(pl.DATA_UUID, gyr_frame(t_end + per, 12, [10, 0, 0]), 0.0) is None  # and first mag
+    b = dec.feed(pl.DATA_UUID, mag_frame(t_end - 10 * per, [1, 0, -1]), 0.0)
     assert len(b) == 10
     np.testing.assert_allclose(b.gyr_rad_s[:, 0], math.radians(10))
-    assert b.mag_uT is None
+    np.testing.assert_allclose(b.mag_uT, [[100, 0, -100]] * 10)  # gauss -> µT
     np.testing.assert_allclose(b.acc_m_s2[:, 2], G)
+    # Without a magnetometer stream the samples are released after 1 s, without mag.
+    dec = p.make_decoder(52)
+    got = [dec.feed(pl.DATA_UUID, acc_frame(t_end + i * 10 * per), 0.0) for i in range(8)]
+    got += [dec.feed(pl.DATA_UUID, gyr_frame(t_end + 80 * per, 90, [0, 0, 0]), 0.0)]
+    released = [b for b in got if b is not None]
+    assert sum(len(b) for b in released) == 80 and all(b.mag_uT is None for b in released)
 
 
 def test_polar_unknown_measurement_ignored():

@@ -269,14 +269,23 @@ def _signed_le(content: bytes, size: int) -> np.ndarray:
 
 # -- streaming decoder ---------------------------------------------------------------------------
 class _Stream:
-    """Per-measurement timing state (SDK interpolation + gap detection)."""
+    """Per-measurement timing state: SDK interpolation, gap detection, sanity checks.
+
+    Times are kept as nanoseconds relative to the session origin (exact integers until
+    the final float conversion), so 64-bit device timestamps lose no precision.
+    """
 
     def __init__(self, rate_hz: float) -> None:
         self.nominal_ns = NS_PER_S / rate_hz
         self.prev_ts: int | None = None
+        self.prev_host = math.nan
+        self.last_rel = -math.inf
+        self.offset_ns = 0  # added after a device clock reset, keeps the session clock going
+        self.rejects = 0
         self.sum_ns = 0.0
         self.sum_n = 0
         self.factor = 1.0
+        self.restarts = 0
 
     @property
     def period_ns(self) -> float:
@@ -286,30 +295,61 @@ class _Stream:
                 return est
         return self.nominal_ns
 
-    def times(self, ts: int, n: int, after_reset: bool) -> tuple[np.ndarray, int]:
-        """Sample timestamps (ns since 2000) and lost samples for a frame of n ending at ts."""
+    def times(self, ts: int, n: int, host: float, origin_ns: int, after_reset: bool) -> tuple[np.ndarray, int]:
+        """Sample times (ns from the session origin) and lost samples for a frame of n ending at ts.
+
+        Raises DecodeError (state unchanged) for a timestamp that goes backwards or
+        disagrees with elapsed host time; after three such frames in a row, or after
+        a reconnect, the device clock is taken to have been reset and the session
+        clock continues at the elapsed host time.
+        """
         period = self.period_ns
+        back = period * np.arange(n - 1, -1, -1)
         lost = 0
+        refine = False
         if self.prev_ts is None:
-            t = ts - period * np.arange(n - 1, -1, -1)
+            t = (ts - origin_ns + self.offset_ns) - back
+            offset = self.offset_ns
         else:
             dt = ts - self.prev_ts
-            if dt <= 0:
-                raise DecodeError(f"polar: frame timestamp {ts} not after the previous {self.prev_ts}")
-            excess = dt - n * period
-            if excess > max(1.5 * period, 0.02 * n * period) or (after_reset and excess > 0.5 * period):
-                lost = int(round(excess / period))
-                t = ts - period * np.arange(n - 1, -1, -1)
-                if t[0] <= self.prev_ts:
-                    t = self.prev_ts + (ts - self.prev_ts) / n * np.arange(1, n + 1)
+            dh = (host - self.prev_host) * NS_PER_S if math.isfinite(host) and math.isfinite(self.prev_host) else 0.0
+            dh = max(dh, 0.0)
+            tol = max(5e9, 0.01 * dh) if after_reset else max(10e9, 0.5 * dh)
+            implausible = dt <= 0 or (dh > 0 and abs(dt - dh) > tol)
+            if implausible and not after_reset and self.rejects < 3:
+                self.rejects += 1
+                raise DecodeError(
+                    f"polar: frame timestamp steps {dt / 1e9:.6f} s while {dh / 1e9:.3f} s passed on the host"
+                )
+            offset = self.offset_ns
+            if implausible:  # device clock was reset: continue at elapsed host time
+                step = max(dh, n * period)
+                offset = int(round(self.last_rel + step - (ts - origin_ns)))
+                lost = max(0, int(round(step / period)) - n)
+                t = (ts - origin_ns + offset) - back
+                self.restarts += 1
             else:
-                delta = dt / n
-                t = self.prev_ts + delta * np.arange(1, n + 1)
-                self.sum_ns += dt
-                self.sum_n += n
+                base = self.prev_ts - origin_ns + offset
+                excess = dt - n * period
+                if excess > max(1.5 * period, 0.02 * n * period) or (after_reset and excess > 0.5 * period):
+                    lost = int(round(excess / period))
+                    t = (ts - origin_ns + offset) - back
+                    if t[0] <= base:
+                        t = base + dt / n * np.arange(1, n + 1)
+                else:
+                    t = base + dt / n * np.arange(1, n + 1)  # SDK: spaced from the previous frame
+                    refine = True
         t = np.asarray(t, dtype=np.float64)
-        t[-1] = ts
+        if not (t[0] > self.last_rel and (n == 1 or (np.diff(t) > 0).all()) and np.isfinite(t).all()):
+            raise DecodeError("polar: frame sample times are not increasing")
+        if refine:
+            self.sum_ns += ts - self.prev_ts  # type: ignore[operator]
+            self.sum_n += n
+        self.offset_ns = offset
         self.prev_ts = ts
+        self.prev_host = host
+        self.last_rel = float(t[-1])
+        self.rejects = 0
         return t, lost
 
 
@@ -325,7 +365,7 @@ class PolarDecoder(Decoder):
         super().__init__(profile, rate_hz)
         self._p = profile
         self._streams = {ACC: _Stream(rate_hz), GYRO: _Stream(rate_hz), MAG: _Stream(profile.mag_rate_hz)}
-        self._origin_ns: float | None = None
+        self._origin_ns: int | None = None
         self._after_reset = {ACC: False, GYRO: False, MAG: False}
         self._acc_t: list[np.ndarray] = []
         self._acc_v: list[np.ndarray] = []
@@ -335,6 +375,7 @@ class PolarDecoder(Decoder):
         self._mag_t = np.zeros(0)
         self._mag_v = np.zeros((0, 3))
         self._last_emitted = -math.inf
+        self._mag_gave_up = False
         self._drift = DriftEstimator()
         self.control_errors: list[str] = []
         self.responses: list[PmdResponse] = []
@@ -346,6 +387,7 @@ class PolarDecoder(Decoder):
 
     def _update_stats(self) -> None:
         self._stats["clock_drift_ppm"] = self._drift.drift_ppm
+        self._stats["device_restarts"] = sum(st.restarts for st in self._streams.values())
         self._stats["factors"] = {TYPE_NAMES[k]: s.factor for k, s in self._streams.items()}
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
@@ -362,12 +404,12 @@ class PolarDecoder(Decoder):
         st = self._streams[mtype]
         frame = decode_pmd_frame(data, st.factor)
         n = frame.values.shape[0]
-        t_ns, lost = st.times(frame.timestamp_ns, n, self._after_reset[mtype])
+        if self._origin_ns is None:  # first sample of the first frame is t_s == 0
+            self._origin_ns = frame.timestamp_ns - int(round(st.period_ns * (n - 1)))
+        t_ns, lost = st.times(frame.timestamp_ns, n, host_time_s, self._origin_ns, self._after_reset[mtype])
         self._after_reset[mtype] = False
         self._stats["packets"] += 1
-        if self._origin_ns is None:
-            self._origin_ns = float(t_ns[0])
-        t_s = (t_ns - self._origin_ns) / NS_PER_S
+        t_s = t_ns / NS_PER_S
         if mtype == ACC:
             self._drift.add(float(t_s[-1]), host_time_s)
             self._acc_t.append(t_s)
@@ -405,6 +447,10 @@ class PolarDecoder(Decoder):
                 gyr = np.zeros((keep, 3))
                 missing = keep
             self._stats["gyro_missing_samples"] += missing
+        if self._p.has_mag and not self._mag_t.size and not self._mag_gave_up:
+            if t[-1] - t[0] <= 1.0:
+                return None  # wait (up to 1 s, session start only) for the first mag frame
+            self._mag_gave_up = True
         tk, acck = t[:keep], acc[:keep]
         mag = None
         if self._p.has_mag and self._mag_t.size:

@@ -68,6 +68,9 @@ DEFAULT_MAG_UT_PER_LSB = 1 / 120
 _NINE = struct.Struct("<9h")
 _REGREPLY = struct.Struct("<H8h")
 _MAX_BUFFER = 4 * PACKET_LEN
+#: At the start of a session, hold samples this long (sample clock) for the first
+#: magnetometer reply, so mag is present from the first batch.
+MAG_WAIT_S = 1.0
 
 
 def read_register_command(reg: int) -> bytes:
@@ -164,8 +167,10 @@ class WitMotionDecoder(Decoder):
 
     Register values are kept in :attr:`latest`: ``mag_uT`` (3,), ``quat_wxyz`` (4,),
     ``temperature_c``, ``battery_raw``, ``mag_type``. The magnetometer is polled, so
-    batches carry the most recent reading (sample-and-hold) once one has arrived
-    and None before. Euler angles go to ``batch.extras["euler_deg"]``.
+    batches carry the most recent reading (sample-and-hold). The first samples of a
+    session are held back until the first magnetometer reply arrives (at most
+    :data:`MAG_WAIT_S` of samples), so either every batch has ``mag_uT`` or, if the
+    sensor never answers, none has. Euler angles go to ``batch.extras["euler_deg"]``.
     """
 
     def __init__(self, profile: Profile, rate_hz: float) -> None:
@@ -175,6 +180,8 @@ class WitMotionDecoder(Decoder):
         self.latest: dict[str, object] = {}
         self._mag_raw: tuple[int, int, int] | None = None
         self._mag_scale = DEFAULT_MAG_UT_PER_LSB
+        self._held: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self._gave_up_mag = False
         self._stats.update(resync_bytes=0, register_replies=0)
 
     def _reset_link(self) -> None:
@@ -219,9 +226,23 @@ class WitMotionDecoder(Decoder):
         if not rows:
             if dropped:
                 raise DecodeError(f"witmotion: discarded {dropped} bytes with no 55 61 / 55 71 header")
-            return None
+            return self._release(host_time_s) if self._held and self._mag_raw is not None else None
         raw = np.asarray(rows, dtype=np.float64)
         t_s, lost = self._clock.times(raw.shape[0], host_time_s)
+        self._held.append((t_s, raw, lost))
+        if self._mag_raw is None and not self._gave_up_mag:
+            # Hold the first samples until the first magnetometer reply (requested by
+            # start_commands), so a session has mag from its first batch or not at all.
+            if self._held[-1][0][-1] - self._held[0][0][0] < MAG_WAIT_S:
+                return None
+            self._gave_up_mag = True
+        return self._release(host_time_s)
+
+    def _release(self, host_time_s: float) -> SampleBatch:
+        held, self._held = self._held, []
+        t_s = np.concatenate([h[0] for h in held])
+        raw = np.concatenate([h[1] for h in held])
+        lost = sum(h[2] for h in held)
         acc = raw[:, 0:3] * (ACC_G_PER_LSB * STANDARD_GRAVITY_M_S2)
         gyr = raw[:, 3:6] * math.radians(GYR_DPS_PER_LSB)
         mag = None
@@ -270,9 +291,10 @@ class WitMotionProfile(Profile):
     def start_commands(self, rate_hz: float) -> list[Write]:
         code = RATE_CODES[self.actual_rate_hz(rate_hz)]
         cmds = write_register_commands(REG_RATE, code)
-        # Magnetometer chip type first: it fixes the magnetometer scale.
+        # Magnetometer chip type first (it fixes the scale), then a first magnetometer
+        # reading, which releases the samples the decoder holds back at the start.
         cmds += [Write(WRITE_UUID, read_register_command(r), response=False, delay_s=0.05)
-                 for r in (REG_MAG_TYPE, REG_BATTERY, REG_TEMP)]
+                 for r in (REG_MAG_TYPE, REG_MAG, REG_BATTERY, REG_TEMP)]
         return cmds
 
     def stop_commands(self) -> list[Write]:
