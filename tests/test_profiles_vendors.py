@@ -339,3 +339,13 @@ def test_profiles_are_pure():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tracker.profiles
+    import tracker.profiles._describe
+
+    for mod in (tracker.profiles, tracker.profiles._describe):
+        assert doctest.testmod(mod).failed == 0
