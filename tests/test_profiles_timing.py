@@ -246,3 +246,12 @@ def test_polar_corrupted_timestamp_skipped_then_reset_clock_followed():
     b = dec.feed(pl.DATA_UUID, _h10_frame(5 * 10**9), 4.1)
     assert dec.stats["device_restarts"] == 1
     assert b.t_s[-1] == pytest.approx(0.115 + 3.0, abs=1e-6) and b.lost_samples == pytest.approx(596, abs=1)
+
+
+def test_drift_estimator_memory_is_bounded():
+    d = DriftEstimator(max_bins=64)
+    t = np.arange(0, 3 * 3600, 0.5)  # 3 h, 2 packets/s
+    for x in t:
+        d.add(x, x * (1 + 20e-6) + 0.01)
+    assert len(d._bins) <= 65 and d.bin_s >= 128
+    assert d.drift_ppm == pytest.approx(-20, abs=0.1)

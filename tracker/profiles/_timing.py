@@ -34,10 +34,14 @@ class DriftEstimator:
         Width of a device-time bin. One point per bin is kept.
     min_span_s : float
         Device-time span needed before an estimate is given.
+    max_bins : int
+        When more bins exist, the bin width doubles (memory stays bounded in
+        sessions of any length; the estimate only gets smoother).
     """
 
-    def __init__(self, bin_s: float = 1.0, min_span_s: float = 10.0) -> None:
+    def __init__(self, bin_s: float = 1.0, min_span_s: float = 10.0, max_bins: int = 2048) -> None:
         self.bin_s = bin_s
+        self.max_bins = max_bins
         self.min_span_s = min_span_s
         self._bins: dict[int, tuple[float, float]] = {}  # bin -> (device_s, host - device)
         self._origin_host: float | None = None
@@ -56,8 +60,21 @@ class DriftEstimator:
         if cur is None:
             self._bins[b] = (device_s, off)
             self._dirty = True  # a bin was completed: refit lazily (about once per bin_s)
+            if len(self._bins) > self.max_bins:
+                self._coarsen()
         elif off < cur[1]:
             self._bins[b] = (device_s, off)
+
+    def _coarsen(self) -> None:
+        """Double the bin width (keeping each new bin's minimum): bounded memory for long sessions."""
+        self.bin_s *= 2
+        merged: dict[int, tuple[float, float]] = {}
+        for x, off in self._bins.values():
+            b = int(x // self.bin_s)
+            cur = merged.get(b)
+            if cur is None or off < cur[1]:
+                merged[b] = (x, off)
+        self._bins = merged
 
     def fit(self) -> tuple[float, float] | None:
         """Return ``(slope, intercept)`` of ``host - device`` vs device time, or None.
