@@ -63,11 +63,12 @@ def workloads(seconds: float) -> dict[str, tuple[float, list[tuple[str, bytes]],
     out["polar-h10"] = (200, [(pl.DATA_UUID, f) for f in _polar_frames(n, 200, pl.ACC)], n)
     n52 = int(seconds * 52)
     ver = [(pl.CP_UUID, bytes.fromhex("F0 02 05 00 00 05 01") + struct.pack("<f", 0.1))]
-    for a, g in zip(_polar_frames(n52, 52, pl.ACC), _polar_frames(n52, 52, pl.GYRO)):
+    for a, g in zip(_polar_frames(n52, 52, pl.ACC), _polar_frames(n52, 52, pl.GYRO), strict=True):
         ver += [(pl.DATA_UUID, a), (pl.DATA_UUID, g)]
     out["polar-verity"] = (52, ver, n52 // 36 * 36)
     n10 = int(seconds * 10)
-    out["sensortag"] = (10, [(st.DATA_UUID, st.encode_sensortag(gyr[i], acc[i] / 9.8, mag[i])) for i in range(n10)], n10)
+    tags = [(st.DATA_UUID, st.encode_sensortag(gyr[i], acc[i] / 9.8, mag[i])) for i in range(n10)]
+    out["sensortag"] = (10, tags, n10)
     n50 = int(seconds * 50)
     out["microbit"] = (50, [(mb.ACC_DATA_UUID, mb.encode_microbit(acc[i] / 9.8)) for i in range(n50)], n50)
     return out
