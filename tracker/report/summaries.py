@@ -1,0 +1,201 @@
+"""Per-session summary tables built from stored analysis results.
+
+Two frames feed the progress figure and the report tables:
+
+``exercise summaries`` (:func:`summarise_analysis`, :func:`collect`)
+    One row per session × exercise × side: :data:`SUMMARY_COLUMNS`.
+``session table`` (:func:`collect`)
+    One row per session: :data:`SESSION_COLUMNS` (pain, counts, data quality).
+
+Peak angles appear here as magnitudes (``peak_abs_deg_*``): how far the person went in
+the direction of the stretch, which is what a progress chart compares. The signed
+values stay in the analysis and its exports.
+
+Nothing here re-reads samples: the store's analysis events, self-reports, quality and
+events are enough, so a table over hundreds of sessions takes well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..signal.result import SessionAnalysis
+
+if TYPE_CHECKING:  # the store is passed in; reports never open it themselves
+    from ..store import Store
+
+__all__ = ["SUMMARY_COLUMNS", "SESSION_COLUMNS", "ReportData", "summarise_analysis",
+           "session_row", "collect", "exercise_label", "SIDE_LETTER"]
+
+SUMMARY_COLUMNS = (
+    "session_id", "started_at", "exercise", "side", "reps", "reps_with_hold",
+    "peak_abs_deg_mean", "peak_abs_deg_max", "hold_s_mean", "hold_s_max", "hold_s_total",
+    "possible_cracks", "pain_before", "pain_after",
+)
+SESSION_COLUMNS = (
+    "session_id", "started_at", "status", "device", "profile", "duration_s", "analysed",
+    "analysis_version", "reps", "possible_cracks", "spikes", "pain_before", "pain_after",
+    "notes", "nominal_rate_hz", "achieved_rate_hz", "samples", "lost_samples", "gaps",
+    "gap_s", "reconnects",
+)
+
+EXERCISE_NAMES = {
+    "chair_backbend": "chair back-bend",
+    "seated_twist": "seated twist",
+    "trunk_rotation": "lying trunk rotation",
+    "cat_stretch": "cat stretch",
+}
+SIDE_LETTER = {"left": "L", "right": "R", None: ""}
+
+
+def exercise_label(exercise: str, side: str | None = None, *, short_side: bool = True) -> str:
+    """Human label: ``"seated twist · L"`` (or ``"· left"``), ``"cat stretch"``."""
+    name = EXERCISE_NAMES.get(exercise, exercise.replace("_", " "))
+    if not side:
+        return name
+    return f"{name} · {SIDE_LETTER.get(side, side) if short_side else side}"
+
+
+def _side_key(side: Any) -> str | None:
+    return side if isinstance(side, str) and side else None
+
+
+def summarise_analysis(analysis: SessionAnalysis, *, session_id: str = "",
+                       started_at: datetime | None = None,
+                       self_report: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per exercise × side found in an analysis (:data:`SUMMARY_COLUMNS`).
+
+    ``possible_cracks`` counts cracks assigned to a repetition of that exercise and side;
+    cracks outside any repetition count only in the session table.
+    """
+    pain = self_report or {}
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for i, rep in enumerate(analysis.reps):
+        groups.setdefault((rep.exercise, _side_key(rep.side)), []).append(i)
+    cracks_per_rep = np.zeros(len(analysis.reps), dtype=int)
+    for crack in analysis.cracks:
+        if crack.rep is not None and 0 <= crack.rep < len(analysis.reps):
+            cracks_per_rep[crack.rep] += 1
+    rows = []
+    order = {e: k for k, e in enumerate(schema.EXERCISES)}
+    for (exercise, side), idx in sorted(groups.items(),
+                                        key=lambda kv: (order.get(kv[0][0], 99), kv[0][1] or "")):
+        reps = [analysis.reps[i] for i in idx]
+        peaks = np.abs(np.array([r.peak_deg for r in reps], dtype=float))
+        holds = np.array([r.hold_s for r in reps if r.hold_s is not None and np.isfinite(r.hold_s)],
+                         dtype=float)
+        rows.append({
+            "session_id": session_id, "started_at": started_at, "exercise": exercise, "side": side,
+            "reps": len(reps), "reps_with_hold": int(holds.size),
+            "peak_abs_deg_mean": float(np.nanmean(peaks)) if np.isfinite(peaks).any() else np.nan,
+            "peak_abs_deg_max": float(np.nanmax(peaks)) if np.isfinite(peaks).any() else np.nan,
+            "hold_s_mean": float(holds.mean()) if holds.size else np.nan,
+            "hold_s_max": float(holds.max()) if holds.size else np.nan,
+            "hold_s_total": float(holds.sum()),
+            "possible_cracks": int(cracks_per_rep[idx].sum()),
+            "pain_before": pain.get("pain_before"), "pain_after": pain.get("pain_after"),
+        })
+    return _typed_summary(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
+
+
+def _typed_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    for col in ("reps", "reps_with_hold", "possible_cracks"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("pain_before", "pain_after"):
+        frame[col] = frame[col].astype("Int64")
+    for col in ("peak_abs_deg_mean", "peak_abs_deg_max", "hold_s_mean", "hold_s_max", "hold_s_total"):
+        frame[col] = frame[col].astype("float64")
+    frame["side"] = frame["side"].astype(object).where(frame["side"].notna(), None)
+    return frame
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out if np.isfinite(out) else float("nan")
+
+
+def session_row(info: Any, analysis: SessionAnalysis | None, self_report: dict[str, Any],
+                quality: dict[str, Any], reconnects: int = 0) -> dict[str, Any]:
+    """One row of the session table (:data:`SESSION_COLUMNS`) from what the store keeps.
+
+    ``info`` is a :class:`tracker.store.SessionInfo`; ``reconnects`` counts the
+    session's ``reconnect`` events (or comes from ``quality["reconnects"]``).
+    """
+    return {
+        "session_id": info.id, "started_at": info.started_at, "status": info.status,
+        "device": info.device, "profile": info.profile, "duration_s": float(info.duration_s),
+        "analysed": analysis is not None,
+        "analysis_version": analysis.analysis_version if analysis is not None else None,
+        "reps": len(analysis.reps) if analysis is not None else 0,
+        "possible_cracks": len(analysis.cracks) if analysis is not None else 0,
+        "spikes": len(analysis.spikes) if analysis is not None else 0,
+        "pain_before": self_report.get("pain_before"), "pain_after": self_report.get("pain_after"),
+        "notes": " ".join(x for x in (info.notes, self_report.get("notes") or "") if x),
+        "nominal_rate_hz": _num(quality.get("nominal_rate_hz", info.nominal_rate_hz)),
+        "achieved_rate_hz": _num(quality.get("achieved_rate_hz")),
+        "samples": int(quality.get("samples", info.n_samples) or 0),
+        "lost_samples": int(quality.get("lost_samples") or 0),
+        "gaps": int(quality.get("gaps") or 0),
+        "gap_s": _num(quality.get("gap_s", 0.0)),
+        "reconnects": int(max(reconnects, int(quality.get("reconnects") or 0))),
+    }
+
+
+def _typed_sessions(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    for col in ("pain_before", "pain_after"):
+        frame[col] = frame[col].astype("Int64")
+    for col in ("reps", "possible_cracks", "spikes", "samples", "lost_samples", "gaps", "reconnects"):
+        frame[col] = frame[col].astype("int64")
+    frame["analysed"] = frame["analysed"].astype(bool)
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class ReportData:
+    """Everything a multi-session report shows except per-sample angles.
+
+    Attributes
+    ----------
+    sessions : DataFrame
+        One row per session, :data:`SESSION_COLUMNS`, oldest first.
+    summaries : DataFrame
+        One row per session × exercise × side, :data:`SUMMARY_COLUMNS`.
+    analyses : dict
+        Stored analysis per session id (None when the session was never analysed).
+    """
+
+    sessions: pd.DataFrame
+    summaries: pd.DataFrame
+    analyses: dict[str, SessionAnalysis | None]
+
+
+def collect(store: "Store", session_ids: list[str]) -> ReportData:
+    """Read the summaries of ``session_ids`` from the store (no samples are read)."""
+    session_rows, summary_frames, analyses = [], [], {}
+    for sid in session_ids:
+        info = store.session(sid)
+        analysis = store.load_analysis(sid)
+        pain = store.self_report(sid)
+        reconnects = len(store.events(sid, kind="reconnect"))
+        analyses[sid] = analysis
+        session_rows.append(session_row(info, analysis, pain, store.quality(sid), reconnects))
+        if analysis is not None:
+            summary_frames.append(summarise_analysis(analysis, session_id=sid,
+                                                     started_at=info.started_at, self_report=pain))
+    sessions = _typed_sessions(pd.DataFrame(session_rows, columns=list(SESSION_COLUMNS)))
+    sessions = sessions.sort_values(["started_at", "session_id"], kind="stable").reset_index(drop=True)
+    frames = [f for f in summary_frames if len(f)]
+    summaries = (pd.concat(frames, ignore_index=True) if frames
+                 else _typed_summary(pd.DataFrame(columns=list(SUMMARY_COLUMNS))))
+    return ReportData(sessions, summaries, analyses)
