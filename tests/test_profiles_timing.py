@@ -255,3 +255,14 @@ def test_drift_estimator_memory_is_bounded():
         d.add(x, x * (1 + 20e-6) + 0.01)
     assert len(d._bins) <= 65 and d.bin_s >= 128
     assert d.drift_ppm == pytest.approx(-20, abs=0.1)
+
+
+def test_host_stall_is_not_mistaken_for_corruption():
+    # The host stalls 40 s, then receives the queued notifications in a burst.
+    dec = ti.PROFILE.make_decoder(RATE)
+    pk = _packets(400)
+    host = np.arange(len(pk)) * SPP / RATE
+    host[10:] += 40.0
+    b = SampleBatch.concat(_feed(dec, pk, host))
+    np.testing.assert_allclose(b.t_s, np.arange(400) / RATE, atol=1e-6)
+    assert dec.stats["lost_samples"] == 0 and dec.stats["decode_errors"] == 0

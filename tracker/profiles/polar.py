@@ -314,8 +314,12 @@ class _Stream:
             dt = ts - self.prev_ts
             dh = (host - self.prev_host) * NS_PER_S if math.isfinite(host) and math.isfinite(self.prev_host) else 0.0
             dh = max(dh, 0.0)
-            tol = max(5e9, 0.01 * dh) if after_reset else max(10e9, 0.5 * dh)
-            implausible = dt <= 0 or (dh > 0 and abs(dt - dh) > tol)
+            # Within a link the device clock cannot run ahead of the host clock (a host
+            # stall only makes dh larger); after a reconnect any big mismatch is a reset.
+            if after_reset:
+                implausible = dt <= 0 or (dh > 0 and abs(dt - dh) > max(30e9, 0.05 * dh))
+            else:
+                implausible = dt <= 0 or (dh > 0 and dt - dh > max(10e9, 0.5 * dh))
             if implausible and not after_reset and self.rejects < 3:
                 self.rejects += 1
                 raise DecodeError(

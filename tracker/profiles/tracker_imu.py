@@ -817,9 +817,12 @@ class TrackerImuDecoder(Decoder):
                         f"({(step) / 1e3:.3f} ms after the previous packet's first sample); duplicate or out of order"
                     )
                 restarted = True
-            elif dh_us > 0 and abs(step - dh_us) > (max(5e6, 0.01 * dh_us) if after_reset else max(10e6, 0.5 * dh_us)):
+            elif dh_us > 0 and (
+                abs(step - dh_us) > max(30e6, 0.05 * dh_us) if after_reset else step - dh_us > max(10e6, 0.5 * dh_us)
+            ):
                 # Device time disagrees with elapsed host time. After a reconnect: the
-                # device rebooted. Within a link: a corrupted timestamp, skip it.
+                # device rebooted. Within a link: the device cannot run ahead of the host
+                # (a host stall only makes dh larger), so it is a corrupted timestamp.
                 if not (after_reset or stuck):
                     self._rejects += 1
                     raise DecodeError(
