@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,39 +23,54 @@ pytestmark = pytest.mark.timeout(90)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _start_recorder(data_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "60",
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
-    )
+class _Recorder:
+    """``tracker record --virtual`` in a subprocess, its stderr collected by a thread."""
 
+    def __init__(self, data_dir: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "60",
+             "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+        )
+        self.data_dir = data_dir
+        self.err: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.err.extend(self.proc.stderr), daemon=True)
+        self._reader.start()
 
-def _wait_for_committed(data_dir: Path, proc: subprocess.Popen, min_s: float) -> float:
-    """Wait until the running recorder has committed ``min_s`` seconds of samples."""
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1]
-        if (data_dir / "tracker.sqlite").exists():
-            with Store.open(data_dir, check_interrupted=False) as store:
-                infos = store.sessions()
-                if infos and infos[0].n_samples and infos[0].duration_s >= min_s:
-                    assert infos[0].status == "recording"
-                    return infos[0].duration_s
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail("the recorder never committed samples")
+    def wait_for_committed(self, min_s: float) -> float:
+        """Seconds of samples committed once at least ``min_s`` are (session status recording)."""
+        deadline = time.monotonic() + 45
+        # Open the store only once the recorder has created it (its session exists).
+        while not any("recording session" in line for line in self.err):
+            assert self.proc.poll() is None and time.monotonic() < deadline, "".join(self.err)
+            time.sleep(0.05)
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "".join(self.err)
+            with Store.open(self.data_dir, check_interrupted=False) as store:
+                (info,) = store.sessions()
+            assert info.status == "recording"
+            if info.n_samples and info.duration_s >= min_s:
+                return info.duration_s
+            time.sleep(0.1)
+        self.proc.kill()
+        pytest.fail("the recorder never committed samples")
+
+    def finish(self, timeout_s: float) -> tuple[str, str]:
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout=timeout_s)
+        self._reader.join(timeout=5)
+        return out, "".join(self.err)
 
 
 def test_sigkill_leaves_a_readable_session_marked_interrupted(tmp_path):
     data_dir = tmp_path / "home"
-    proc = _start_recorder(data_dir)
-    committed_s = _wait_for_committed(data_dir, proc, 1.0)
+    recorder = _Recorder(data_dir)
+    committed_s = recorder.wait_for_committed(1.0)
     time.sleep(0.7)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
+    recorder.proc.send_signal(signal.SIGKILL)
+    recorder.finish(10)
+    assert recorder.proc.returncode == -signal.SIGKILL
     with Store.open(data_dir) as store:  # sees the writer is gone
         (info,) = store.sessions()
         assert info.status == "interrupted"
@@ -66,11 +82,11 @@ def test_sigkill_leaves_a_readable_session_marked_interrupted(tmp_path):
 
 def test_ctrl_c_ends_the_session_complete_with_its_quality(tmp_path):
     data_dir = tmp_path / "home"
-    proc = _start_recorder(data_dir)
-    _wait_for_committed(data_dir, proc, 0.5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+    recorder = _Recorder(data_dir)
+    recorder.wait_for_committed(0.5)
+    recorder.proc.send_signal(signal.SIGINT)
+    out, err = recorder.finish(20)
+    assert recorder.proc.returncode == 0, err
     assert "stopping" in err and "complete (user)" in out
     with Store.open(data_dir) as store:
         (info,) = store.sessions()
@@ -124,3 +140,14 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
     assert "Stretch gently" in result.output  # the safety line
     if "skipped   report" not in result.output:
         assert (out / "report.html").exists() and "report    " in result.output
+
+
+@pytest.mark.parametrize("args", [["record", "--virtual", "--seconds", "1"], ["demo"], ["scan", "--virtual"]],
+                         ids=["record", "demo", "scan"])
+def test_without_bumble_virtual_commands_say_how_to_install_it(data_dir, tmp_path, monkeypatch, args):
+    monkeypatch.setitem(sys.modules, "bumble", None)  # import bumble -> ImportError
+    monkeypatch.delitem(sys.modules, "tracker.ble.bumble_backend", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "pip install 'tracker[demo]'" in result.output.splitlines()[-1]

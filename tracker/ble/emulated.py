@@ -10,11 +10,13 @@ Bumble backend. Only the backend differs from a real recording.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..profiles import Profile
 from ..recording import Recording
 from .client import ReconnectPolicy, find_device, profile_by_id, virtual_backend
 from .recorder import Recorder, RecorderObserver, RecordResult, record_session
@@ -38,12 +40,15 @@ class VirtualRun:
         The rate the tag streamed at.
     wall_s : float
         Host time from scan to end.
+    recorder : Recorder
+        The recorder (latencies, time spent decoding and storing).
     """
 
     result: RecordResult
     tag_stats: Any
     tag_rate_hz: float
     wall_s: float
+    recorder: Any = None
 
 
 def quiet_bumble_logging(fast: bool = True) -> None:
@@ -52,8 +57,10 @@ def quiet_bumble_logging(fast: bool = True) -> None:
     :func:`~tracker.ble.bumble_backend.fast_bumble_logging`)."""
     logging.getLogger("bumble").setLevel(logging.ERROR)
     if fast:
-        from .bumble_backend import fast_bumble_logging
-
+        try:
+            from .bumble_backend import fast_bumble_logging
+        except ImportError:
+            return  # bumble missing: record_virtual says how to install it
         fast_bumble_logging()
 
 
@@ -61,7 +68,7 @@ async def record_virtual(
     store: Any,
     recording: Recording,
     *,
-    profile: str = "tracker-imu",
+    profile: str | Profile = "tracker-imu",
     rate_hz: float | None = None,
     speed: float = 1.0,
     seconds: float | None = None,
@@ -79,8 +86,9 @@ async def record_virtual(
     store : Store
     recording : Recording
         What the tag streams (e.g. a simulated session).
-    profile : {"tracker-imu", "witmotion"}
-        GATT profile the tag speaks; the client uses the matching device profile.
+    profile : {"tracker-imu", "witmotion"} or Profile
+        GATT profile the tag speaks; the client uses the matching device profile (or
+        this one, e.g. a ``tracker-imu`` profile with another config).
     rate_hz : float, optional
         Rate the client asks for (default: the recording's rate).
     speed : float
@@ -105,7 +113,15 @@ async def record_virtual(
     started = loop.time()
     rate = float(rate_hz or recording.sample_rate_hz)
     world = await BumbleWorld.get()
-    tag = VirtualTag(recording, profile=profile, speed=speed, fifo_s=fifo_s)
+    client_profile = profile_by_id(profile) if isinstance(profile, str) else profile
+    config = getattr(client_profile, "config", None)
+    if speed > 1 and config is not None and config.max_latency_ms:
+        # The packing latency is device time: at speed X keep a real tag's wall-clock
+        # latency (and notification rate) instead of sending X times more packets.
+        latency = min(255, int(round(config.max_latency_ms * speed)))
+        client_profile = dataclasses.replace(
+            client_profile, config=dataclasses.replace(config, max_latency_ms=latency))
+    tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s)
     dropper: asyncio.Task[None] | None = None
     try:
         await tag.start()
@@ -131,11 +147,11 @@ async def record_virtual(
         if drop_after_s:
             dropper = asyncio.ensure_future(drop_links())
         result = await record_session(
-            store, device=device, profile=profile_by_id(profile), rate_hz=rate, seconds=seconds,
+            store, device=device, profile=client_profile, rate_hz=rate, seconds=seconds,
             stop=stop, backend=backend, observers=observers, time_scale=speed, notes=notes,
             policy=policy, until=end_of_data,
         )
-        return VirtualRun(result, tag.stats, tag.rate_hz, loop.time() - started)
+        return VirtualRun(result, tag.stats, tag.rate_hz, loop.time() - started, result.recorder)
     finally:
         if dropper is not None:
             dropper.cancel()

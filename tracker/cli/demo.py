@@ -42,9 +42,11 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
         ``session_id``, ``quality``, ``truth`` counts, ``analysis`` counts (or None),
         ``files`` written, ``skipped`` parts with the reason, ``timings_s``.
     """
+    from ..ble.client import virtual_backend
     from ..ble.emulated import quiet_bumble_logging, record_virtual
     from ..simulate import SensorModel, simulate_session
 
+    virtual_backend()  # fail first, with install advice, if bumble is missing
     timings: dict[str, float] = {}
     skipped: dict[str, str] = {}
     files: list[Path] = []
