@@ -1,0 +1,272 @@
+"""Signal building blocks of the spike detector (private; see :mod:`tracker.signal.spikes`).
+
+Everything here is vectorised over samples or over spikes; the only Python loops run
+over contiguous segments (a new segment starts at every gap in the sample times), so
+a dropped BLE packet never looks like an impulse.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy import ndimage, signal
+
+__all__ = [
+    "split_segments", "moving_detrend", "norm3", "local_residual", "impulse_fraction",
+    "background_level", "find_candidates", "spike_width_s", "gyro_jump", "burst_count",
+    "periodicity", "gait_rms", "delta_v",
+]
+
+
+def split_segments(t_s: np.ndarray, sampling_rate_hz: float, gap_factor: float) -> np.ndarray:
+    """Start/stop sample indices ``[start, stop)`` of runs without gaps, shape (K, 2).
+
+    A gap is a time step longer than ``gap_factor`` nominal periods. Jitter below that
+    keeps the segment: samples are filtered by index, as the device produced them.
+    """
+    n = t_s.size
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    cut = np.flatnonzero(np.diff(t_s) > gap_factor / sampling_rate_hz) + 1
+    starts = np.concatenate(([0], cut))
+    stops = np.concatenate((cut, [n]))
+    return np.stack([starts, stops], axis=1).astype(np.int64)
+
+
+def moving_detrend(x: np.ndarray, segments: np.ndarray, half: int) -> np.ndarray:
+    """``x`` minus its centred moving mean over ``2 * half + 1`` samples, within each segment.
+
+    A short FIR high-pass (cut-off about ``0.44 * rate / (2 * half + 1)``): an impulse of
+    one or two samples keeps most of its height and, unlike a high-order IIR high-pass,
+    rings nowhere beyond ``half`` samples. Segment edges are mirrored.
+    """
+    out = np.zeros_like(x, dtype=np.float64)
+    for start, stop in segments:
+        if stop - start < 2:
+            continue  # nothing to compare a lone sample with
+        seg = x[start:stop]
+        # "mirror" keeps an impulse on a segment's first sample counted once.
+        out[start:stop] = seg - ndimage.uniform_filter1d(seg, size=2 * half + 1, axis=0, mode="mirror")
+    return out
+
+
+def norm3(x: np.ndarray) -> np.ndarray:
+    """Row norms of an (..., 3) array (faster than ``np.linalg.norm``)."""
+    return np.sqrt(np.einsum("...i,...i->...", x, x))
+
+
+def local_residual(x: np.ndarray, peaks: np.ndarray, half: int, core: int,
+                   segments: np.ndarray, degree: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Samples around each spike minus a polynomial fitted outside the spike's core.
+
+    Returns ``(r, valid)``: ``r`` of shape (P, 2 * half + 1, 3) with offsets ``-half..half``
+    and ``valid`` marking offsets inside the spike's segment (``r`` is 0 elsewhere). The
+    polynomial (a line by default) is fitted by least squares to the valid offsets with
+    ``|k| > core``: the slow body motion. The residual is the impulse itself,
+    undistorted by any filter.
+    """
+    n = x.shape[0]
+    off = np.arange(-half, half + 1)
+    idx = peaks[:, None] + off[None, :]
+    seg_of = np.searchsorted(segments[:, 0], peaks, side="right") - 1
+    valid = (idx >= segments[seg_of, 0][:, None]) & (idx < segments[seg_of, 1][:, None])
+    y = x[np.clip(idx, 0, n - 1)]
+    w = (valid & (np.abs(off)[None, :] > core)).astype(float)
+    v = np.vander(off / max(half, 1), degree + 1, increasing=True)  # (K, d+1), well scaled
+    gram = np.einsum("pk,ki,kj->pij", w, v, v)
+    rhs = np.einsum("pk,ki,pkc->pic", w, v, y)
+    coef = np.linalg.pinv(gram) @ rhs  # pinv: windows cut short by a gap may be degenerate
+    r = (y - np.einsum("ki,pic->pkc", v, coef)) * valid[..., None]
+    return r, valid
+
+
+def impulse_fraction(r: np.ndarray, core: int) -> np.ndarray:
+    """Share (0..1) of a spike window's energy in one unipolar pulse of at most two samples.
+
+    ``r`` is :func:`local_residual`'s output. The residual is projected on its direction
+    at the largest core sample; the pulse is that sample plus the larger neighbour of the
+    same sign. A crack seen at 50–400 Hz is the sensor's response to an impulse: one or
+    two samples of one sign (fraction near 1). Strap slap, heel strikes and buzz ring for
+    tens of ms or swap sign from sample to sample (fraction well below 1).
+    """
+    if r.shape[0] == 0:
+        return np.zeros(0)
+    half = (r.shape[1] - 1) // 2
+    mag = norm3(r)
+    cols = np.arange(half - core, half + core + 1)
+    j = cols[np.argmax(mag[:, cols], axis=1)]
+    rows = np.arange(r.shape[0])
+    u = r[rows, j] / np.maximum(mag[rows, j], 1e-12)[:, None]
+    s = np.einsum("pkc,pc->pk", r, u)
+    s0 = s[rows, j]
+    left = s[rows, np.maximum(j - 1, 0)]
+    right = s[rows, np.minimum(j + 1, r.shape[1] - 1)]
+    best = np.maximum(np.where(left > 0, left, 0.0), np.where(right > 0, right, 0.0))
+    pulse = s0 ** 2 + best ** 2
+    total = (mag ** 2).sum(axis=1)
+    return np.clip(pulse / np.maximum(total, 1e-12), 0.0, 1.0)
+
+
+def background_level(m: np.ndarray, block: int, span_blocks: int, phase: int = 0) -> np.ndarray:
+    """Per-sample robust background of a non-negative signal ``m``.
+
+    The median of each block of ``block`` samples, then the *maximum* of those block
+    medians over ``span_blocks`` neighbouring blocks, interpolated back to samples. The
+    median ignores isolated impulses; the maximum makes the level rise a little before a
+    sustained buzz starts, so its onset is not mistaken for a spike. ``phase`` is the
+    global index of ``m[0]``: blocks start at multiples of ``block`` in that global
+    count, so a streaming buffer gets the same blocks as the whole recording.
+    """
+    n = m.size
+    if n == 0:
+        return np.zeros(0)
+    block = max(int(block), 1)
+    lead = int(phase) % block
+    nb = -(-(n + lead) // block)
+    padded = np.full(nb * block, np.nan)
+    padded[lead:lead + n] = m
+    blocks = padded.reshape(nb, block)
+    # Only the first and last block can be partial: plain median for the rest (fast).
+    med = np.empty(nb)
+    med[1:-1] = np.median(blocks[1:-1], axis=1)
+    med[0] = np.nanmedian(blocks[0])
+    med[-1] = np.nanmedian(blocks[-1])
+    env = ndimage.maximum_filter1d(med, size=max(int(span_blocks), 1), mode="nearest")
+    counts = np.sum(~np.isnan(blocks), axis=1)
+    first = np.maximum(np.arange(nb) * block - lead, 0)
+    centers = first + (counts - 1) / 2.0
+    return np.interp(np.arange(n), centers, env)
+
+
+def find_candidates(m: np.ndarray, threshold: np.ndarray, distance: int) -> np.ndarray:
+    """Local maxima of ``m`` above the per-sample ``threshold``, at least ``distance`` apart."""
+    if m.size < 3:
+        return np.zeros(0, dtype=np.int64)
+    peaks, _ = signal.find_peaks(m, height=threshold, distance=max(int(distance), 1))
+    return peaks.astype(np.int64)
+
+
+def spike_width_s(mag: np.ndarray, core: int, sampling_rate_hz: float) -> np.ndarray:
+    """Time a spike's magnitude stays above half its peak, contiguous around the peak.
+
+    ``mag`` is (P, 2 * half + 1) around each spike; the peak is the largest of the
+    central ``2 * core + 1`` samples.
+    """
+    if mag.shape[0] == 0:
+        return np.zeros(0)
+    half = (mag.shape[1] - 1) // 2
+    cols = np.arange(half - core, half + core + 1)
+    rows = np.arange(mag.shape[0])
+    j = cols[np.argmax(mag[:, cols], axis=1)]
+    above = mag >= 0.5 * mag[rows, j][:, None]
+    k = np.arange(mag.shape[1])[None, :]
+    # Contiguous run through the peak: stop at the first sample below half on each side.
+    below_right = ~above & (k > j[:, None])
+    below_left = ~above & (k < j[:, None])
+    first_right = np.where(below_right.any(1), np.argmax(below_right, axis=1), mag.shape[1])
+    last_left = np.where(below_left.any(1), mag.shape[1] - 1 - np.argmax(below_left[:, ::-1], axis=1), -1)
+    return (first_right - last_left - 1) / sampling_rate_hz
+
+
+def gyro_jump(gyr: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sampling_rate_hz: float,
+              window_s: tuple[float, float], context_s: float) -> np.ndarray:
+    """Fast rotation at the spike, rad/s, above the slow trunk rotation.
+
+    The gyroscope around each spike minus a parabola fitted to the ``context_s`` before
+    and after the window ``window_s`` (relative to the peak); the jump is the largest
+    residual norm inside the window less the median residual norm of the context
+    (its noise). A tap rocks the sensor on its strap; a joint pop barely turns it.
+    """
+    if peaks.size == 0:
+        return np.zeros(0)
+    lo = int(np.floor(window_s[0] * sampling_rate_hz))
+    hi = int(np.ceil(window_s[1] * sampling_rate_hz))
+    ctx = max(int(round(context_s * sampling_rate_hz)), 2)
+    # Centre the fitting window on the middle of the search window.
+    shift = (lo + hi) // 2
+    core = max(hi - shift, shift - lo)
+    # A parabola follows the trunk's rotation (walking swings it at ~1 Hz).
+    r, valid = local_residual(gyr, peaks + shift, core + ctx, core, segments, degree=2)
+    mag = norm3(r)
+    k = np.abs(np.arange(-(core + ctx), core + ctx + 1))
+    inner = (k <= core)[None, :] & valid
+    outer = (k > core)[None, :] & valid
+    peak = np.where(inner, mag, 0.0).max(axis=1)
+    noise = np.nanmedian(np.where(outer, mag, np.nan), axis=1) if outer.any() else np.zeros(peaks.size)
+    return np.maximum(peak - np.nan_to_num(noise), 0.0)
+
+
+def burst_count(t_peaks: np.ndarray, half_window_s: float) -> np.ndarray:
+    """How many *other* candidates lie within ``±half_window_s`` of each candidate."""
+    if t_peaks.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = np.searchsorted(t_peaks, t_peaks - half_window_s, side="left")
+    hi = np.searchsorted(t_peaks, t_peaks + half_window_s, side="right")
+    return (hi - lo - 1).astype(np.int64)
+
+
+def periodicity(t_peaks: np.ndarray, min_period_s: float, max_period_s: float, tol: float) -> np.ndarray:
+    """Fraction (0..1) of the three interval pairs around each spike that are step-like.
+
+    With ``d`` the intervals of the spike train, the pairs are (d[i-2], d[i-1]),
+    (d[i-1], d[i]) and (d[i], d[i+1]) around spike i. A pair is step-like when both
+    intervals lie in ``[min_period_s, max_period_s]`` and differ by less than ``tol``
+    (relative). Footsteps while walking form such trains; an isolated pop does not.
+    """
+    n = t_peaks.size
+    if n < 3:
+        return np.zeros(n)
+    d = np.diff(t_peaks)
+    ok = (d >= min_period_s) & (d <= max_period_s)
+    pair = ok[:-1] & ok[1:] & (np.abs(d[1:] - d[:-1]) <= tol * np.maximum(d[1:], d[:-1]))
+    # pair[j] involves intervals j, j+1 i.e. spikes j..j+2; spike i is in pairs i-2, i-1, i.
+    padded = np.concatenate(([False, False], pair, [False, False]))
+    k = np.arange(n)
+    score = padded[k].astype(float) + padded[k + 1] + padded[k + 2]
+    return score / 3.0
+
+
+@functools.lru_cache(maxsize=64)
+def _bp_sos(lo_hz: float, hi_hz: float, sampling_rate_hz: float) -> np.ndarray:
+    return signal.butter(2, [lo_hz, hi_hz], btype="bandpass", fs=sampling_rate_hz, output="sos")
+
+
+def delta_v(r: np.ndarray, half: int, sampling_rate_hz: float) -> np.ndarray:
+    """Velocity change of the pulse, m/s: the residual summed over ``±half`` samples.
+
+    A band-limiting filter keeps a pulse's area, so this does not depend on the rate:
+    a joint's 1–2 ms jolt moves the skin by a few cm/s, a finger tap's 10 ms push by
+    tenths of a m/s.
+    """
+    if r.shape[0] == 0:
+        return np.zeros(0)
+    c = (r.shape[1] - 1) // 2
+    h = min(half, c)
+    return norm3(r[:, c - h:c + h + 1].sum(axis=1)) / sampling_rate_hz
+
+
+def gait_rms(acc_norm: np.ndarray, peaks: np.ndarray, sampling_rate_hz: float,
+             band_hz: tuple[float, float], window_s: float, phase: int = 0,
+             grid_hz: float = 10.0) -> np.ndarray:
+    """Walking-band RMS of the acceleration norm in ``±window_s / 2`` around each peak.
+
+    The norm is reduced to medians of blocks of ``rate / grid_hz`` samples first (so
+    impulses do not leak into the walking band), band-passed, squared and averaged.
+    Blocks count samples, not seconds: a rare gap shifts the grid by its length, which
+    the walking band does not notice. ``phase`` (global index of sample 0) aligns the
+    blocks of a streaming buffer with those of the whole recording.
+    """
+    if peaks.size == 0:
+        return np.zeros(0)
+    block = max(int(round(sampling_rate_hz / grid_hz)), 1)
+    grid_rate = sampling_rate_hz / block
+    lead = (-int(phase)) % block  # samples before the first whole block
+    nb = (acc_norm.size - lead) // block
+    if nb < 16:
+        return np.zeros(peaks.size)
+    med = np.median(acc_norm[lead: lead + nb * block].reshape(nb, block), axis=1)
+    sos = _bp_sos(band_hz[0], min(band_hz[1], 0.4 * grid_rate), grid_rate)
+    band = signal.sosfiltfilt(sos, med, padlen=min(15, nb - 1))
+    ms = ndimage.uniform_filter1d(band ** 2, size=max(int(round(window_s * grid_rate)), 1), mode="nearest")
+    return np.sqrt(ms[np.clip((peaks - lead) // block, 0, nb - 1)])
