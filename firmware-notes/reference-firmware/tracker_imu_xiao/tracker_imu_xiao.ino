@@ -53,6 +53,7 @@ static SemaphoreHandle_t coreLock;  // the config callback runs in the BLE task,
 static volatile bool imuReconfigure = false;
 static uint16_t connHandle = BLE_CONN_HANDLE_INVALID;
 static uint32_t lastStatusMs = 0, lastBatteryMs = 0;
+static uint8_t lastStatusFlags = 0;
 static uint16_t batteryMv = 0;
 
 // ---- device clock: 32-bit TIMER4 at 1 MHz = the spec's u32 µs clock (§4 t_us) ----
@@ -207,7 +208,6 @@ static void configWriteAuthorize(uint16_t conn, BLECharacteristic *chr, ble_gatt
     reply.params.write.gatt_status = 0x0180;
     sd_ble_gatts_rw_authorize_reply(conn, &reply);
   }
-  lastStatusMs = 0;  // §6: status on change
 }
 
 static void onConnect(uint16_t conn) {
@@ -337,8 +337,11 @@ void loop() {
     uint8_t pct = ti_battery_pct(batteryMv);
     if (pct != 255) bas.notify(pct);
   }
-  if (lastStatusMs == 0 || now - lastStatusMs >= 5000) {  // §6: at least every 10 s
+  // §6: notify on change of the flag bits, and at least every 10 s (here 5 s).
+  uint8_t flags = (uint8_t)((core.cfg.flags & 1) | (charging() ? 2 : 0) | (core.win_state != TI_WIN_IDLE ? 4 : 0));
+  if (lastStatusMs == 0 || flags != lastStatusFlags || now - lastStatusMs >= 5000) {
     lastStatusMs = now;
+    lastStatusFlags = flags;
     sendStatus();
   }
   delay(2);  // the FIFO holds ~400 ms at 1.66 kHz; 2 ms keeps bursts short and BLE fed
