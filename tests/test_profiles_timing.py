@@ -165,11 +165,35 @@ def test_counterless_gap_from_host_time():
     dec = PROFILES["witmotion"].make_decoder(100)
     k = np.r_[np.arange(2000), np.arange(2500, 4000)]  # samples 2000..2499 never arrive
     host = 10 + k / 100 + rng.exponential(0.003, k.size)
-    bs = _wit_stream(dec, host)
-    lost = [(i, b.lost_samples) for i, b in enumerate(bs) if b.lost_samples]
-    assert len(lost) == 1 and lost[0][0] == 2000 and abs(lost[0][1] - 500) <= 1
+    bs = [b for b in _wit_stream(dec, host) if b is not None]
+    lost = [b.lost_samples for b in bs if b.lost_samples]
+    assert len(lost) == 1 and abs(lost[0] - 500) <= 1
     t = np.concatenate([b.t_s for b in bs])
+    assert t.size == k.size
     assert t[2000] == pytest.approx(25.0, abs=0.02)
+    np.testing.assert_allclose(t, k / 100, atol=0.02)
+
+
+def test_counterless_host_stall_is_not_a_gap():
+    # The host stalls for 2 s; the queued notifications then arrive in a burst.
+    dec = PROFILES["witmotion"].make_decoder(100)
+    k = np.arange(1500)
+    host = k / 100 + 0.002
+    stalled = (host > 5.0) & (host < 7.0)
+    host[stalled] = 7.0 + np.arange(stalled.sum()) * 1e-5
+    bs = [b for b in _wit_stream(dec, host) if b is not None]
+    t = np.concatenate([b.t_s for b in bs])
+    np.testing.assert_allclose(t, k / 100, atol=1e-9)
+    assert dec.stats["lost_samples"] == 0
+
+
+def test_counterless_flush_releases_held_samples():
+    dec = PROFILES["witmotion"].make_decoder(100)
+    _wit_stream(dec, np.arange(100) / 100)
+    assert _wit_stream(dec, [3.0, 3.01]) == [None, None]  # late: held while unconfirmed
+    assert dec.stats["held_samples"] == 2
+    b = dec.flush()
+    assert len(b) == 2 and b.lost_samples == 0 and dec.flush() is None
 
 
 def test_counterless_slow_device_no_false_gaps_and_drift():

@@ -285,6 +285,11 @@ def test_polar_verity_aligns_gyro_on_acc_times():
     got += [dec.feed(pl.DATA_UUID, gyr_frame(t_end + 80 * per, 90, [0, 0, 0]), 0.0)]
     released = [b for b in got if b is not None]
     assert sum(len(b) for b in released) == 80 and all(b.mag_uT is None for b in released)
+    # Whatever is still pending at the end comes out with flush().
+    dec = p.make_decoder(52)
+    assert dec.feed(pl.DATA_UUID, acc_frame(t_end), 0.0) is None
+    b = dec.flush()
+    assert len(b) == 10 and (b.gyr_rad_s == 0).all() and dec.flush() is None
 
 
 def test_polar_unknown_measurement_ignored():
@@ -313,6 +318,7 @@ def test_registry_contract():
         for k in ("packets", "samples", "decode_errors", "lost_packets", "lost_samples", "clock_drift_ppm"):
             assert k in s
         dec.reset_link()
+        assert dec.flush() is None  # nothing fed, nothing held
 
 
 def test_identify():

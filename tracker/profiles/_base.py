@@ -205,6 +205,19 @@ class Decoder:
             self._stats["lost_samples"] += batch.lost_samples
         return batch
 
+    def flush(self) -> SampleBatch | None:
+        """Return samples the decoder still holds; call once when the stream ends.
+
+        Some decoders hold samples briefly: counterless devices while a suspected gap
+        is confirmed, WitMotion and the Verity Sense until the first magnetometer (and
+        gyro) data, Polar accelerometer samples until gyro data covers them.
+        """
+        batch = self._flush()
+        if batch is not None:
+            self._stats["samples"] += len(batch)
+            self._stats["lost_samples"] += batch.lost_samples
+        return batch
+
     def reset_link(self) -> None:
         """Tell the decoder the link was re-established: the next packet may follow a gap.
 
@@ -231,6 +244,9 @@ class Decoder:
 
     def _reset_link(self) -> None:
         pass
+
+    def _flush(self) -> SampleBatch | None:
+        return None
 
     def _update_stats(self) -> None:
         pass

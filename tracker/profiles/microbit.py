@@ -27,8 +27,8 @@ import numpy as np
 
 from ..errors import DecodeError
 from ..schema import STANDARD_GRAVITY_M_S2
-from ._base import Decoder, Profile, SampleBatch, Write
-from ._timing import CounterlessClock
+from ._base import Profile, SampleBatch, Write
+from ._timing import CounterlessDecoder
 
 __all__ = ["ACC_DATA_UUID", "ACC_PERIOD_UUID", "ACC_SERVICE_UUID", "decode_microbit", "encode_microbit"]
 
@@ -53,27 +53,19 @@ def encode_microbit(acc_g: np.ndarray) -> bytes:
     return _XYZ.pack(*(int(v) for v in np.clip(np.rint(np.asarray(acc_g) * 1000), -32768, 32767)))
 
 
-class MicrobitDecoder(Decoder):
+class MicrobitDecoder(CounterlessDecoder):
     """Accelerometer-only decoder; ``gyr_rad_s`` is zeros (``has_gyro`` is False)."""
-
-    def __init__(self, profile: Profile, rate_hz: float) -> None:
-        super().__init__(profile, rate_hz)
-        self._clock = CounterlessClock(rate_hz)
-
-    def _reset_link(self) -> None:
-        self._clock.reset_link()
-
-    def _update_stats(self) -> None:
-        self._stats["clock_drift_ppm"] = self._clock.drift.drift_ppm
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid != ACC_DATA_UUID:
             raise DecodeError(f"microbit: notification from unexpected characteristic {uuid}")
         g = decode_microbit(data)
         self._stats["packets"] += 1
-        t_s, lost = self._clock.times(1, host_time_s)
-        return SampleBatch(t_s, (-g * STANDARD_GRAVITY_M_S2)[None, :], np.zeros((1, 3)), None,
-                           lost, None, host_time_s)
+        return self._push(g[None, :], host_time_s)
+
+    def _batch(self, t_s: np.ndarray, rows: np.ndarray, lost: int, host_time_s: float) -> SampleBatch:
+        # Gravity direction -> specific force (see the module docstring).
+        return SampleBatch(t_s, -rows * STANDARD_GRAVITY_M_S2, np.zeros_like(rows), None, lost, None, host_time_s)
 
 
 @dataclass(frozen=True, eq=False)

@@ -427,7 +427,10 @@ class PolarDecoder(Decoder):
             self._mag_v = np.concatenate([self._mag_v, frame.values])[-4096:]
         return self._emit(host_time_s)
 
-    def _emit(self, host_time_s: float) -> SampleBatch | None:
+    def _flush(self) -> SampleBatch | None:
+        return self._emit(math.nan, force=True)
+
+    def _emit(self, host_time_s: float, force: bool = False) -> SampleBatch | None:
         if not self._acc_t:
             return None
         t = np.concatenate(self._acc_t)
@@ -439,7 +442,7 @@ class PolarDecoder(Decoder):
             covered = self._gyr_t[-1] if self._gyr_t.size else -math.inf
             keep = int(np.searchsorted(t, covered, side="right"))
             # Gyro stream missing or lagging > 1 s: release acc anyway (gyro held/zero).
-            if t[-1] - max(covered, t[0]) > 1.0:
+            if t[-1] - max(covered, t[0]) > 1.0 or force:
                 keep = t.size
             if keep == 0:
                 return None
@@ -452,7 +455,7 @@ class PolarDecoder(Decoder):
                 missing = keep
             self._stats["gyro_missing_samples"] += missing
         if self._p.has_mag and not self._mag_t.size and not self._mag_gave_up:
-            if t[-1] - t[0] <= 1.0:
+            if t[-1] - t[0] <= 1.0 and not force:
                 return None  # wait (up to 1 s, session start only) for the first mag frame
             self._mag_gave_up = True
         tk, acck = t[:keep], acc[:keep]

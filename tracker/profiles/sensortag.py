@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import DecodeError
 from ..schema import STANDARD_GRAVITY_M_S2
-from ._base import Decoder, Profile, SampleBatch, Write
-from ._timing import CounterlessClock
+from ._base import Profile, SampleBatch, Write
+from ._timing import CounterlessDecoder
 
 __all__ = [
     "CONFIG_UUID", "DATA_UUID", "PERIOD_UUID", "SERVICE_UUID",
@@ -67,29 +67,25 @@ def encode_sensortag(gyr_dps: np.ndarray, acc_g: np.ndarray, mag_uT: np.ndarray,
     return _NINE.pack(*(int(v) for v in np.clip(np.rint(vals), -32768, 32767)))
 
 
-class SensorTagDecoder(Decoder):
+class SensorTagDecoder(CounterlessDecoder):
     """Movement-service decoder at a fixed accelerometer range."""
 
     def __init__(self, profile: Profile, rate_hz: float, acc_range_g: int = 8) -> None:
         super().__init__(profile, rate_hz)
         self.acc_range_g = acc_range_g
-        self._clock = CounterlessClock(rate_hz)
-
-    def _reset_link(self) -> None:
-        self._clock.reset_link()
-
-    def _update_stats(self) -> None:
-        self._stats["clock_drift_ppm"] = self._clock.drift.drift_ppm
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid != DATA_UUID:
             raise DecodeError(f"sensortag: notification from unexpected characteristic {uuid}")
         gyr, acc, mag = decode_sensortag(data, self.acc_range_g)
         self._stats["packets"] += 1
-        t_s, lost = self._clock.times(1, host_time_s)
-        mag_acc_frame = np.array([mag[1], mag[0], -mag[2]])
-        return SampleBatch(t_s, (acc * STANDARD_GRAVITY_M_S2)[None, :], np.radians(gyr)[None, :],
-                           mag_acc_frame[None, :], lost, None, host_time_s)
+        return self._push(np.concatenate([gyr, acc, mag])[None, :], host_time_s)
+
+    def _batch(self, t_s: np.ndarray, rows: np.ndarray, lost: int, host_time_s: float) -> SampleBatch:
+        mag = rows[:, 6:9]
+        mag_acc_frame = np.column_stack([mag[:, 1], mag[:, 0], -mag[:, 2]])  # AK8963 -> accelerometer axes
+        return SampleBatch(t_s, rows[:, 3:6] * STANDARD_GRAVITY_M_S2, np.radians(rows[:, 0:3]), mag_acc_frame,
+                           lost, None, host_time_s)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import DecodeError
 from ..schema import STANDARD_GRAVITY_M_S2
-from ._base import Decoder, Profile, SampleBatch, Write
-from ._timing import CounterlessClock
+from ._base import Profile, SampleBatch, Write
+from ._timing import CounterlessDecoder
 
 __all__ = [
     "CONFIG_UUID",
@@ -102,19 +102,12 @@ def decode_thingy_quaternion(data: bytes) -> np.ndarray:
     return np.asarray(_QUAT.unpack(data), dtype=np.float64) / 2**30
 
 
-class ThingyDecoder(Decoder):
+class ThingyDecoder(CounterlessDecoder):
     """Raw-motion decoder; quaternion notifications (if subscribed) go to :attr:`latest`."""
 
     def __init__(self, profile: Profile, rate_hz: float) -> None:
         super().__init__(profile, rate_hz)
-        self._clock = CounterlessClock(rate_hz)
         self.latest: dict[str, object] = {}
-
-    def _reset_link(self) -> None:
-        self._clock.reset_link()
-
-    def _update_stats(self) -> None:
-        self._stats["clock_drift_ppm"] = self._clock.drift.drift_ppm
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid == QUATERNION_UUID:
@@ -127,16 +120,11 @@ class ThingyDecoder(Decoder):
             raise DecodeError(f"thingy52: notification from unexpected characteristic {uuid}")
         acc, gyr, mag = decode_thingy_raw(data)
         self._stats["packets"] += 1
-        t_s, lost = self._clock.times(1, host_time_s)
-        return SampleBatch(
-            t_s,
-            (acc * STANDARD_GRAVITY_M_S2)[None, :],
-            np.radians(gyr)[None, :],
-            mag[None, :],
-            lost,
-            None,
-            host_time_s,
-        )
+        return self._push(np.concatenate([acc, gyr, mag])[None, :], host_time_s)
+
+    def _batch(self, t_s: np.ndarray, rows: np.ndarray, lost: int, host_time_s: float) -> SampleBatch:
+        return SampleBatch(t_s, rows[:, 0:3] * STANDARD_GRAVITY_M_S2, np.radians(rows[:, 3:6]), rows[:, 6:9],
+                           lost, None, host_time_s)
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..errors import DecodeError
 from ..schema import STANDARD_GRAVITY_M_S2
-from ._base import Decoder, Profile, SampleBatch, Write
-from ._timing import CounterlessClock
+from ._base import Profile, SampleBatch, Write
+from ._timing import CounterlessDecoder
 
 __all__ = [
     "NOTIFY_UUID",
@@ -162,7 +162,7 @@ def decode_witmotion_packet(pkt: bytes) -> tuple[int, tuple[int, ...]]:
     return REGISTER, _REGREPLY.unpack_from(pkt, 2)
 
 
-class WitMotionDecoder(Decoder):
+class WitMotionDecoder(CounterlessDecoder):
     """Buffering, resynchronising decoder for the WitMotion stream and register replies.
 
     Register values are kept in :attr:`latest`: ``mag_uT`` (3,), ``quat_wxyz`` (4,),
@@ -176,7 +176,6 @@ class WitMotionDecoder(Decoder):
     def __init__(self, profile: Profile, rate_hz: float) -> None:
         super().__init__(profile, rate_hz)
         self._buf = bytearray()
-        self._clock = CounterlessClock(rate_hz)
         self.latest: dict[str, object] = {}
         self._mag_raw: tuple[int, int, int] | None = None
         self._mag_scale = DEFAULT_MAG_UT_PER_LSB
@@ -188,8 +187,9 @@ class WitMotionDecoder(Decoder):
         self._buf.clear()  # a packet split across the disconnect is gone
         self._clock.reset_link()
 
-    def _update_stats(self) -> None:
-        self._stats["clock_drift_ppm"] = self._clock.drift.drift_ppm
+    def _flush(self) -> SampleBatch | None:
+        self._held += [(t, r, lost) for t, r, lost, _ in self._clock.flush()]
+        return self._release(math.nan) if self._held else None
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid != NOTIFY_UUID:
@@ -227,9 +227,10 @@ class WitMotionDecoder(Decoder):
             if dropped:
                 raise DecodeError(f"witmotion: discarded {dropped} bytes with no 55 61 / 55 71 header")
             return self._release(host_time_s) if self._held and self._mag_raw is not None else None
-        raw = np.asarray(rows, dtype=np.float64)
-        t_s, lost = self._clock.times(raw.shape[0], host_time_s)
-        self._held.append((t_s, raw, lost))
+        released = self._clock.push(np.asarray(rows, dtype=np.float64), host_time_s)
+        self._held += [(t, r, lost) for t, r, lost, _ in released]
+        if not self._held:
+            return None  # the clock holds them (suspected gap)
         if self._mag_raw is None and not self._gave_up_mag:
             # Hold the first samples until the first magnetometer reply (requested by
             # start_commands), so a session has mag from its first batch or not at all.
@@ -238,7 +239,9 @@ class WitMotionDecoder(Decoder):
             self._gave_up_mag = True
         return self._release(host_time_s)
 
-    def _release(self, host_time_s: float) -> SampleBatch:
+    def _release(self, host_time_s: float) -> SampleBatch | None:
+        if not self._held:
+            return None
         held, self._held = self._held, []
         t_s = np.concatenate([h[0] for h in held])
         raw = np.concatenate([h[1] for h in held])
