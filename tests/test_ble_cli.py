@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,10 +19,20 @@ from click.testing import CliRunner
 pytest.importorskip("bumble")
 
 from tracker.cli import cli  # noqa: E402
-from tracker.store import Store  # noqa: E402
+from tracker.store import SCHEMA_VERSION, Store  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _migrated(db: Path) -> bool:
+    if not db.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)) as conn:
+            return conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION
+    except sqlite3.Error:
+        return False
 
 
 class _Recorder:
@@ -31,7 +43,8 @@ class _Recorder:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "60",
              "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, cwd=REPO,
         )
         self.data_dir = data_dir
         self.err: list[str] = []
@@ -41,17 +54,19 @@ class _Recorder:
     def wait_for_committed(self, min_s: float) -> float:
         """Seconds of samples committed once at least ``min_s`` are (session status recording)."""
         deadline = time.monotonic() + 45
-        # Open the store only once the recorder has created it (its session exists).
-        while not any("recording session" in line for line in self.err):
+        # Open the store only once the recorder has created and migrated it (read-only
+        # peeks until then: two processes must not migrate a new file at once).
+        db = self.data_dir / "tracker.sqlite"
+        while not _migrated(db):
             assert self.proc.poll() is None and time.monotonic() < deadline, "".join(self.err)
             time.sleep(0.05)
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "".join(self.err)
             with Store.open(self.data_dir, check_interrupted=False) as store:
-                (info,) = store.sessions()
-            assert info.status == "recording"
-            if info.n_samples and info.duration_s >= min_s:
-                return info.duration_s
+                infos = store.sessions()
+            if infos and infos[0].n_samples and infos[0].duration_s >= min_s:
+                assert infos[0].status == "recording"
+                return infos[0].duration_s
             time.sleep(0.1)
         self.proc.kill()
         pytest.fail("the recorder never committed samples")
