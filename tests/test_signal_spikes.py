@@ -325,6 +325,23 @@ def test_stream_matches_offline():
     np.testing.assert_allclose(live["crack_score"], offline["crack_score"], atol=1e-3)
 
 
+def test_stream_uses_rest_mask_like_offline():
+    t, acc, gyr = _quiet(20.0)
+    acc[:, 2] += 2.0 * np.sin(2 * np.pi * 1.8 * t)
+    steps = np.arange(int(2.0 * RATE), t.size - int(2.0 * RATE), int(RATE / 1.8))
+    acc[steps, 2] += 2.0
+    rest = t > 10.0
+    offline = judge_cracks(detect_spikes(t, acc, gyr, sampling_rate_hz=RATE), t, acc, gyr,
+                           sampling_rate_hz=RATE, rest_mask=rest)
+    stream = SpikeStream(RATE)
+    parts = [stream.feed(t[i:i + 100], acc[i:i + 100], gyr[i:i + 100], rest[i:i + 100])
+             for i in range(0, t.size, 100)]
+    live = pd.concat(parts + [stream.flush()], ignore_index=True)
+    assert live["kind"].tolist() == offline["kind"].tolist()
+    assert (live.loc[live["t_s"] > 10.5, "kind"] != "footstep").all()
+    assert (live.loc[live["t_s"] < 9.5, "kind"] == "footstep").all()
+
+
 def test_stream_rejects_time_going_backwards():
     t, acc, gyr = _quiet(2.0)
     stream = SpikeStream(RATE)

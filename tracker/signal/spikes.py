@@ -3,54 +3,76 @@
 Why an impulse detector
 -----------------------
 A joint cavitation lasts about 5 ms with energy from 0.1 to 10 kHz (design.md,
-norms.md). A 50–400 Hz IMU sees it only as a one-to-three-sample residue after its own
-anti-alias filter, so at these rates a "crack" detector is an impulse detector that must
-reject everything else that makes impulses at the lower back. The result always says
-"possible": no IMU at these rates can tell a joint pop from a similar knock.
+norms.md). A 50–400 Hz IMU sees it only through its anti-alias filter: a one- or
+two-sample pulse of one sign (the filter's impulse response). So at these rates a
+"crack" detector is an impulse detector that must reject everything else that makes
+impulses at the lower back. The result always says "possible": no IMU at these rates
+can tell a joint pop from a knock of the same size and shape.
 
 Pipeline
 --------
-1. :func:`detect_spikes` — split the samples at time gaps (a lost packet is not an
-   impulse), high-pass the acceleration per segment (zero phase, ``hp_cutoff_hz``),
-   take the 3-axis magnitude ``m`` (independent of mounting) and a robust background
-   level ``bg`` (block medians, their running maximum). Every local maximum with
-   ``m > max(min_peak_m_s2, min_snr * bg)`` that is the largest within ``merge_s`` is a
-   spike. Per spike it measures: ``peak_m_s2``, background, ``snr``, ``width_s``,
-   ``impulse_fraction`` (how much of the energy is one pulse of one or two samples),
-   ``gyr_jump_rad_s`` (fast rotation right after the impulse), ``n_burst`` (other
-   spikes within ±1 s), ``periodicity`` (is it part of a footstep-like train) and
-   ``gait_rms_m_s2`` (walking-band acceleration around it).
-2. :func:`judge_cracks` — a score in 0..1, the product of one soft factor per
-   confounder (each a logistic curve of one feature, midpoints in :class:`CrackParams`):
+1. :func:`detect_spikes`. Split the samples at time gaps (a lost packet is not an
+   impulse); subtract a 60 ms moving mean per segment (a short FIR high-pass that does
+   not ring) and take the 3-axis magnitude ``m`` (independent of mounting), plus a
+   robust background level (block medians, their running maximum). Every local maximum
+   with ``m > max(min_peak_m_s2, min_snr * background)``, the largest within
+   ``merge_s``, is a spike. Around each spike a straight line fitted outside the
+   central three samples removes the slow body motion; from that residual come
+   ``peak_m_s2``, ``width_s``, ``impulse_fraction`` (share of the window's energy in
+   one pulse of at most two samples of one sign) and ``delta_v_m_s`` (the pulse's area,
+   a velocity change, independent of the rate). Also measured: ``gyr_jump_rad_s`` (fast
+   rotation at the spike above a parabola through the trunk's rotation), ``n_burst``
+   (other spikes within ±1 s), ``periodicity`` (part of a footstep-like train) and
+   ``gait_rms_m_s2`` (walking-band, 0.7–4 Hz, acceleration around it).
+2. :func:`judge_cracks`. ``crack_score`` in 0..1 is the product of one soft factor per
+   confounder, each a logistic curve of one feature through a midpoint in
+   :class:`CrackParams` (0.1 -> 0.9 over a factor 1.5 for ratios):
 
-   ============== ======================================== ==========================
-   factor         feature                                  rejects
-   ============== ======================================== ==========================
-   ``f_snr``      peak / background                        noise, vibration
-   ``f_size``     peak (several g = a knock)               taps, knocks
-   ``f_gyro``     gyro jump                                taps (the sensor rocks)
-   ``f_shape``    width and high-frequency share           strap slap (slower pulse)
-   ``f_step``     periodicity, walking-band energy         footsteps
-   ``f_burst``    other spikes within ±1 s                 vibration, rattling
-   ============== ======================================== ==========================
+   ============== ============================================ =======================
+   factor         feature                                      rejects
+   ============== ============================================ =======================
+   ``f_snr``      peak / background                            noise, weak blips
+   ``f_size``     peak (~6 g) and velocity change (0.15 m/s)   knocks, finger taps
+   ``f_gyro``     gyro jump (0.15 rad/s)                       taps (the sensor rocks)
+   ``f_shape``    impulse fraction (0.8)                       strap slap, heel strike
+   ``f_step``     walking-band energy, step-train periodicity  footsteps
+   ``f_burst``    other spikes within ±1 s                     vibration, rattling
+   ============== ============================================ =======================
 
-   ``kind`` names the confounder whose factor is lowest when the score stays below
-   ``threshold``; otherwise ``"possible_crack"``.
-3. Refractory rule (one sensor cannot tell joints apart): a cracked joint cannot crack
-   again for ``refractory_s`` (20 min). The sensor spans about ``joints_in_range``
-   lumbar/sacroiliac joints, so at most that many possible cracks are accepted in any
-   ``refractory_s`` window. A further possible crack gets its score multiplied by
-   ``refractory_factor`` and is kept as a possible crack only if it still passes the
-   threshold (column ``refractory`` says it was reduced). Candidates are taken in time
-   order, so the earliest ones win.
+   ``possible_crack`` is ``crack_score >= threshold``. Otherwise ``kind`` names the
+   most decisive confounder: ``tap`` (knock-sized, or a strong gyro jump),
+   ``vibration`` (bursts), ``footstep`` (walking), ``tap`` (gyro jump), ``vibration``
+   (weak spike on a raised background), ``strap_slap`` (rings), else ``other``.
+3. Refractory rule. A joint that cracked cannot crack again for ``refractory_s``
+   (20 min); one sensor cannot tell joints apart, but it sits over about
+   ``joints_in_range`` = 4 joints that commonly cavitate (L4–L5, L5–S1, both
+   sacroiliac joints). So at most 4 possible cracks are accepted in any 20-minute
+   window, the earliest first (causal, so the live view gives the same answer). A
+   further one gets its score multiplied by ``refractory_factor`` (0.5) and stays a
+   possible crack only if it still passes the threshold; column ``refractory`` marks
+   it and its ``kind`` becomes ``other``.
 
-Both functions tolerate irregular sample times: filtering is per gap-free segment, by
-sample index (jitter does not matter), and ``t_s`` is reported from the input times.
+Known limits (measured, see ``benchmarks/bench_spikes.py``)
+-----------------------------------------------------------
+* Sensitivity grows with the rate: the sampled peak of a 1–2 ms jolt scales with the
+  anti-alias bandwidth (about 0.08 x the skin peak at 100 Hz). With
+  ``min_peak_m_s2 = 0.5`` the simulator's 1 g pops are found at >= 100 Hz, 0.5 g pops
+  only at >= 200 Hz.
+* The shape test assumes the IMU's anti-alias bandwidth is near Nyquist (0.4–0.5 x the
+  rate, typical of output-data-rate-linked filters). A sensor configured with a much
+  narrower digital low-pass smears a pop over several samples: lower
+  ``min_impulse_fraction`` for it.
+* A slap that dies out within two samples, or any knock with the size, shape and
+  stillness of a pop, is judged a possible crack. At 50 Hz most slaps look like that.
+* A pop during walking or inside a vibration burst is not reported.
+
+Irregular sample times are fine: processing is per gap-free segment, by sample index
+(jitter does not matter), and ``t_s`` is reported from the input times.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -97,17 +119,17 @@ class SpikeParams:
         A time step longer than this many nominal periods splits the samples.
     background_block_s, background_span_s : float
         Block length of the background medians and the span of their running maximum.
-    push_window_s : float
-        Half-width of the window summed for ``delta_v_m_s`` (a tap's push lasts ~10 ms).
+    gyr_context_s : float
+        Gyroscope before and after the jump window to which a parabola is fitted (the
+        trunk's own rotation, which the jump is measured against).
     gyr_window_s : tuple of float
         Window (relative to the peak) searched for the gyro jump.
-    gyr_context_s : float
-        Gyroscope before and after that window to which a line is fitted (the slow
-        trunk rotation the jump is measured against).
     shape_window_s : float
         Half-width of the window (at least 5 samples) in which the slow motion is
-        fitted by a line and removed; ``peak_m_s2``, ``width_s`` and
-        ``impulse_fraction`` come from that residual.
+        fitted by a line and removed; ``peak_m_s2``, ``width_s``, ``impulse_fraction``
+        and ``delta_v_m_s`` come from that residual.
+    push_window_s : float
+        Half-width of the window summed for ``delta_v_m_s`` (a tap's push lasts ~10 ms).
     burst_window_s : float
         Half-width of the window counting neighbour spikes.
     step_period_s : tuple of float
@@ -148,7 +170,7 @@ class SpikeParams:
 
 @dataclass(frozen=True)
 class CrackParams:
-    """Settings of :func:`judge_cracks`: midpoints (score factor 0.5) and softness.
+    """Settings of :func:`judge_cracks`: the midpoints (factor 0.5) of the score factors.
 
     Attributes
     ----------
@@ -157,20 +179,23 @@ class CrackParams:
     snr_mid : float
         Peak/background ratio at which ``f_snr`` is 0.5.
     tap_peak_m_s2 : float
-        Peak at which ``f_size`` is 0.5: knocks and finger taps are several g
-        (norms.md: 7–16 g), heel strikes up to about 2 g.
+        Peak at which the peak part of ``f_size`` is 0.5: knocks and finger taps are
+        several g (norms.md: 7–16 g); the simulator's pops reach ~3 g at 400 Hz.
+    tap_delta_v_m_s : float
+        Velocity change at which the other part of ``f_size`` is 0.5: a 10 ms, 7 g push
+        is ~0.4 m/s, a 1–2 ms, 6 g jolt ~0.07 m/s, whatever the sample rate.
     tap_gyr_rad_s : float
-        Gyro jump at which ``f_gyro`` is 0.5 (taps rock the sensor: 35–43 °/s measured).
-    max_width_s : float
-        Width at which ``f_shape`` is 0.5 (before the sample period is added: a crack
-        is a one-to-three-sample residue).
+        Gyro jump at which ``f_gyro`` is 0.5 (taps rock the sensor at 35–43 °/s, which
+        a 50 Hz part sees as ~15 °/s; pops in the simulator stay below 2 °/s).
     min_impulse_fraction : float
-        ``impulse_fraction`` at which ``f_shape``'s impulse part is 0.5: below it the
-        spike rings or alternates like a slap or heel strike.
+        ``impulse_fraction`` at which ``f_shape`` is 0.5 (0.1 -> 0.9 over ±0.04).
+        A band-limited pop gives 0.85–1 (two samples plus the anti-alias filter's
+        side lobes); a slap or heel strike that rings for three samples or more less.
     step_periodicity : float
-        Periodicity at which ``f_step`` is 0.5.
+        Periodicity at which the train part of ``f_step`` is 0.5.
     walking_rms_m_s2 : float
-        Walking-band RMS acceleration at which the spike counts as during walking.
+        Walking-band RMS acceleration at which the walking part of ``f_step`` is 0.5
+        (walking: 0.75–1 m/s² in the simulator, more in real gait; stretches < 0.5).
     burst_mid : float
         Number of neighbour spikes within ±1 s at which ``f_burst`` is 0.5.
     vibration_background_m_s2 : float
@@ -529,13 +554,18 @@ class SpikeStream:
         self._t = np.zeros(0)
         self._acc = np.zeros((0, 3))
         self._gyr = np.zeros((0, 3))
+        self._rest = np.zeros(0, dtype=bool)
         self._offset = 0            # global index of the buffer's first sample
         self._done_until = -np.inf  # spikes before this time were emitted
         self._last_sample = -1      # global index of the last spike reported
+        self._empty_frame: pd.DataFrame | None = None
         self._accepted: list[float] = []
 
-    def feed(self, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any) -> pd.DataFrame:
+    def feed(self, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any, rest_mask: Any = None) -> pd.DataFrame:
         """Add samples; return the judged spikes that became final (columns as :func:`judge_cracks`).
+
+        ``rest_mask`` (bool, one per sample, optional) plays the role it has in
+        :func:`judge_cracks`; batches without it count as not at rest.
 
         Raises
         ------
@@ -543,12 +573,16 @@ class SpikeStream:
             On bad arrays, or times not after the samples fed before.
         """
         t, acc, gyr = _inputs(t_s, acc_m_s2, gyr_rad_s, self.sampling_rate_hz)
+        rest = np.zeros(t.size, dtype=bool) if rest_mask is None else np.asarray(rest_mask, dtype=bool)
+        if rest.shape != t.shape:
+            raise ValidationError(f"rest_mask must have shape {t.shape}, got {rest.shape}")
         if t.size and self._t.size and t[0] <= self._t[-1]:
             raise ValidationError(
                 f"time goes backwards: batch starts at t={t[0]:.6f} s, after t={self._t[-1]:.6f} s")
         self._t = np.concatenate([self._t, t])
         self._acc = np.concatenate([self._acc, acc])
         self._gyr = np.concatenate([self._gyr, gyr])
+        self._rest = np.concatenate([self._rest, rest])
         until = self._t[-1] - self.lookahead_s if self._t.size else -np.inf
         if until < self._done_until + self.step_s:
             return self._empty()
@@ -559,13 +593,15 @@ class SpikeStream:
         return self._emit(np.inf)
 
     def _empty(self) -> pd.DataFrame:
-        return _frame(_finish(_judge(_empty_cols(), self.crack_params, self.sampling_rate_hz, None),
-                              self.crack_params, []))
+        if self._empty_frame is None:  # built once: most feeds report nothing
+            self._empty_frame = _frame(_finish(
+                _judge(_empty_cols(), self.crack_params, self.sampling_rate_hz, None), self.crack_params, []))
+        return self._empty_frame.copy()
 
     def _emit(self, until: float) -> pd.DataFrame:
         fs = self.sampling_rate_hz
         spikes = _detect(self._t, self._acc, self._gyr, fs, self.spike_params, self._offset)
-        spikes = _judge(spikes, self.crack_params, fs, None)
+        spikes = _judge(spikes, self.crack_params, fs, self._rest[spikes["sample"]])
         tt = spikes["t_s"]
         glob = spikes["sample"] + self._offset
         keep = (tt >= self._done_until) & (tt < until) & (glob > self._last_sample)
@@ -585,6 +621,7 @@ class SpikeStream:
         cut = int(np.searchsorted(self._t, self._done_until - self.history_s, side="left"))
         if cut > 0:
             self._t, self._acc, self._gyr = self._t[cut:], self._acc[cut:], self._gyr[cut:]
+            self._rest = self._rest[cut:]
             self._offset += cut
         # Refractory memory older than the window is no longer needed.
         horizon = self._done_until - self.crack_params.refractory_s
