@@ -268,25 +268,40 @@ class Recorder:
             if batch is not None and len(batch):
                 batches.append(batch)
                 arrivals.append(host_t)
-        if batches:
-            self._ensure_session()
-            # One store append per run of gap-free batches: a backlog costs less per
-            # sample, and each gap event still sits between the samples around it.
-            run: list[SampleBatch] = []
-            for batch in batches:
-                if batch.lost_samples and run:
-                    self._store(SampleBatch.concat(run) if len(run) > 1 else run[0])
-                    run = []
-                if batch.lost_samples:
-                    self._record_gap(batch)
-                run.append(batch)
-            self._store(SampleBatch.concat(run) if len(run) > 1 else run[0])
-            now = time.monotonic()
-            for arrival in arrivals:
-                self._add_latency(self.handoff_latencies_s, "handoff", now - arrival)
-            self._uncommitted_arrivals.extend(arrivals)
-            self._note_commit()
+        self._store_batches(batches, arrivals)
         self.busy_s += time.thread_time() - t_start
+
+    def _store_batches(self, batches: list[SampleBatch], arrivals: list[float]) -> None:
+        if not batches:
+            return
+        self._ensure_session()
+        # One store append per run of gap-free batches: a backlog costs less per
+        # sample, and each gap event still sits between the samples around it.
+        run: list[SampleBatch] = []
+        for batch in batches:
+            if batch.lost_samples and run:
+                self._store(SampleBatch.concat(run) if len(run) > 1 else run[0])
+                run = []
+            if batch.lost_samples:
+                self._record_gap(batch)
+            run.append(batch)
+        self._store(SampleBatch.concat(run) if len(run) > 1 else run[0])
+        now = time.monotonic()
+        for arrival in arrivals:
+            self._add_latency(self.handoff_latencies_s, "handoff", now - arrival)
+        self._uncommitted_arrivals.extend(arrivals)
+        self._note_commit()
+
+    def _flush_decoder(self) -> None:
+        """Samples a decoder still holds (e.g. waiting to confirm a gap) at the end."""
+        try:
+            batch = self.decoder.flush()
+        except DecodeError as exc:
+            self.decode_errors += 1
+            logger.warning("the last held samples do not decode: %s", exc)
+            return
+        if batch is not None and len(batch):
+            self._store_batches([batch], [])  # no notification latency to speak of
 
     def _record_gap(self, batch: SampleBatch) -> None:
         if self.reached_limit:
@@ -372,6 +387,7 @@ class Recorder:
                 self._event("gave_up", self.last_t_s, after_s=event.detail.get("after_s"),
                             attempts=event.detail.get("attempts"))
         elif event.state == LinkState.STOPPED:
+            self._flush_decoder()
             self._stopped.set()
 
     def _event(self, kind: str, t_s: float | None, **data: Any) -> None:
