@@ -1,9 +1,18 @@
 """Device profiles: a pure layer between notification bytes and samples in SI units.
 
-No bleak, no asyncio: the BLE client (``tracker.device``) subscribes to
-``profile.notify_uuids``, sends ``profile.start_commands(rate_hz)``, and feeds every
-notification to ``profile.make_decoder(rate_hz).feed(...)``. Byte formats, UUIDs and
-timing are specified in ``firmware-notes/gatt-profile.md``.
+No bleak, no asyncio. The BLE client (``tracker.ble``):
+
+1. finds the profile with :func:`identify` (unknown devices: :func:`describe_device`);
+2. subscribes to every ``profile.notify_uuids`` (in order), then sends
+   ``profile.start_commands(rate_hz)`` (honouring each ``Write.delay_s``), and, if
+   ``profile.poll_interval_s`` is set, ``profile.poll_commands()`` that often;
+3. feeds every notification to one ``profile.make_decoder(rate_hz)``: ``feed(uuid,
+   data, host_time_s)`` returns a :class:`SampleBatch` or None, or raises
+   :class:`~tracker.errors.DecodeError` (count and skip); ``reset_link()`` after a
+   reconnect; ``flush()`` once at the end for samples still held;
+4. sends ``profile.stop_commands()`` and unsubscribes.
+
+Byte formats, UUIDs and per-profile timing are in ``firmware-notes/gatt-profile.md``.
 
 Examples
 --------
