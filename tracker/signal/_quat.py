@@ -34,18 +34,37 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
     return out
 
 
+def _left_matrix(p: np.ndarray) -> np.ndarray:
+    """``L`` with ``p ⊗ q = L @ q``."""
+    w, x, y, z = p
+    return np.array([[w, -x, -y, -z], [x, w, -z, y], [y, z, w, -x], [z, -y, x, w]])
+
+
+def _right_matrix(q: np.ndarray) -> np.ndarray:
+    """``R`` with ``p ⊗ q = R @ p``."""
+    w, x, y, z = q
+    return np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])
+
+
 def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Hamilton product ``p ⊗ q`` (broadcasts over leading dimensions)."""
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
+    # one constant quaternion against a stack: a (N, 4) @ (4, 4) product is much faster
+    # (written M @ q.T: numpy's (N, 4) @ (4, 4) path is several times slower)
+    if p.ndim == 1 and q.ndim == 2:
+        return (_left_matrix(p) @ q.T).T
+    if q.ndim == 1 and p.ndim == 2:
+        return (_right_matrix(q) @ p.T).T
     pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
     qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    return np.stack([
-        pw * qw - px * qx - py * qy - pz * qz,
-        pw * qx + px * qw + py * qz - pz * qy,
-        pw * qy - px * qz + py * qw + pz * qx,
-        pw * qz + px * qy - py * qx + pz * qw,
-    ], axis=-1)
+    shape = np.broadcast_shapes(p.shape, q.shape)
+    out = np.empty(shape)
+    out[..., 0] = pw * qw - px * qx - py * qy - pz * qz
+    out[..., 1] = pw * qx + px * qw + py * qz - pz * qy
+    out[..., 2] = pw * qy - px * qz + py * qw + pz * qx
+    out[..., 3] = pw * qz + px * qy - py * qx + pz * qw
+    return out
 
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
@@ -83,6 +102,10 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v`` (..., 3) by ``q``: ``q ⊗ v ⊗ q*``."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
+    if q.ndim == 1:  # one rotation for many vectors: a matrix product
+        return (quat_to_matrix(q) @ v.T).T if v.ndim == 2 else quat_to_matrix(q) @ v
+    if v.ndim == 1:  # many rotations of one vector: a column of each matrix
+        return np.einsum("...ij,j->...i", quat_to_matrix(q), v)
     w = q[..., :1]
     u = q[..., 1:]
     t = 2.0 * np.cross(u, v)

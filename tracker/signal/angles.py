@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._quat import (
-    euler_yxz_from_quat, quat_conj, quat_from_two_vectors, quat_mul, quat_rotate,
-)
+from ._quat import euler_yxz_from_quat, quat_conj, quat_from_two_vectors, quat_mul
 
 __all__ = ["body_quat", "relative_angles_deg", "gravity_angles_deg", "body_up"]
 
@@ -64,8 +62,14 @@ def relative_angles_deg(q_world_body: np.ndarray, q_world_body_ref: np.ndarray) 
 
 
 def body_up(q_world_body: np.ndarray) -> np.ndarray:
-    """World 'up' expressed in the body frame, (N, 3)."""
-    return quat_rotate(quat_conj(q_world_body), np.array([0.0, 0.0, 1.0]))
+    """World 'up' expressed in the body frame, (N, 3): the third row of ``R_world_body``."""
+    q = np.asarray(q_world_body, dtype=np.float64)
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    out = np.empty(q.shape[:-1] + (3,))
+    out[..., 0] = 2 * (x * z - w * y)
+    out[..., 1] = 2 * (y * z + w * x)
+    out[..., 2] = 1 - 2 * (x * x + y * y)
+    return out
 
 
 def gravity_angles_deg(up_body: np.ndarray, up_body_ref: np.ndarray) -> np.ndarray:

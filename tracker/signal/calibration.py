@@ -32,14 +32,22 @@ import numpy as np
 
 from .. import schema
 from ._quat import (
-    quat_angle_rad, quat_conj, quat_from_axis_angle, quat_from_two_vectors, quat_mul,
-    quat_normalize, quat_rotate,
+    quat_angle_rad, quat_conj, quat_from_axis_angle, quat_from_matrix, quat_from_two_vectors,
+    quat_mul, quat_normalize, quat_rotate,
 )
 from .params import CalibrationParams
 
-__all__ = ["Calibration", "calibrate", "find_still_runs", "heading_from_scatter"]
+__all__ = ["Calibration", "calibrate", "find_still_runs", "heading_from_scatter", "NOMINAL_MOUNTINGS"]
 
 _EZ = np.array([0.0, 0.0, 1.0])
+
+#: How sensors are usually worn, as ``q_sensor_body`` (body axes in sensor coordinates):
+#: ``aligned`` — sensor axes = body axes (x forward, y left, z up); ``flat_back`` — a tag
+#: or phone flat on the back: sensor x to the right, y up, z out of the back.
+NOMINAL_MOUNTINGS: dict[str, np.ndarray] = {
+    "aligned": np.array([1.0, 0.0, 0.0, 0.0]),
+    "flat_back": quat_from_matrix(np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,9 +180,10 @@ def calibrate(
         Gyroscope bias estimate, removed before looking at movement.
     params : CalibrationParams, optional
     q_sensor_body_nominal : ndarray, shape (4,), optional
-        How the sensor is meant to be worn (default: sensor axes = body axes, i.e. x
-        forward, y left, z up). Only the half-turn ambiguity of the heading and the
-        fallback use it.
+        How the sensor is meant to be worn. Default: ``params.nominal_mounting``; with
+        ``"auto"`` the one of :data:`NOMINAL_MOUNTINGS` whose up axis is nearest to
+        gravity in the neutral period. Only the choice of neutral period, the half-turn
+        ambiguity of the heading and the fallback use it.
     use_movement : bool
         False skips the heading-from-movement step (no gyroscope).
 
@@ -183,8 +192,13 @@ def calibrate(
     Calibration
     """
     params = params or CalibrationParams()
-    q0 = quat_normalize(np.array([1.0, 0, 0, 0]) if q_sensor_body_nominal is None
-                        else np.asarray(q_sensor_body_nominal, dtype=np.float64))
+    if q_sensor_body_nominal is not None:
+        candidates = [quat_normalize(np.asarray(q_sensor_body_nominal, dtype=np.float64))]
+    elif params.nominal_mounting == "auto":
+        candidates = list(NOMINAL_MOUNTINGS.values())
+    else:
+        candidates = [NOMINAL_MOUNTINGS[params.nominal_mounting]]
+    q0 = candidates[0]
     n = t_s.shape[0]
     notes: list[str] = []
     fs = sampling_rate_hz
@@ -195,8 +209,6 @@ def calibrate(
     rate = np.linalg.norm(gyr_s, axis=1)
     acc_dev = np.abs(np.linalg.norm(acc_s, axis=1) - schema.STANDARD_GRAVITY_M_S2)
     still = (rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
-    up_nominal = quat_rotate(q0, _EZ)
-
     # --- 1. neutral still period and up axis
     neutral: tuple[int, int] | None = None
     search_end = np.searchsorted(t_s, t_s[0] + params.search_s)
@@ -204,10 +216,14 @@ def calibrate(
         if a >= search_end:
             break
         g = acc_m_s2[a:b].mean(axis=0)
-        tilt = np.degrees(np.arccos(np.clip(g @ up_nominal / np.linalg.norm(g), -1, 1)))
-        if tilt <= params.max_tilt_deg:
+        g = g / np.linalg.norm(g)
+        tilts = [np.degrees(np.arccos(np.clip(g @ quat_rotate(q, _EZ), -1, 1))) for q in candidates]
+        best = int(np.argmin(tilts))
+        if tilts[best] <= params.max_tilt_deg:
             neutral = (a, b)
+            q0 = candidates[best]
             break
+    up_nominal = quat_rotate(q0, _EZ)
     if neutral is None:
         notes.append(f"no upright still period in the first {params.search_s:g} s: "
                      "nominal mounting and the first second as reference")

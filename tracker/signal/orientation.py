@@ -113,14 +113,31 @@ def uniform_grid(t_s: np.ndarray, *, sampling_rate_hz: float, max_gap_fill_s: fl
 
 
 def _fill(pos: np.ndarray, n_grid: int, *arrays: np.ndarray | None) -> list[np.ndarray | None]:
-    """Linear interpolation of (N, k) arrays onto the grid (sample i sits at pos[i])."""
-    g = np.arange(n_grid, dtype=np.float64)
+    """Linear interpolation of (N, k) arrays onto the grid (sample i sits at pos[i]).
+
+    Only the few grid points inside gaps are computed; the samples are copied.
+    """
+    step = np.diff(pos)
+    gap = np.flatnonzero(step > 1)  # sample gap[i] is followed by step[gap[i]] - 1 fills
+    # grid points inside gaps, and their neighbouring samples
+    n_fill = step[gap] - 1
+    lo = np.repeat(gap, n_fill)
+    g = np.repeat(pos[gap], n_fill) + (np.arange(n_fill.sum()) - np.repeat(np.cumsum(n_fill) - n_fill, n_fill)) + 1
+    hi = lo + 1
+    w = ((g - pos[lo]) / (pos[hi] - pos[lo]))[:, None]
+    # the samples themselves are copied run by run (slices, not fancy indexing)
+    run_starts = np.concatenate([[0], gap + 1])
+    run_ends = np.concatenate([gap + 1, [pos.size]])
     out: list[np.ndarray | None] = []
     for arr in arrays:
         if arr is None:
             out.append(None)
             continue
-        out.append(np.column_stack([np.interp(g, pos, arr[:, k]) for k in range(arr.shape[1])]))
+        grid = np.empty((n_grid, arr.shape[1]))
+        for a, b in zip(run_starts, run_ends):
+            grid[pos[a]:pos[a] + (b - a)] = arr[a:b]
+        grid[g] = (1.0 - w) * arr[lo] + w * arr[hi]
+        out.append(grid)
     return out
 
 

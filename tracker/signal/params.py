@@ -15,6 +15,7 @@ calibration.search_s          60.0       the neutral still period is looked for 
 calibration.min_still_s       1.0        shortest neutral still period
 reps.min_peak_deg             8.0        smaller excursions are not repetitions
 reps.min_hold_s               1.0        shorter plateaus are not holds
+reps.hold_max_rate_deg_s      3.0        a hold turns slower than this (or 15% of the speed in)
 ============================  =========  =====================================================
 """
 
@@ -89,6 +90,10 @@ class CalibrationParams:
 
     Attributes
     ----------
+    nominal_mounting : {"auto", "aligned", "flat_back"}
+        How the sensor is worn, before the ±15°-ish correction: ``aligned`` (sensor axes
+        = body axes), ``flat_back`` (flat on the back: x right, y up, z out of the
+        back) or ``auto`` (whichever matches gravity in the neutral period).
     search_s : float
         The neutral still period (person upright and still) is the first still period
         of at least ``min_still_s`` within this many seconds of the start.
@@ -110,6 +115,7 @@ class CalibrationParams:
         The heading correction found from movement is clipped to this.
     """
 
+    nominal_mounting: Literal["auto", "aligned", "flat_back"] = "auto"
     search_s: float = 60.0
     min_still_s: float = 1.0
     still_gyr_rad_s: float = 0.1
@@ -120,6 +126,9 @@ class CalibrationParams:
     max_heading_deg: float = 45.0
 
     def __post_init__(self) -> None:
+        if self.nominal_mounting not in ("auto", "aligned", "flat_back"):
+            raise ValidationError("nominal_mounting must be 'auto', 'aligned' or 'flat_back', "
+                                  f"got {self.nominal_mounting!r}")
         _positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
                   "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "max_heading_deg")
 
@@ -130,56 +139,83 @@ class RepParams:
 
     Attributes
     ----------
+    event_rate_hz : float
+        Events are found on block means of the samples at about this rate (body motion
+        is slow); the per-sample angles and the peaks use the full rate.
     smooth_hz : float
-        Zero-phase low-pass applied to the angles before finding events.
+        Zero-phase low-pass of the angles used for finding events (not for the peak).
+    posture_max_deg : float
+        A sample is upright / supine / all fours when the body's 'up' is within this of
+        that posture's (lying trunk rotations reach ~40°, so this is wider).
+    min_bout_s : float
+        Shortest stay in one posture that can hold repetitions.
     min_peak_deg : float
         Smallest primary-angle excursion from the start posture that is a repetition.
-    start_deg : float
-        A repetition starts/ends where its excursion is within this of the start posture.
-    min_rep_s : float
-        Shortest repetition.
-    posture_upright_max_deg : float
-        Body z axis within this of vertical: upright (sitting).
-    posture_lying_min_deg : float
-        Body z axis at least this far from vertical: lying or on all fours.
-    hold_band_deg : float
-        A hold is where the primary angle stays within this of the peak...
+    detect_frac : float
+        Candidates are runs above ``detect_frac * min_peak_deg`` of excursion.
+    max_peak_deg : float
+        Larger excursions are not stretches (turning round, lying down).
+    onset_rate_deg_s : float
+        Start/end of a repetition: where the primary angle turns slower than this.
+    ref_window_s : float
+        The start posture is the orientation averaged over this long before the start.
+    return_frac : float
+        A repetition must come back to within this fraction of its peak.
+    min_rep_s, max_rep_s : float
+        Duration limits of a repetition.
     hold_band_frac : float
-        ...or within this fraction of the peak excursion, whichever is larger...
+        A hold stays within this fraction of the peak (holds creep a little deeper)...
+    hold_rate_frac : float
+        ...turning slower than this fraction of the speed going in...
     hold_max_rate_deg_s : float
-        ...and turns slower than this.
+        ...or than this, whichever is larger.
     min_hold_s : float
         Shorter plateaus are not holds (the repetition has no hold).
-    twist_ratio : float
-        Upright repetition is a twist when the axial excursion exceeds this times the
-        flexion excursion, else a back-bend.
+    drift_correction : bool
+        Measure the primary angle against a reference interpolated in time between the
+        start posture (before the rep) and the end posture (after it): a repetition
+        returns to where it started, so their difference is orientation drift (6D
+        heading drifts when a slowly creeping hold is taken for gyroscope bias).
     """
 
+    event_rate_hz: float = 25.0
     smooth_hz: float = 2.0
+    posture_max_deg: float = 55.0
+    min_bout_s: float = 3.0
     min_peak_deg: float = 8.0
-    start_deg: float = 2.0
+    detect_frac: float = 0.6
+    max_peak_deg: float = 75.0
+    onset_rate_deg_s: float = 2.0
+    ref_window_s: float = 0.5
+    return_frac: float = 0.35
     min_rep_s: float = 1.5
-    posture_upright_max_deg: float = 45.0
-    posture_lying_min_deg: float = 55.0
-    hold_band_deg: float = 1.5
-    hold_band_frac: float = 0.06
-    hold_max_rate_deg_s: float = 6.0
+    max_rep_s: float = 180.0
+    hold_band_frac: float = 0.3
+    hold_rate_frac: float = 0.15
+    hold_max_rate_deg_s: float = 3.0
     min_hold_s: float = 1.0
-    twist_ratio: float = 1.0
+    drift_correction: bool = True
 
     def __post_init__(self) -> None:
-        _positive(self, "smooth_hz", "min_peak_deg", "start_deg", "min_rep_s", "hold_band_deg",
-                  "hold_max_rate_deg_s", "min_hold_s", "twist_ratio")
+        _positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s", "min_peak_deg", "detect_frac",
+                  "max_peak_deg", "onset_rate_deg_s", "ref_window_s", "return_frac", "min_rep_s",
+                  "max_rep_s", "hold_band_frac", "hold_rate_frac", "hold_max_rate_deg_s",
+                  "min_hold_s")
 
 
 @dataclass(frozen=True)
 class AnalysisParams:
-    """All analysis settings; ``spikes`` is passed through to :mod:`tracker.signal.spikes`."""
+    """All analysis settings.
+
+    ``spikes`` and ``cracks`` are :class:`tracker.signal.spikes.SpikeParams` and
+    ``CrackParams`` (None: their defaults), passed through to the spike detector.
+    """
 
     orientation: OrientationParams = field(default_factory=OrientationParams)
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     reps: RepParams = field(default_factory=RepParams)
     spikes: Any = None
+    cracks: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -187,10 +223,12 @@ class AnalysisParams:
             "calibration": asdict(self.calibration),
             "reps": asdict(self.reps),
         }
-        if self.spikes is not None:
-            try:
-                out["spikes"] = asdict(self.spikes)
-            except TypeError:
-                out["spikes"] = repr(self.spikes)
+        for name in ("spikes", "cracks"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    out[name] = asdict(value)
+                except TypeError:
+                    out[name] = repr(value)
         out["orientation"]["mag_norm_range_uT"] = list(self.orientation.mag_norm_range_uT)
         return out

@@ -1,0 +1,662 @@
+"""Compose the analysis: raw samples -> orientation -> angles -> repetitions, cracks.
+
+``process_session(recording)`` is pure: same samples and params, same result. It runs
+
+1. :func:`~tracker.signal.orientation.estimate_orientation` (offline VQF; gravity only
+   for sensors without a gyroscope),
+2. :func:`~tracker.signal.calibration.calibrate` (mounting + neutral reference),
+3. :func:`~tracker.signal.reps.find_reps` (posture, repetitions, peak, hold),
+4. the spike detector and crack judge of :mod:`tracker.signal.spikes`,
+5. per-sample angles, each against its reference posture (below), and a summary.
+
+References of the per-sample angles (``signals``), design.md's "neutral calibration, or
+the rest posture that starts a repetition": before the first repetition of a posture
+bout, the bout's reference (the calibration's neutral posture for the first upright
+bout; after lying down, turning round or sitting down again, the posture settled into);
+from each repetition's start, its start posture, interpolated in time to the posture it
+returns to (which removes orientation drift, see
+:class:`~tracker.signal.params.RepParams`); after it, that end posture. ``peak_deg`` is
+the same angle at the peak. This matches the simulator's truth: seated, the calibration
+posture (which each seated repetition starts from); lying and on all fours, the posture
+the repetitions start from.
+
+:class:`LiveAnalyzer` is the causal twin for the live view: same detectors, fed in
+batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import ValidationError
+from ..recording import Recording
+from .angles import body_quat, body_up, gravity_angles_deg, relative_angles_deg
+from .calibration import Calibration, calibrate
+from .orientation import Orientation, OnlineOrientation, estimate_orientation, has_gyroscope
+from .params import AnalysisParams
+from .reps import POSTURES, Bout, RepEvent, _classify, find_reps, still_mask
+from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
+
+__all__ = ["process_session", "LiveAnalyzer", "LiveState", "data_quality", "assign_rep"]
+
+#: Shortest recording worth analysing.
+MIN_SAMPLES = 10
+
+
+def _f(x: float | None, nd: int = 3) -> float | None:
+    """JSON-safe rounded float (None for None/NaN)."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if not math.isfinite(x) else round(x, nd)
+
+
+def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None) -> dict[str, Any]:
+    """Achieved rate, gaps and an estimate of the lost samples of a time base."""
+    n = int(t_s.size)
+    if n < 2:
+        return {"n_samples": n, "achieved_rate_hz": None, "nominal_rate_hz": nominal_rate_hz,
+                "n_gaps": 0, "lost_samples_est": 0, "longest_gap_s": 0.0, "duration_s": 0.0}
+    dt = np.diff(t_s)
+    period = float(np.median(dt))
+    gap = dt > 1.5 * period
+    lost = int(np.sum(np.rint(dt[gap] / period) - 1)) if gap.any() else 0
+    return {
+        "n_samples": n,
+        "duration_s": _f(t_s[-1] - t_s[0]),
+        "achieved_rate_hz": _f(1.0 / period, 2),
+        "nominal_rate_hz": nominal_rate_hz,
+        "n_gaps": int(gap.sum()),
+        "lost_samples_est": lost,
+        "lost_fraction": _f(lost / (n + lost), 4),
+        "longest_gap_s": _f(dt.max() if gap.any() else 0.0),
+        "timing_jitter_frac": _f(float(np.std(dt[~gap])) / period if (~gap).any() else 0.0, 4),
+    }
+
+
+def assign_rep(t_s: float, reps: list[Rep] | tuple[Rep, ...]) -> int | None:
+    """Index of the repetition whose ``[start_s, end_s]`` contains ``t_s``, else None."""
+    for i, r in enumerate(reps):
+        if r.start_s <= t_s <= r.end_s:
+            return i
+    return None
+
+
+def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: AnalysisParams,
+                       reps: list[Rep], notes: list[str]) -> tuple[list[Spike], list[Crack]]:
+    try:
+        from . import spikes as spk
+    except ImportError as exc:  # the detector is built in parallel; keep the rest usable
+        notes.append(f"spike detection unavailable: {exc}")
+        return [], []
+    detected = spk.detect_spikes(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=fs,
+                                 params=params.spikes)
+    judged = spk.judge_cracks(detected, rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=fs,
+                              rest_mask=rest, params=params.cracks, spike_params=params.spikes)
+    spikes: list[Spike] = []
+    cracks: list[Crack] = []
+    if judged.empty:
+        return spikes, cracks
+    t = judged["t_s"].to_numpy(float)
+    peak = judged["peak_m_s2"].to_numpy(float)
+    score = judged["crack_score"].to_numpy(float)
+    poss = judged["possible_crack"].to_numpy(bool)
+    kind = judged["kind"].astype(str).to_numpy() if "kind" in judged else np.full(t.size, "unknown")
+    for i in np.argsort(t, kind="stable"):
+        spikes.append(Spike(float(t[i]), float(peak[i]), bool(poss[i]), float(score[i]), str(kind[i])))
+        if poss[i]:
+            cracks.append(Crack(float(t[i]), float(peak[i]), float(score[i]), assign_rep(float(t[i]), reps)))
+    return spikes, cracks
+
+
+def _rep_objects(events: list[RepEvent], t: np.ndarray) -> list[Rep]:
+    out = []
+    for e in events:
+        hs = None if e.hold_start is None else float(t[e.hold_start])
+        he = None if e.hold_end is None else float(t[e.hold_end])
+        out.append(Rep(
+            exercise=e.exercise, side=e.side, start_s=float(t[e.start]), hold_start_s=hs,
+            hold_end_s=he, end_s=float(t[e.end - 1]),
+            hold_s=None if hs is None or he is None else he - hs,
+            peak_deg=float(e.peak_deg), peak_s=float(t[e.peak]), confidence=float(e.confidence),
+        ))
+    return out
+
+
+def _reference_index(n: int, parts: list[Bout], events: list[RepEvent], neutral: tuple[int, int]
+                     ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Per sample, which reference range its angles are measured against.
+
+    A part (posture bout) starts with its own reference (the neutral posture for the
+    first upright one); from each repetition's start its start posture applies, from its
+    end the posture it returned to. Returns the index into the list of reference ranges
+    for every sample, and that list.
+    """
+    changes: list[tuple[int, tuple[int, int]]] = [(0, neutral)]
+    for part in parts:
+        changes.append((part.start, (part.ref_start, part.ref_end)))
+    for e in events:
+        changes.append((e.start, (e.ref_start, e.ref_end)))
+        if e.after is not None:
+            changes.append((e.end, e.after))
+    changes.sort(key=lambda c: c[0])
+    refs = [c[1] for c in changes]
+    starts = np.array([c[0] for c in changes])
+    idx = np.searchsorted(starts, np.arange(n), side="right") - 1
+    return idx, refs
+
+
+def _mean_quat(q: np.ndarray) -> np.ndarray:
+    q = q * np.sign(q @ q[len(q) // 2])[:, None]
+    m = q.mean(axis=0)
+    return m / np.linalg.norm(m)
+
+
+def _signal_angles(q_wb: np.ndarray, up_b: np.ndarray | None, has_heading: bool, idx: np.ndarray,
+                   refs: list[tuple[int, int]], events: list[RepEvent]) -> np.ndarray:
+    if has_heading:
+        def against(sl: slice, r: tuple[int, int]) -> np.ndarray:
+            return relative_angles_deg(q_wb[sl], _mean_quat(q_wb[r[0]:max(r[1], r[0] + 1)]))
+    else:
+        assert up_b is not None
+
+        def against(sl: slice, r: tuple[int, int]) -> np.ndarray:
+            u = up_b[r[0]:max(r[1], r[0] + 1)].mean(axis=0)
+            return gravity_angles_deg(up_b[sl], u / np.linalg.norm(u))
+
+    # one reference per run of samples: a (run, 4) @ (4, 4) product each
+    ang = np.empty((q_wb.shape[0], 3))
+    bounds = np.flatnonzero(np.diff(idx)) + 1
+    for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [idx.size]])):
+        ang[a:b] = against(slice(a, b), refs[idx[a]])
+    # inside a repetition: reference interpolated from its start to its end posture
+    # (the same drift correction as its peak_deg)
+    for e in events:
+        if e.after is None:
+            continue
+        sl = slice(e.start, e.end)
+        w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
+        ang[sl] = (1.0 - w) * ang[sl] + w * against(sl, e.after)
+    return ang
+
+
+def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Calibration,
+             ori: Orientation, quality: dict[str, Any], notes: list[str],
+             posture_time: dict[str, float]) -> dict[str, Any]:
+    per: dict[str, dict[str, Any]] = {}
+    for ex in schema.EXERCISES:
+        sides = schema.SIDES if ex in schema.SIDED_EXERCISES else ("all",)
+        for side in sides:
+            rs = [r for r in reps if r.exercise == ex and (r.side or "all") == side]
+            if not rs:
+                continue
+            peaks = np.array([r.peak_deg for r in rs])
+            holds = np.array([r.hold_s for r in rs if r.hold_s is not None])
+            per.setdefault(ex, {})[side] = {
+                "n": len(rs),
+                "peak_deg_mean": _f(peaks.mean(), 2),
+                # the largest magnitude, signed as the stretch goes (design.md signs)
+                "peak_deg_max": _f(peaks[np.argmax(np.abs(peaks))], 2),
+                "n_with_hold": int(holds.size),
+                "hold_s_mean": _f(holds.mean()) if holds.size else None,
+                "hold_s_max": _f(holds.max()) if holds.size else None,
+            }
+    axial = ori.has_heading
+    return {
+        "n_reps": len(reps),
+        "exercises": per,
+        "n_spikes": len(spikes),
+        "n_possible_cracks": len(cracks),
+        "angles_available": {"flexion": True, "lateral_bend": True, "axial_rotation": axial},
+        "orientation": {"mode": ori.mode, "mag_disturbed_fraction": _f(ori.mag_disturbed_fraction),
+                        "samples_interpolated": int(ori.n_filled)},
+        "calibration": cal.to_dict(),
+        "reference": ("angles and peak_deg: each repetition's start posture (interpolated to "
+                      "its end posture across the repetition, which removes drift); before "
+                      "the first repetition the neutral calibration posture, or the posture "
+                      "settled into after turning round or changing position"),
+        "posture_s": {k: _f(v, 1) for k, v in posture_time.items()},
+        "data_quality": quality,
+        "notes": notes,
+        "crack_note": schema.SAFETY_GUIDANCE,
+        "analysis_version": ANALYSIS_VERSION,
+    }
+
+
+def process_session(recording: Recording, *, params: AnalysisParams | None = None) -> SessionAnalysis:
+    """Analyse one recorded session.
+
+    Parameters
+    ----------
+    recording : Recording
+        Samples in SI units (see :mod:`tracker.recording`).
+    params : AnalysisParams, optional
+
+    Returns
+    -------
+    SessionAnalysis
+        ``signals`` (one row per sample: ``t_s``, ``flexion_deg``, ``lateral_bend_deg``,
+        ``axial_rotation_deg``, ``q_w..q_z`` (sensor orientation, ENU, scalar first),
+        ``rest``, ``acc_norm_m_s2``, ``posture``, ``rep`` (index or -1), ``primary_deg``
+        (the repetition's primary angle against its start posture, NaN outside)),
+        ``reps``, ``spikes``, ``cracks`` and a JSON-serialisable ``summary``.
+
+    Raises
+    ------
+    ValidationError
+        When the recording is too short to analyse.
+
+    Examples
+    --------
+    >>> from tracker.simulate import simulate_session
+    >>> sim = simulate_session(seed=1, rate_hz=100.0, minutes=1)
+    >>> res = process_session(sim.recording)
+    >>> [r.exercise for r in res.reps][:2]
+    ['chair_backbend', 'seated_twist']
+    """
+    params = params or AnalysisParams()
+    rec = recording
+    n = len(rec)
+    if n < MIN_SAMPLES:
+        raise ValidationError(f"recording has {n} samples; at least {MIN_SAMPLES} are needed to analyse it")
+    t = rec.t_s
+    fs = float(1.0 / np.median(np.diff(t)))
+    notes: list[str] = []
+    profile = rec.meta.profile
+
+    # 1. orientation at the full rate
+    ori = estimate_orientation(t, rec.acc_m_s2, rec.gyr_rad_s, rec.mag_uT, sampling_rate_hz=fs,
+                               params=params.orientation, profile=profile)
+    notes.extend(ori.notes)
+    gyr_ok = has_gyroscope(rec.gyr_rad_s, profile)
+
+    # 2. calibration and events on block means at ~event_rate_hz: body motion is slow
+    #    (the events are smoothed at 2 Hz), and this keeps an hour at 400 Hz fast
+    dec = _Decimated.of(t, ori, rec.acc_m_s2, rec.gyr_rad_s, params.reps.event_rate_hz)
+    cal = calibrate(dec.t_s, dec.acc_m_s2, dec.gyr_rad_s, dec.q_world_sensor,
+                    sampling_rate_hz=dec.fs, params=params.calibration, use_movement=gyr_ok)
+    notes.extend(cal.notes)
+    q_wb_d = body_quat(dec.q_world_sensor, cal.q_sensor_body)
+    still_d = (still_mask(dec.gyr_rad_s, dec.fs, params.calibration.still_gyr_rad_s)
+               if gyr_ok else dec.rest)
+    if cal.neutral_start_s is not None:
+        neutral_d = (int(np.searchsorted(dec.t_s, cal.neutral_start_s)),
+                     int(np.searchsorted(dec.t_s, cal.neutral_end_s, side="right")))
+    else:
+        neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
+    events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
+                                             params=params.reps, has_heading=ori.has_heading,
+                                             neutral=neutral_d)
+
+    # 3. back to the full rate: per-sample angles against their references, peaks
+    q_wb = body_quat(ori.quat_wxyz, cal.q_sensor_body)
+    events = [dec.event_to_full(e) for e in events_d]
+    parts = [dec.bout_to_full(b) for b in parts_d]
+    neutral = dec.range_to_full(neutral_d)
+    up_b = body_up(q_wb) if not ori.has_heading else None
+    idx, refs = _reference_index(n, parts, events, neutral)
+    ang = _signal_angles(q_wb, up_b, ori.has_heading, idx, refs, events)
+    rep_col = np.full(n, -1, dtype=np.int64)
+    primary = np.full(n, np.nan)
+    for i, e in enumerate(events):
+        trace = ang[e.start:e.end, e.primary]
+        rep_col[e.start:e.end] = i
+        primary[e.start:e.end] = trace
+        if np.isfinite(trace).any():  # the peak at the full rate
+            k = int(np.nanargmax(np.abs(trace)))
+            events[i] = dataclasses.replace(e, peak=e.start + k, peak_deg=float(trace[k]),
+                                            primary_deg=trace)
+    reps = _rep_objects(events, t)
+    still = dec.to_full(still_d)
+    spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes)
+
+    q = ori.quat_wxyz
+    posture = dec.to_full(posture_d)
+    signals = pd.DataFrame({
+        "t_s": t,
+        "flexion_deg": ang[:, 0], "lateral_bend_deg": ang[:, 1], "axial_rotation_deg": ang[:, 2],
+        "q_w": q[:, 0], "q_x": q[:, 1], "q_y": q[:, 2], "q_z": q[:, 3],
+        "rest": ori.rest,
+        "acc_norm_m_s2": np.sqrt(np.einsum("ij,ij->i", rec.acc_m_s2, rec.acc_m_s2)),
+        "posture": pd.Categorical.from_codes(posture, categories=list(POSTURES), validate=False),
+        "rep": rep_col,
+        "primary_deg": primary,
+    }, copy=False)
+    quality = data_quality(t, rec.meta.nominal_rate_hz)
+    counts = np.bincount(posture_d, minlength=len(POSTURES))
+    posture_time = {name: counts[i] / dec.fs for i, name in enumerate(POSTURES)}
+    summary = _summary(reps, spikes, cracks, cal, ori, quality, notes, posture_time)
+    return SessionAnalysis(
+        signals=signals, reps=tuple(reps), spikes=tuple(spikes), cracks=tuple(cracks),
+        summary=summary, sample_rate_hz=fs, duration_s=rec.duration_s,
+        analysis_version=ANALYSIS_VERSION, params=params.to_dict(),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Decimated:
+    """Block means of the samples (orientation: each block's middle sample).
+
+    Block ``i`` covers full-rate samples ``[starts[i], starts[i + 1])``.
+    """
+
+    starts: np.ndarray
+    mid: np.ndarray
+    n_full: int
+    fs: float
+    t_s: np.ndarray
+    q_world_sensor: np.ndarray
+    acc_m_s2: np.ndarray
+    gyr_rad_s: np.ndarray  # bias removed
+    rest: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.starts.size)
+
+    @classmethod
+    def of(cls, t: np.ndarray, ori: Orientation, acc: np.ndarray, gyr: np.ndarray,
+           rate_hz: float) -> "_Decimated":
+        n = t.size
+        fs = float(1.0 / np.median(np.diff(t)))
+        k = max(1, int(fs // rate_hz))
+        starts = np.arange(0, n, k)
+        counts = np.diff(np.append(starts, n))
+        mid = starts + (counts - 1) // 2
+        if k == 1:
+            acc_d, gyr_d = acc, gyr - ori.gyr_bias_rad_s
+        else:
+            acc_d = np.add.reduceat(acc, starts, axis=0) / counts[:, None]
+            gyr_d = np.add.reduceat(gyr - ori.gyr_bias_rad_s, starts, axis=0) / counts[:, None]
+        return cls(starts, mid, n, fs / k, t[mid], ori.quat_wxyz[mid], acc_d, gyr_d, ori.rest[mid])
+
+    def _edge(self, i: int) -> int:
+        """Full-rate index of a block boundary (``i == n`` is the end)."""
+        return int(self.starts[i]) if i < self.n else self.n_full
+
+    def range_to_full(self, r: tuple[int, int]) -> tuple[int, int]:
+        return self._edge(r[0]), max(self._edge(r[1]), self._edge(r[0]) + 1)
+
+    def to_full(self, x: np.ndarray) -> np.ndarray:
+        return np.repeat(x, np.diff(np.append(self.starts, self.n_full)))
+
+    def bout_to_full(self, b: Bout) -> Bout:
+        ref = self.range_to_full((b.ref_start, b.ref_end))
+        return Bout(self._edge(b.start), self._edge(b.end), b.posture, *ref)
+
+    def event_to_full(self, e: RepEvent) -> RepEvent:
+        mid = self.mid
+        ref = self.range_to_full((e.ref_start, e.ref_end))
+        return dataclasses.replace(
+            e, start=self._edge(e.start), end=self._edge(e.end), peak=int(mid[e.peak]),
+            hold_start=None if e.hold_start is None else int(mid[e.hold_start]),
+            hold_end=None if e.hold_end is None else int(mid[e.hold_end]),
+            ref_start=ref[0], ref_end=ref[1],
+            after=None if e.after is None else self.range_to_full(e.after),
+        )
+
+
+# ---------------------------------------------------------------------------- live
+@dataclass
+class LiveState:
+    """What the live view shows after each batch.
+
+    Attributes
+    ----------
+    t_s : float
+        Time of the newest sample.
+    flexion_deg, lateral_bend_deg, axial_rotation_deg : float
+        Current angles against the current reference (NaN before calibration; axial
+        NaN without a gyroscope).
+    posture : str
+        ``upright``, ``supine``, ``all_fours`` or ``other``.
+    calibrated : bool
+        The neutral posture has been found.
+    exercise, side : str or None
+        Of the repetition in progress, or the last one.
+    in_rep : bool
+    rep_count : dict
+        Completed repetitions per ``exercise`` (and ``exercise/side``).
+    hold_s : float or None
+        Time spent holding in the current repetition (None when not holding).
+    primary_deg : float
+        Primary angle of the repetition in progress against its start posture.
+    reps : list of Rep
+        Completed repetitions.
+    """
+
+    t_s: float = float("nan")
+    flexion_deg: float = float("nan")
+    lateral_bend_deg: float = float("nan")
+    axial_rotation_deg: float = float("nan")
+    posture: str = "other"
+    calibrated: bool = False
+    exercise: str | None = None
+    side: str | None = None
+    in_rep: bool = False
+    rep_count: dict[str, int] = field(default_factory=dict)
+    hold_s: float | None = None
+    primary_deg: float = float("nan")
+    reps: list[Rep] = field(default_factory=list)
+
+
+class LiveAnalyzer:
+    """Causal analysis for the live view: feed sample batches, read :class:`LiveState`.
+
+    Orientation is the causal VQF (:class:`~tracker.signal.orientation.OnlineOrientation`).
+    Calibration waits for the first upright still second. Repetitions use the same
+    detector as the offline path (:func:`~tracker.signal.reps.find_reps`), run every
+    ``redetect_s`` over a sliding window (``window_s``, longer than any repetition) of
+    the orientation kept at about ``params.reps.event_rate_hz``; a repetition is counted
+    once it has ended. The one in progress (exercise guess, primary angle, hold timer) is
+    tracked against the posture it started from. Memory is bounded by the window.
+
+    Parameters
+    ----------
+    sampling_rate_hz : float
+    params : AnalysisParams, optional
+    has_gyro : bool
+    use_mag : bool
+    window_s : float
+        History kept for the detectors, s.
+    redetect_s : float
+        How often (in data time) the repetition detector runs, s.
+
+    Examples
+    --------
+    >>> from tracker.simulate import simulate_session
+    >>> rec = simulate_session(seed=1, rate_hz=50.0, minutes=1).recording
+    >>> live = LiveAnalyzer(50.0)
+    >>> for i in range(0, len(rec), 50):
+    ...     state = live.update(rec.t_s[i:i + 50], rec.acc_m_s2[i:i + 50], rec.gyr_rad_s[i:i + 50])
+    >>> state.rep_count["chair_backbend"]
+    1
+    """
+
+    def __init__(self, sampling_rate_hz: float, params: AnalysisParams | None = None, *,
+                 has_gyro: bool = True, use_mag: bool = False, window_s: float = 240.0,
+                 redetect_s: float = 1.0) -> None:
+        if not sampling_rate_hz > 0:
+            raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
+        self.fs = float(sampling_rate_hz)
+        self.params = params or AnalysisParams()
+        self.has_gyro = has_gyro
+        self._ori = OnlineOrientation(self.fs, self.params.orientation, has_gyro=has_gyro, use_mag=use_mag)
+        self._k = max(1, int(self.fs // self.params.reps.event_rate_hz))
+        self._fs_d = self.fs / self._k
+        self._cap = int(window_s * self._fs_d)
+        self._seen = 0  # samples fed so far (for the decimation phase)
+        self._t = np.zeros(0)
+        self._q = np.zeros((0, 4))
+        self._acc = np.zeros((0, 3))
+        self._gyr = np.zeros((0, 3))
+        self._last_q: np.ndarray | None = None
+        self._cal: Calibration | None = None
+        self._redetect_s = redetect_s
+        self._last_detect = -np.inf
+        self._reported_until = -np.inf
+        self._ref_q: np.ndarray | None = None
+        self._current: dict[str, Any] | None = None  # repetition in progress
+        self.state = LiveState()
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._cal
+
+    def update(self, t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
+               mag_uT: np.ndarray | None = None) -> LiveState:
+        """Process one batch (times strictly after the previous batch); returns the state."""
+        t_s = np.asarray(t_s, dtype=np.float64)
+        if t_s.size == 0:
+            return self.state
+        if self._t.size and t_s[0] <= self.state.t_s:
+            raise ValidationError(f"batch starts at t={t_s[0]:.6f} s, not after the previous "
+                                  f"batch's last sample t={self.state.t_s:.6f} s")
+        acc = np.asarray(acc_m_s2, dtype=np.float64)
+        gyr = np.asarray(gyr_rad_s, dtype=np.float64)
+        q, _rest = self._ori.update(t_s, acc, gyr, mag_uT)
+        self._last_q = q[-1]
+        # keep every k-th sample for the detectors (body motion is slow)
+        keep = np.flatnonzero((self._seen + np.arange(t_s.size)) % self._k == 0)
+        self._seen += t_s.size
+        self._t = np.concatenate([self._t, t_s[keep]])[-self._cap:]
+        self._q = np.vstack([self._q, q[keep]])[-self._cap:]
+        self._acc = np.vstack([self._acc, acc[keep]])[-self._cap:]
+        self._gyr = np.vstack([self._gyr, gyr[keep]])[-self._cap:]
+        st = self.state
+        st.t_s = float(t_s[-1])
+        if self._cal is None:
+            self._try_calibrate()
+        if self._cal is None or self._t.size < 2:
+            return st
+        if st.t_s - self._last_detect >= self._redetect_s:
+            self._detect(body_quat(self._q, self._cal.q_sensor_body))
+            self._last_detect = st.t_s
+        ref = self._ref_q if self._ref_q is not None else self._cal.q_world_body_ref
+        q_now = body_quat(self._last_q[None], self._cal.q_sensor_body)
+        if self.has_gyro:
+            ang = relative_angles_deg(q_now, ref)[0]
+        else:
+            ang = gravity_angles_deg(body_up(q_now), body_up(ref[None])[0])[0]
+        st.flexion_deg, st.lateral_bend_deg, st.axial_rotation_deg = (float(v) for v in ang)
+        self._tick(q_now)
+        return st
+
+    def _tick(self, q_now: np.ndarray) -> None:
+        """Between detector runs: primary angle and hold timer from the newest sample."""
+        st, cur = self.state, self._current
+        if cur is None:
+            return
+        if self.has_gyro:
+            prim = float(relative_angles_deg(q_now, cur["base"])[0, cur["ch"]])
+        else:
+            prim = float(gravity_angles_deg(body_up(q_now), body_up(cur["base"][None])[0])[0, cur["ch"]])
+        st.primary_deg = prim
+        cur["peak"] = max(cur["peak"], abs(prim))
+        near = abs(prim) >= (1 - self.params.reps.hold_band_frac) * cur["peak"]
+        if cur["hold_t0"] is not None and near:
+            st.hold_s = st.t_s - cur["hold_t0"]
+        else:
+            st.hold_s = None
+            if not near:
+                cur["hold_t0"] = None
+
+    # -------------------------------------------------------------- internals
+    def _try_calibrate(self) -> None:
+        p = self.params.calibration
+        if self._t.size < int(2 * p.min_still_s * self._fs_d):
+            return
+        cal = calibrate(self._t, self._acc, self._gyr, self._q, sampling_rate_hz=self._fs_d,
+                        params=p, use_movement=False)
+        if cal.neutral_start_s is None:
+            return
+        self._cal = cal
+        self.state.calibrated = True
+
+    def _detect(self, q_wb: np.ndarray) -> None:
+        assert self._cal is not None
+        st = self.state
+        fs = self._fs_d
+        still = (still_mask(self._gyr, fs, self.params.calibration.still_gyr_rad_s)
+                 if self.has_gyro else np.zeros(self._t.size, dtype=bool))
+        i0 = int(np.searchsorted(self._t, self._cal.neutral_start_s))
+        i1 = int(np.searchsorted(self._t, self._cal.neutral_end_s, side="right"))
+        neutral = (i0, i1) if i1 > i0 and self._t[0] <= self._cal.neutral_start_s else None
+        events, parts, posture = find_reps(self._t, q_wb, still, sampling_rate_hz=fs,
+                                           params=self.params.reps, has_heading=self.has_gyro,
+                                           neutral=neutral)
+        st.posture = POSTURES[int(posture[-1])] if posture.size else "other"
+        n = self._t.size
+        settle = int(round(0.5 * fs))  # complete once the movement has settled after its end
+        done = [e for e in events if e.end + settle <= n]
+        for rep in _rep_objects(done, self._t):
+            if rep.start_s > self._reported_until:
+                st.reps.append(rep)
+                self._reported_until = rep.end_s
+                st.rep_count[rep.exercise] = st.rep_count.get(rep.exercise, 0) + 1
+                if rep.side:
+                    key = f"{rep.exercise}/{rep.side}"
+                    st.rep_count[key] = st.rep_count.get(key, 0) + 1
+                st.exercise, st.side = rep.exercise, rep.side
+        # reference of the current angles: as in process_session's signals
+        ref: tuple[int, int] | None = None
+        if parts:
+            ref = (parts[-1].ref_start, parts[-1].ref_end)
+        last = [e for e in done if parts and e.bout == len(parts) - 1]
+        if last:
+            ref = last[-1].after or (last[-1].ref_start, last[-1].ref_end)
+        if ref is not None:
+            self._ref_q = _mean_quat(q_wb[ref[0]:max(ref[1], ref[0] + 1)])
+        # the repetition in progress: the excursion since the last completed one, against
+        # the posture before it (the detector above only reports reps that came back)
+        start = max([e.end for e in done] + [parts[-1].ref_end if parts else 0])
+        self._progress(q_wb, posture, start)
+
+    def _progress(self, q_wb: np.ndarray, posture: np.ndarray, start: int) -> None:
+        st = self.state
+        p = self.params.reps
+        fs = self._fs_d
+        n = q_wb.shape[0]
+        st.in_rep, st.hold_s, st.primary_deg = False, None, float("nan")
+        self._current = None
+        code = int(posture[-1]) if posture.size else 0
+        if code == 0 or start >= n - 2:
+            return
+        w = max(1, int(round(p.ref_window_s * fs)))
+        base = _mean_quat(q_wb[start:min(n, start + w)])
+        if self.has_gyro:
+            rel = relative_angles_deg(q_wb[start:], base)
+        else:
+            rel = gravity_angles_deg(body_up(q_wb[start:]), body_up(base[None])[0])
+        chans = [c for c in {1: (0, 2), 2: (2,), 3: (0,)}[code] if not np.isnan(rel[:, c]).all()]
+        if not chans:
+            return
+        k = max(1, int(round(0.3 * fs)))  # causal smoothing
+        kern = np.ones(k) / k
+        sm = np.column_stack([np.convolve(np.nan_to_num(rel[:, c]), kern)[: rel.shape[0]] for c in chans])
+        ch_i = int(np.argmax(np.abs(sm[-1])))
+        cur = float(sm[-1, ch_i])
+        if abs(cur) < p.detect_frac * p.min_peak_deg:
+            return
+        exercise, side = _classify(code, chans[ch_i], cur)
+        if exercise is None:
+            return
+        st.in_rep, st.exercise, st.side = True, exercise, side
+        prim = sm[:, ch_i]
+        st.primary_deg = float(rel[-1, chans[ch_i]])
+        peak = float(np.max(np.abs(prim)))
+        speed = np.abs(np.gradient(prim)) * fs if prim.size > 1 else np.zeros(prim.size)
+        holding = (np.abs(prim) >= (1 - p.hold_band_frac) * peak) & (speed < 2 * p.hold_max_rate_deg_s)
+        hold_t0 = None
+        if holding[-1]:
+            run = np.flatnonzero(~holding)
+            hold_t0 = float(self._t[start + (int(run[-1]) + 1 if run.size else 0)])
+            st.hold_s = st.t_s - hold_t0
+        self._current = {"base": base, "ch": chans[ch_i], "peak": peak, "hold_t0": hold_t0}
