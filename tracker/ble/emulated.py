@@ -78,6 +78,7 @@ async def record_virtual(
     drop_after_s: Sequence[float] = (),
     policy: ReconnectPolicy = ReconnectPolicy(),
     fifo_s: float = 1.0,
+    wallclock_latency: bool = True,
 ) -> VirtualRun:
     """Stream ``recording`` from an emulated tag over the virtual link into ``store``.
 
@@ -99,6 +100,9 @@ async def record_virtual(
         Device times (s) at which the tag drops the link (simulated radio loss).
     fifo_s : float
         The tag's buffer before it drops samples the host is too slow to take.
+    wallclock_latency : bool
+        Scale the ``tracker-imu`` packing latency (device time) by ``speed`` so a
+        sped-up tag sends as many notifications per second as a real one would.
 
     Raises
     ------
@@ -115,7 +119,7 @@ async def record_virtual(
     world = await BumbleWorld.get()
     client_profile = profile_by_id(profile) if isinstance(profile, str) else profile
     config = getattr(client_profile, "config", None)
-    if speed > 1 and config is not None and config.max_latency_ms:
+    if wallclock_latency and speed > 1 and config is not None and config.max_latency_ms:
         # The packing latency is device time: at speed X keep a real tag's wall-clock
         # latency (and notification rate) instead of sending X times more packets.
         latency = min(255, int(round(config.max_latency_ms * speed)))
