@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import signal
 import sqlite3
@@ -155,6 +156,13 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
     assert "Stretch gently" in result.output  # the safety line
     if "skipped   report" not in result.output:
         assert (out / "report.html").exists() and "report    " in result.output
+    if "skipped   analysis" not in result.output:
+        # Through the BLE path the analysis still finds the simulated repetitions.
+        truth = json.loads((out / "simulated_truth.json").read_text())
+        with Store.open(data_dir) as store:
+            analysis = store.load_analysis(info.id)
+        assert analysis is not None and abs(len(analysis.reps) - len(truth["reps"])) <= 1
+        assert (out / "csv" / f"{info.id}_reps.csv").exists()
 
 
 @pytest.mark.parametrize("args", [["record", "--virtual", "--seconds", "1"], ["demo"], ["scan", "--virtual"]],

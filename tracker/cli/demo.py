@@ -123,8 +123,11 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
                               analyse=lambda _rec: analysis, name="report")
         files += [Path(p) for p in _report_paths(report)]
     timings["report"] = time.perf_counter() - t0
-    echo("4/4 wrote " + (", ".join(sorted({p.suffix.lstrip('.') for p in files})) or "nothing")
-         + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    kinds = {}
+    for p in files:
+        kinds[p.suffix.lstrip(".")] = kinds.get(p.suffix.lstrip("."), 0) + 1
+    wrote = ", ".join(f"{n} {k.upper()}" for k, n in sorted(kinds.items())) or "nothing"
+    echo(f"4/4 wrote {wrote} file(s) to {out_dir}" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
     return {
         "session_id": result.session_id, "status": result.status, "quality": q,
         "tag": {"sent_samples": run.tag_stats.sent_samples, "lost_samples": run.tag_stats.lost_samples},
