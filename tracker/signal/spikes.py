@@ -298,15 +298,25 @@ def detect_spikes(
     -------
     DataFrame
         One row per spike in time order, columns :data:`SPIKE_COLUMNS`:
-        ``sample`` (index into the inputs), ``t_s``, ``peak_m_s2`` (peak of the
-        high-passed acceleration magnitude), ``background_m_s2``, ``snr``,
-        ``width_s``, ``impulse_fraction`` (0..1), ``gyr_jump_rad_s``, ``n_burst``,
-        ``periodicity`` (0..1), ``gait_rms_m_s2``.
+        ``sample`` (index into the inputs), ``t_s``, ``peak_m_s2`` (peak magnitude of
+        the high-passed acceleration: the samples minus a line through the motion
+        around them), ``background_m_s2`` (local level of the moving-mean residual),
+        ``snr``, ``width_s`` (above half peak), ``impulse_fraction`` (0..1),
+        ``delta_v_m_s``, ``gyr_jump_rad_s``, ``n_burst``, ``periodicity`` (0..1),
+        ``gait_rms_m_s2``. Empty (same columns) for fewer than 3 samples.
 
     Raises
     ------
     ValidationError
         On wrong shapes, NaN/inf, non-increasing times or a bad rate.
+
+    Examples
+    --------
+    >>> from tracker.simulate import simulate_session
+    >>> rec = simulate_session(seed=1, rate_hz=200.0).recording
+    >>> spikes = detect_spikes(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=200.0)
+    >>> judged = judge_cracks(spikes, rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=200.0)
+    >>> judged.loc[judged["possible_crack"], ["t_s", "peak_m_s2", "crack_score"]]  # doctest: +SKIP
     """
     p = params or SpikeParams()
     t, acc, gyr = _inputs(t_s, acc_m_s2, gyr_rad_s, sampling_rate_hz)
