@@ -1,0 +1,188 @@
+"""The causal analyser against known truth: simulated sessions and exact synthetic movements."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from live_synth import backbend_recording, feed, still_recording, twist_recording
+from tracker.errors import ValidationError
+from tracker.live.analyzer import LiveAnalyzer, LiveParams, usual_limit_deg
+from tracker.simulate import Routine, simulate_session
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """design.md's routine, one repetition per exercise and side (with cracks, taps,
+    footsteps and posture changes), analysed live in 0.25 s batches."""
+    sim = simulate_session(seed=2, routine=Routine.short())
+    assert len(sim.truth.reps) >= 6 and sim.truth.cracks
+    live = LiveAnalyzer(sim.recording.sample_rate_hz)
+    events = feed(live, sim.recording, batch=25)
+    return sim, live, events
+
+
+def test_every_repetition_is_found_with_exercise_side_peak_and_hold(simulated):
+    sim, live, _ = simulated
+    truth = sim.truth.reps
+    assert [(r.exercise, r.side) for r in live.reps] == [(r.exercise, r.side) for r in truth]
+    for got, want in zip(live.reps, truth):
+        assert got.peak_deg == pytest.approx(want.peak_deg, abs=3.0)
+        assert got.start_s == pytest.approx(want.start_s, abs=0.5)
+        assert got.end_s == pytest.approx(want.end_s, abs=0.5)
+        assert got.hold_s == pytest.approx(want.hold_s, abs=1.0)
+        assert got.hold_start_s == pytest.approx(want.hold_start_s, abs=0.6)
+    counts = {}
+    for r in truth:
+        counts[(r.exercise, r.side)] = counts.get((r.exercise, r.side), 0) + 1
+    assert live.rep_counts == counts
+
+
+def test_possible_cracks_match_the_injected_ones_and_confounders_are_not_cracks(simulated):
+    sim, live, events = simulated
+    found = [e.t_s for e in events if e.kind == "possible_crack"]
+    for crack in sim.truth.cracks:
+        assert min(abs(t - crack.t_s) for t in found) < 0.05
+    assert len(found) <= len(sim.truth.cracks) + 1
+    taps = [c.t_s for c in sim.truth.confounders if c.kind == "tap"]
+    for t in taps:
+        assert all(abs(t - f) > 0.1 for f in found)
+
+
+def test_a_gentle_session_gets_no_safety_warnings(simulated):
+    _, _, events = simulated
+    assert [e.data for e in events if e.kind == "warning"] == []
+
+
+def test_walking_and_posture_changes_are_not_repetitions(simulated):
+    sim, live, events = simulated
+    # every counted repetition lies inside a true one (nothing counted while walking)
+    for rep in live.reps:
+        assert any(t.start_s - 1 <= rep.start_s and rep.end_s <= t.end_s + 1 for t in sim.truth.reps)
+    postures = [e.data["posture"] for e in events if e.kind == "posture"]
+    assert "supine" in postures and "all_fours" in postures
+
+
+def test_twist_angle_and_timing_follow_the_exact_movement():
+    rec, [(t0, t1)] = twist_recording(peak_deg=20.0, speed_deg_s=20.0, hold_s=6.0)
+    live = LiveAnalyzer(100.0)
+    events = feed(live, rec)
+    (rep,) = live.reps
+    assert (rep.exercise, rep.side) == ("seated_twist", "left")
+    assert rep.peak_deg == pytest.approx(20.0, abs=0.3)
+    assert rep.start_s == pytest.approx(t0, abs=0.25) and rep.end_s == pytest.approx(t1, abs=0.25)
+    assert rep.hold_s == pytest.approx(6.0, abs=0.5)
+    kinds = [e.kind for e in events if e.kind != "spike"]
+    assert kinds == ["calibrated", "rep_start", "hold_start", "hold_end", "rep"]
+    assert live.angles_deg is not None and abs(live.angles_deg[2]) < 0.3  # back at the start
+
+
+def test_right_twist_is_negative_and_right():
+    rec, _ = twist_recording(peak_deg=-15.0)
+    live = LiveAnalyzer(100.0)
+    feed(live, rec)
+    (rep,) = live.reps
+    assert (rep.side, round(rep.peak_deg)) == ("right", -15)
+
+
+def test_hold_timer_runs_during_the_hold():
+    rec, [(t0, _)] = twist_recording(peak_deg=20.0, speed_deg_s=20.0, hold_s=8.0)
+    live = LiveAnalyzer(100.0)
+    ramp_s = 20.0 / 20.0 * np.pi / 2
+    seen = []
+    for k in range(0, len(rec), 10):
+        live.feed(rec.t_s[k:k + 10], rec.acc_m_s2[k:k + 10], rec.gyr_rad_s[k:k + 10])
+        if live.hold_s is not None:
+            seen.append((live.t_s, live.hold_s, live.phase))
+    t_hold0 = t0 + ramp_s
+    for t, held, _ in seen:
+        assert held == pytest.approx(t - t_hold0, abs=0.6)
+    assert max(h for _, h, _ in seen) == pytest.approx(8.0, abs=0.6)
+    assert any(phase == "holding" for *_, phase in seen)
+
+
+@pytest.mark.parametrize("kind, kw", [
+    ("fast", {"peak_deg": 30.0, "speed_deg_s": 120.0}),
+    ("jerky", {"peak_deg": 20.0, "speed_deg_s": 20.0, "bounce_deg": 4.0}),
+])
+def test_fast_or_jerky_stretches_are_warned_once(kind, kw):
+    rec, _ = twist_recording(**kw)
+    live = LiveAnalyzer(100.0)
+    warnings = [e.data for e in feed(live, rec) if e.kind == "warning"]
+    assert [w["kind"] for w in warnings].count(kind) == 1
+    assert len(live.reps) == 1  # still counted
+
+
+def test_slow_stretches_are_not_warned():
+    rec, _ = twist_recording(peak_deg=25.0, speed_deg_s=35.0, n_twists=2)
+    live = LiveAnalyzer(100.0)
+    assert [e for e in feed(live, rec) if e.kind == "warning"] == []
+    assert len(live.reps) == 2
+
+
+def test_going_well_past_the_usual_range_is_warned():
+    rec, _ = twist_recording(peak_deg=30.0)
+    usual = {("seated_twist", "left"): 15.0}
+    live = LiveAnalyzer(100.0, usual_peaks_deg=usual)
+    (w,) = [e.data for e in feed(live, rec) if e.kind == "warning"]
+    assert w["kind"] == "beyond_range" and w["usual"] == 15.0
+    assert w["value"] >= usual_limit_deg(15.0, LiveParams()) - 0.1  # warned on crossing the limit
+    # within the usual range, or another side: nothing
+    for usual in ({("seated_twist", "left"): 28.0}, {("seated_twist", "right"): 10.0}):
+        live = LiveAnalyzer(100.0, usual_peaks_deg=usual)
+        assert [e for e in feed(live, rec) if e.kind == "warning"] == []
+
+
+def test_usual_limit_is_relative_and_absolute():
+    lp = LiveParams(beyond_frac=0.25, beyond_min_deg=5.0)
+    assert usual_limit_deg(10.0, lp) == 15.0  # +5° beats +25 %
+    assert usual_limit_deg(-40.0, lp) == 50.0  # +25 % beats +5°
+
+
+def test_batch_size_does_not_change_the_result():
+    rec, _ = twist_recording(peak_deg=18.0, hold_s=3.0, start_s=3.0, after_s=3.0, noise=0.002)
+    reps = []
+    for batch in (1, 50):
+        live = LiveAnalyzer(100.0)
+        feed(live, rec, batch=batch)
+        reps.append(live.reps)
+    for other in reps[1:]:
+        assert len(other) == len(reps[0]) == 1
+        assert other[0].peak_deg == pytest.approx(reps[0][0].peak_deg, abs=0.05)
+        assert other[0].start_s == pytest.approx(reps[0][0].start_s, abs=0.05)
+        assert other[0].end_s == pytest.approx(reps[0][0].end_s, abs=0.05)
+
+
+def test_without_gyroscope_bends_are_seen_from_gravity_and_twists_are_not():
+    live = LiveAnalyzer(100.0, has_gyro=False)
+    feed(live, backbend_recording(peak_deg=-25.0, with_gyro=False), batch=25)
+    (rep,) = live.reps
+    assert rep.exercise == "chair_backbend" and rep.peak_deg == pytest.approx(-25.0, abs=1.0)
+    live = LiveAnalyzer(100.0, has_gyro=False)
+    rec, _ = twist_recording(peak_deg=20.0)
+    feed(live, rec, batch=25)
+    assert live.reps == [] and np.isnan(live.angles_deg[2])
+
+
+def test_waits_for_a_still_upright_moment_to_calibrate():
+    live = LiveAnalyzer(100.0)
+    rec = still_recording(0.8)
+    feed(live, rec)
+    assert not live.calibrated and live.phase == "calibrating" and live.angles_deg is None
+    live = LiveAnalyzer(100.0)
+    (ev,) = [e for e in feed(live, still_recording(3.0)) if e.kind == "calibrated"]
+    assert ev.data["neutral"] and live.calibrated and live.posture == "upright"
+
+
+def test_bad_batches_are_refused_with_a_clear_error():
+    live = LiveAnalyzer(100.0)
+    rec = still_recording(1.0)
+    live.feed(rec.t_s[:10], rec.acc_m_s2[:10], rec.gyr_rad_s[:10])
+    with pytest.raises(ValidationError, match="time goes backwards"):
+        live.feed(rec.t_s[5:15], rec.acc_m_s2[5:15], rec.gyr_rad_s[5:15])
+    with pytest.raises(ValidationError, match="disagree"):
+        live.feed(rec.t_s[20:30], rec.acc_m_s2[20:29], rec.gyr_rad_s[20:30])
+    with pytest.raises(ValidationError, match="sampling_rate_hz"):
+        LiveAnalyzer(0.0)
+    with pytest.raises(ValidationError, match="fast_deg_s"):
+        LiveParams(fast_deg_s=0)
