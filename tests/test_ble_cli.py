@@ -42,7 +42,7 @@ class _Recorder:
     def __init__(self, data_dir: Path) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "60",
+            [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "120", "--speed", "4",
              "--data-dir", str(data_dir)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=env, cwd=REPO,

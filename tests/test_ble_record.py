@@ -105,7 +105,7 @@ async def test_link_drop_reconnects_records_the_gap_and_keeps_the_time_base(data
 @pytest.mark.parametrize("mag", [True, False], ids=["with-mag", "no-mag-reply"])
 async def test_witmotion_over_the_link_decodes_to_the_simulator_values(data_dir, mag):
     rate = 100.0
-    source = _sim(rate, 2.5, mag=mag, start_s=1.0)
+    source = _sim(rate, 2.0, mag=mag, start_s=1.0)
     store = Store.open(data_dir)
     run = await record_virtual(store, source, profile="witmotion", speed=1.0)
     q, stats = run.result.quality, run.tag_stats

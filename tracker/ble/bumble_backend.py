@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from bleak.assigned_numbers import gatt_char_props_to_strs
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -147,7 +148,7 @@ class BumbleWorld:
     same link with :meth:`add_device`.
     """
 
-    _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BumbleWorld]" = (
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BumbleWorld] = (
         weakref.WeakKeyDictionary()
     )
 
@@ -166,7 +167,7 @@ class BumbleWorld:
         self._closed = False
 
     @classmethod
-    async def get(cls) -> "BumbleWorld":
+    async def get(cls) -> BumbleWorld:
         """This loop's world, created and powered on at first use."""
         loop = asyncio.get_running_loop()
         world = cls._by_loop.get(loop)
@@ -177,7 +178,7 @@ class BumbleWorld:
         return world
 
     @classmethod
-    def current(cls) -> "BumbleWorld | None":
+    def current(cls) -> BumbleWorld | None:
         """This loop's world if one is open (no creation)."""
         world = cls._by_loop.get(asyncio.get_running_loop())
         return None if world is None or world._closed else world

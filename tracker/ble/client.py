@@ -258,14 +258,14 @@ class StreamingClient:
 
     def __init__(
         self, device: FoundDevice | str, profile: Profile, rate_hz: float, queue: asyncio.Queue,
-        *, backend: BleBackend = SYSTEM, policy: ReconnectPolicy = ReconnectPolicy(),
+        *, backend: BleBackend = SYSTEM, policy: ReconnectPolicy | None = None,
     ) -> None:
         self.device = device
         self.profile = profile
         self.rate_hz = rate_hz
         self.queue = queue
         self.backend = backend
-        self.policy = policy
+        self.policy = policy or ReconnectPolicy()
         self.connects = 0
         self.disconnects = 0
         self.mtu: int | None = None

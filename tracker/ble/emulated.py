@@ -76,7 +76,7 @@ async def record_virtual(
     observers: Sequence[RecorderObserver] = (),
     notes: str = "",
     drop_after_s: Sequence[float] = (),
-    policy: ReconnectPolicy = ReconnectPolicy(),
+    policy: ReconnectPolicy | None = None,
     fifo_s: float = 1.0,
     wallclock_latency: bool = True,
 ) -> VirtualRun:

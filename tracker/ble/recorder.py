@@ -445,7 +445,7 @@ async def record_session(
     observers: Sequence[RecorderObserver] = (),
     time_scale: float = 1.0,
     notes: str = "",
-    policy: ReconnectPolicy = ReconnectPolicy(),
+    policy: ReconnectPolicy | None = None,
     until: Callable[[Recorder], bool] | None = None,
 ) -> RecordResult:
     """Connect, configure, stream into a new session, and end it cleanly.
@@ -463,6 +463,7 @@ async def record_session(
         The device could not be connected or configured in the first place.
     """
     stop = stop or asyncio.Event()
+    policy = policy or ReconnectPolicy()
     client_stop = asyncio.Event()
     queue: asyncio.Queue = asyncio.Queue()
     label = device if isinstance(device, str) else (device.name or device.address)

@@ -217,7 +217,7 @@ class VirtualTag:
             await world.remove_device(self._device)
         self._device = None
 
-    async def __aenter__(self) -> "VirtualTag":
+    async def __aenter__(self) -> VirtualTag:
         await self.start()
         return self
 
@@ -522,7 +522,7 @@ class _TrackerImuGatt:
             p[6] |= self.ti.FLAG_OVERRUN
             packets[0] = bytes(p)
         starts = range(k0, k1, spp)
-        return [(a, min(a + spp, k1), p) for a, p in zip(starts, packets)]
+        return [(a, min(a + spp, k1), p) for a, p in zip(starts, packets, strict=True)]
 
     def sent(self, packet: bytes) -> None:
         # seq counts notifications actually sent (encoded-ahead packets may be dropped).
