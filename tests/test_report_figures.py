@@ -115,6 +115,27 @@ def test_title_axes_and_pain(session_fig):
     assert traces == {f"trace:{c}" for c in ("flexion_deg", "lateral_bend_deg", "axial_rotation_deg")}
 
 
+def test_moves_between_reps_do_not_set_the_scale():
+    """Walking or lying down between repetitions can swing the angles through 150°;
+    the figure keeps the repetitions' scale and draws those moves faint."""
+    a = make_analysis(seed=8)
+    sig = a.signals.copy()
+    between = (sig["t_s"] > a.reps[1].end_s + 0.5) & (sig["t_s"] < a.reps[2].start_s - 0.5)
+    assert between.any()
+    sig.loc[between, "axial_rotation_deg"] = 150.0
+    sig["posture"] = np.where(sig["t_s"] < a.reps[2].start_s, "upright", "supine")
+    fig = plot_session(type(a)(sig, a.reps, a.spikes, a.cracks, {}, a.sample_rate_hz, a.duration_s))
+    ax = fig.axes[0]
+    biggest = max(abs(r.peak_deg) for r in a.reps)
+    assert ax.get_ylim()[1] < 2 * biggest < 150.0
+    faint = [l for l in _by_gid(fig, "between:axial_rotation_deg")]
+    assert faint and faint[0].get_alpha() < 0.5
+    (main,) = _by_gid(fig, "trace:axial_rotation_deg")
+    assert np.nanmax(main.get_ydata()) < 150.0  # the excursion is only in the faint line
+    names = [t.get_text() for t in _by_gid(fig, "posture")]
+    assert "lying on your back" in names and "sitting / standing" in names
+
+
 def test_no_pain_reported_is_said():
     fig = plot_session(make_analysis(seed=2))
     assert "pain not reported" in fig.get_suptitle()
@@ -195,7 +216,7 @@ def test_progress_has_a_row_of_panels_per_exercise_and_side(progress6):
     groups = {(e, sd or "-") for e, sd in zip(s["exercise"], s["side"])}
     assert len(groups) == 5
     for exercise, side in groups:
-        for metric in ("peak", "hold", "reps", "cracks"):
+        for metric in ("peak", "hold", "counts"):
             _panel(fig, metric, exercise, side)
     assert [ax for ax in fig.axes if ax.get_gid() == "progress:pain"]
 
@@ -208,9 +229,12 @@ def test_progress_points_match_the_summaries(progress6):
     np.testing.assert_allclose(values.get_ydata(), g["peak_abs_deg_mean"].to_numpy())
     (best,) = _child(ax, "best")
     np.testing.assert_allclose(best.get_ydata(), g["peak_abs_deg_max"].to_numpy())
-    (reps,) = _child(_panel(fig, "reps", "seated_twist", "left"), "values")
-    heights = [seg[1, 1] for seg in reps.get_segments()]
-    assert heights == list(g["reps"].astype(float))
+    counts = _panel(fig, "counts", "seated_twist", "left")
+    (reps,) = _child(counts, "reps")
+    assert [seg[1, 1] for seg in reps.get_segments()] == list(g["reps"].astype(float))
+    (cracks,) = _child(counts, "cracks")
+    assert [seg[1, 1] for seg in cracks.get_segments()] == list(g["possible_cracks"].astype(float))
+    assert g["possible_cracks"].sum() == len(g)  # the builder's crack is in the first left twist
 
 
 def test_baseline_is_the_median_of_the_first_three_sessions(progress6):
@@ -273,6 +297,22 @@ def test_pain_row_shows_every_reported_session():
     fig2 = plot_progress(_summaries(2, pain=False))
     pain2 = [ax for ax in fig2.axes if ax.get_gid() == "progress:pain"][0]
     assert _child(pain2, "no-pain")
+
+
+def test_a_year_of_sessions_stays_readable():
+    """Above 60 sessions markers shrink and running lines appear (bars would merge)."""
+    base = [make_analysis(seed=30 + k, with_signals=False) for k in range(3)]
+    rows = [summarise_analysis(base[k % 3], session_id=f"s{k}", started_at=day(k),
+                               self_report={"pain_before": 3, "pain_after": 2}) for k in range(70)]
+    fig = plot_progress(pd.concat(rows, ignore_index=True))
+    peak = _panel(fig, "peak", "cat_stretch", "-")
+    (values,) = _child(peak, "values")
+    assert values.get_markersize() < 4.5 and len(values.get_xdata()) == 70
+    assert _child(peak, "values-running") and _child(peak, "trend")
+    counts = _panel(fig, "counts", "cat_stretch", "-")
+    assert _child(counts, "reps-running") and _child(counts, "cracks-running")
+    pain = [ax for ax in fig.axes if ax.get_gid() == "progress:pain"][0]
+    assert _child(pain, "pain-after-running")
 
 
 def test_progress_without_reps_says_so():

@@ -176,14 +176,16 @@ def _cli_store(data_dir: Path, n: int = 3) -> list[str]:
     return ids
 
 
-def test_cli_report_all_writes_html_and_pdf(data_dir, tmp_path):
+def test_cli_report_all_writes_the_html(data_dir, tmp_path):
     _cli_store(data_dir, 2)
     out = tmp_path / "rep"
     result = CliRunner().invoke(cli, ["report", "--all", "--out", str(out), "--data-dir", str(data_dir),
-                                      "--details", "0"])
+                                      "--details", "0", "--no-pdf", "--png", "--age", "60"])
     assert result.exit_code == 0, result.output
-    assert (out / "report.html").exists() and (out / "report.pdf").exists()
+    assert (out / "report.html").exists() and not (out / "report.pdf").exists()
+    assert (out / "report-progress.png").exists()
     assert str(out / "report.html") in result.output
+    assert "reference ranges for age 60" in (out / "report.html").read_text()
 
 
 def test_cli_report_since_filters_sessions(data_dir, tmp_path):

@@ -109,6 +109,37 @@ def _pain_text(self_report: dict[str, Any] | None) -> str:
             f"after {_fmt_pain(self_report.get('pain_after'))}")
 
 
+def _in_reps(t: np.ndarray, reps: Sequence[Any]) -> np.ndarray:
+    """Boolean mask of times inside any repetition ``[start_s, end_s]``."""
+    inside = np.zeros(t.size, dtype=bool)
+    for r in reps:
+        inside[np.searchsorted(t, r.start_s, "left"):np.searchsorted(t, r.end_s, "right")] = True
+    return inside
+
+
+def _session_ylim(sig: pd.DataFrame | None, cols: list[str], reps: Sequence[Any]) -> tuple[float, float]:
+    """The y range the repetitions need (peaks and the angles during repetitions).
+
+    Between repetitions the angles also follow walking, lying down and rolling over,
+    which can swing through 100° or more; letting those set the scale would squash
+    the stretches the figure is about, so they may run off the top or bottom.
+    """
+    parts = [np.array([r.peak_deg for r in reps], dtype=float), np.array([0.0])]
+    if sig is not None and cols:
+        t = sig["t_s"].to_numpy(float)
+        mask = _in_reps(t, reps) if reps else np.ones(t.size, dtype=bool)
+        for c in cols:
+            v = sig[c].to_numpy(float)[mask]
+            v = v[np.isfinite(v)]
+            if v.size:
+                parts.append(np.percentile(v, [0.5, 99.5]))
+    finite = np.concatenate(parts)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = float(finite.min()), float(finite.max())
+    span = max(hi - lo, 10.0)
+    return lo - 0.26 * span, hi + 0.38 * span
+
+
 def _rep_peak_time(rep: Any) -> float:
     if rep.peak_s is not None and np.isfinite(rep.peak_s):
         return float(rep.peak_s)
@@ -211,11 +242,7 @@ def plot_session(analysis: SessionAnalysis, *, gaps: Sequence[tuple[float, float
 
     # Shared y range, with headroom at the top for repetition labels.
     cols = [c for c in ANGLE_STYLE if has_trace and c in sig]
-    values = [sig[c].to_numpy(float) for c in cols] + [np.array([r.peak_deg for r in analysis.reps])]
-    finite = np.concatenate([v[np.isfinite(v)] for v in values] + [np.array([0.0])])
-    lo, hi = float(finite.min()), float(finite.max())
-    span = max(hi - lo, 10.0)
-    ylim = (lo - 0.18 * span, hi + 0.38 * span)
+    ylim = _session_ylim(sig if has_trace else None, cols, analysis.reps)
 
     spikes_other = [(k, s) for k, s in enumerate(analysis.spikes) if not s.possible_crack]
     rep_labels = _rep_labels(analysis.reps, row_width_s, axes_width_in=11.0)
@@ -254,8 +281,9 @@ def plot_session(analysis: SessionAnalysis, *, gaps: Sequence[tuple[float, float
         footer.text(0.0, 0.0, textwrap.fill(
             "Angles of the lumbopelvic segment (one sensor over L4–S1, hips included), relative to "
             "the posture each repetition starts from. Shaded: repetitions (light) and holds (dark, "
-            "with their duration); the number at each peak is how far you went. A 'possible crack' "
-            "is a short acceleration spike, not a diagnosis.", 175),
+            "with their duration); the number at each peak is how far you went. Faint lines between "
+            "repetitions follow walking and changing position and may run off the scale. A "
+            "'possible crack' is a short acceleration spike, not a diagnosis.", 175),
             transform=footer.transAxes, fontsize=8, color="#444444", va="bottom", gid="caption")
     else:
         axes[0].set_title(f"{title} — {summary}", fontsize=10, loc="left")
@@ -336,11 +364,21 @@ def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | N
         part = sig.loc[mask]
         tt = part["t_s"].to_numpy(float)
         row_gaps = [(a, b) for a, b in gaps if b > w0 and a < w1]
+        inside = _in_reps(tt, analysis.reps)
+        # Between repetitions (walking, changing position) the trace is drawn faint.
+        edges = inside | np.r_[inside[1:], False] | np.r_[False, inside[:-1]]
         for col, style in ANGLE_STYLE.items():
-            if col in part:
-                x, y = _decimated(tt, part[col].to_numpy(float), row_gaps, max_points)
-                ax.plot(x, y, zorder=3, gid=f"trace:{col}", **{k: v for k, v in style.items()
-                                                              if k != "label"})
+            if col not in part:
+                continue
+            y = part[col].to_numpy(float)
+            kw = {k: v for k, v in style.items() if k not in ("label", "alpha")}
+            x1, y1 = _decimated(tt, np.where(inside, y, np.nan), row_gaps, max_points)
+            ax.plot(x1, y1, zorder=3, gid=f"trace:{col}", alpha=style.get("alpha", 1.0), **kw)
+            x2, y2 = _decimated(tt, np.where(edges & inside, np.nan, y), row_gaps, max_points)
+            kw["lw"] = min(kw["lw"], 1.0)
+            ax.plot(x2, y2, zorder=2.5, alpha=0.3, gid=f"between:{col}", **kw)
+        _posture_labels(ax, part, w0, w1, s_per_in_row=(width_s + 2 * pad) / max(
+            ax.get_position().width * ax.figure.get_figwidth(), 1e-6))
 
     # Repetition labels at the top; staggered when neighbours would overlap.
     width_in = ax.get_position().width * ax.figure.get_figwidth()
@@ -415,6 +453,34 @@ def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | N
         ax.spines[side].set_visible(False)
 
 
+#: How the analysis names postures, in words a person uses.
+POSTURE_NAMES = {"upright": "sitting / standing", "supine": "lying on your back",
+                 "all_fours": "on all fours", "prone": "lying face down"}
+
+
+def _posture_labels(ax: Axes, part: pd.DataFrame, w0: float, w1: float, s_per_in_row: float) -> None:
+    """Name the posture of each long stretch of the session along the bottom."""
+    if "posture" not in part or part.empty:
+        return
+    post = part["posture"].astype(object).to_numpy()
+    t = part["t_s"].to_numpy(float)
+    change = np.flatnonzero(post[1:] != post[:-1]) + 1
+    starts = np.r_[0, change]
+    ends = np.r_[change, post.size]
+    bottom = blended_transform_factory(ax.transData, ax.transAxes)
+    for a, b in zip(starts, ends):
+        name = POSTURE_NAMES.get(str(post[a]))
+        t0, t1 = t[a], t[b - 1]
+        if name is None or (t1 - t0) / s_per_in_row < 0.25 + 0.06 * len(name):
+            continue
+        ax.annotate("", (t0, 0.075), (t1, 0.075), xycoords=bottom, textcoords=bottom,
+                    arrowprops=dict(arrowstyle="|-|", color="#999999", lw=0.7, shrinkA=0,
+                                    shrinkB=0, mutation_scale=3))
+        ax.text(0.5 * (t0 + t1), 0.085, name, transform=bottom, ha="center", va="bottom",
+                fontsize=7.5, color="#777777", style="italic", gid="posture",
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
+
+
 def _session_legend_handles(analysis: SessionAnalysis, cols: list[str], any_gap: bool) -> list[Any]:
     handles: list[Any] = []
     for col in cols:
@@ -441,14 +507,12 @@ def _session_legend_handles(analysis: SessionAnalysis, cols: list[str], any_gap:
 _METRICS = (
     ("peak", "peak angle (°)"),
     ("hold", "hold (s)"),
-    ("reps", "repetitions"),
-    ("cracks", "possible cracks"),
+    ("counts", "count per session"),
 )
 _METRIC_TITLES = {
     "peak": "Peak angle (how far you went)",
     "hold": "Hold duration (mean per session)",
-    "reps": "Repetitions",
-    "cracks": "Possible cracks",
+    "counts": "Repetitions (grey), possible cracks (red)",
 }
 _PEAK_COLOR = "#1f5fa8"
 _HOLD_COLOR = "#6a51a3"
@@ -646,7 +710,7 @@ def _progress_layout(n_groups: int, caption_lines: int) -> _ProgressLayout:
     constrained layout with 25 date axes, and looks the same for every report)."""
     width = 13.0
     left, right, wspace = 0.85, 0.25, 0.62
-    ratios = np.array([3.0, 2.3, 1.2, 1.2])
+    ratios = np.array([3.0, 2.3, 2.0])
     col_w = (width - left - right - wspace * (len(ratios) - 1)) * ratios / ratios.sum()
     col_x = left + np.concatenate([[0.0], np.cumsum(col_w[:-1] + wspace)])
     top_pad, pain_title, pain_h, pain_ticks, header = 0.55, 0.3, 1.0, 0.5, 0.3
@@ -704,8 +768,31 @@ def _date_axis(ax: Axes) -> None:
         ax.spines[s].set_visible(False)
 
 
+#: Above this many sessions per panel, markers shrink and a running median carries the eye.
+_DENSE = 60
+_RUN = 9  # sessions in the running median of dense panels
+
+
+def _marker_size(n: int, big: float) -> float:
+    """Marker size that keeps a year of daily sessions from merging into a band."""
+    return float(np.clip(big * np.sqrt(30.0 / max(n, 1)), 1.6, big))
+
+
+def _running(ax: Axes, x: np.ndarray, y: np.ndarray, color: str, gid: str, *,
+             how: str = "median", **kw: Any) -> None:
+    """A centred running median (angles) or mean (counts, pain) over :data:`_RUN`
+    sessions, drawn on dense panels so the eye can follow a year of dots."""
+    ok = np.isfinite(y)
+    if ok.sum() < _RUN:
+        return
+    roll = pd.Series(y[ok]).rolling(_RUN, center=True, min_periods=_RUN // 2 + 1)
+    line = roll.median() if how == "median" else roll.mean()
+    ax.plot(x[ok], line.to_numpy(float), color=color, lw=1.3, zorder=5, gid=gid, **kw)
+
+
 def _draw_metric(ax: Axes, metric: str, g: pd.DataFrame, x: np.ndarray, ref: Any,
                  min_trend: int, n_base: int) -> None:
+    dense = len(g) > _DENSE
     if metric == "peak":
         y = g["peak_abs_deg_mean"].to_numpy(float)
         best = g["peak_abs_deg_max"].to_numpy(float)
@@ -722,10 +809,15 @@ def _draw_metric(ax: Axes, metric: str, g: pd.DataFrame, x: np.ndarray, ref: Any
             ax.annotate(short, (1.0, ref.line_deg), xycoords=("axes fraction", "data"),
                         xytext=(-3, -2), textcoords="offset points", ha="right", va="top",
                         fontsize=_SMALL, color="#2b6a99", zorder=1)
-        ax.plot(x, best, ls="none", marker="^", ms=4, mfc="none", mec="#555555", zorder=3,
+        ax.plot(x, best, ls="none", marker="^", ms=_marker_size(len(g), 4.0), mfc="none",
+                mec="#b0b0b0" if dense else "#555555", mew=0.5 if dense else 1.0, zorder=3,
                 gid="best")
-        ax.plot(x, y, ls="-", lw=0.6, color=_PEAK_COLOR, alpha=0.4, zorder=3)
-        ax.plot(x, y, ls="none", marker="o", ms=4.5, color=_PEAK_COLOR, zorder=5, gid="values")
+        if dense:
+            _running(ax, x, y, _PEAK_COLOR, "values-running")
+        else:
+            ax.plot(x, y, ls="-", lw=0.6, color=_PEAK_COLOR, alpha=0.4, zorder=3)
+        ax.plot(x, y, ls="none", marker="o", ms=max(_marker_size(len(g), 4.5), 2.4),
+                color=_PEAK_COLOR, alpha=0.55 if dense else 1.0, mew=0, zorder=5, gid="values")
         _baseline_and_trend(ax, x, y, "°", ".0f", n_base, min_trend)
         top = np.nanmax(np.concatenate([best, y, [ref.band.high_deg if ref.band else 0.0,
                                                   ref.line_deg or 0.0, 1.0]]))
@@ -734,27 +826,37 @@ def _draw_metric(ax: Axes, metric: str, g: pd.DataFrame, x: np.ndarray, ref: Any
         y = g["hold_s_mean"].to_numpy(float)
         ax.axhspan(HOLD_GUIDANCE.low_deg, HOLD_GUIDANCE.high_deg, color=_GUIDE_COLOR, alpha=0.5,
                    lw=0, zorder=0, gid="hold-guidance")
-        ax.plot(x, y, ls="-", lw=0.6, color=_HOLD_COLOR, alpha=0.4, zorder=3)
-        ax.plot(x, y, ls="none", marker="o", ms=4.5, color=_HOLD_COLOR, zorder=5, gid="values")
+        if not dense:
+            ax.plot(x, y, ls="-", lw=0.6, color=_HOLD_COLOR, alpha=0.4, zorder=3)
+        ax.plot(x, y, ls="none", marker="o", ms=_marker_size(len(g), 4.5), color=_HOLD_COLOR,
+                alpha=0.6 if dense else 1.0, mew=0, zorder=5, gid="values")
         _baseline_and_trend(ax, x, y, "s", ".1f", n_base, min_trend)
         finite = y[np.isfinite(y)]
         top = max(float(finite.max()) if finite.size else 0.0, HOLD_GUIDANCE.high_deg)
         ax.set_ylim(0, top * 1.3)
         if not finite.size:
             _corner(ax, "no holds", "no-holds", loc="lower left")
-    elif metric == "reps":
-        y = g["reps"].to_numpy(float)
-        ax.vlines(x, 0, y, lw=_bar_lw(x), color="#8c8c8c", zorder=3, gid="values")
-        ax.set_ylim(0, max(3.0, float(np.nanmax(y)) * 1.25 if y.size else 3.0))
+    else:  # counts: repetitions as grey bars, possible cracks as narrower red bars on top
+        reps = g["reps"].to_numpy(float)
+        cracks = g["possible_cracks"].to_numpy(float)
+        if dense:  # bars would merge into a block: dots plus running medians
+            ms = _marker_size(len(g), 4.0)
+            ax.plot(x, reps, ls="none", marker="o", ms=ms, mew=0, color="#9a9a9a", zorder=3,
+                    gid="reps")
+            ax.plot(x, cracks, ls="none", marker="o", ms=ms, mew=0, color=CRACK_COLOR, alpha=0.5,
+                    zorder=4, gid="cracks")
+            _running(ax, x, reps, "#555555", "reps-running", how="mean")
+            _running(ax, x, cracks, CRACK_COLOR, "cracks-running", how="mean")
+        else:
+            lw = _bar_lw(x)
+            ax.vlines(x, 0, reps, lw=lw, color="#b0b0b0", zorder=3, gid="reps")
+            ax.vlines(x, 0, cracks, lw=max(lw * 0.55, 0.6), color=CRACK_COLOR, zorder=4,
+                      gid="cracks")
+        top = float(np.nanmax(np.concatenate([reps, cracks, [0.0]])))
+        ax.set_ylim(0, max(3.0, top * 1.3))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
-    else:
-        y = g["possible_cracks"].to_numpy(float)
-        ax.vlines(x, 0, y, lw=_bar_lw(x), color=CRACK_COLOR, zorder=3, gid="values")
-        ax.set_ylim(0, max(2.0, float(np.nanmax(y)) * 1.25 if y.size else 2.0))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
-        if y.size and not np.nansum(y):
-            ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center",
-                    fontsize=9, color="#777777", gid="no-cracks")
+        if cracks.size and not np.nansum(cracks):
+            _corner(ax, "no possible cracks", "no-cracks")
 
 
 def _bar_lw(x: np.ndarray) -> float:
@@ -788,6 +890,17 @@ def _draw_pain(ax: Axes, pain: pd.DataFrame | None) -> None:
     before = pain["pain_before"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     after = pain["pain_after"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     both = np.isfinite(before) & np.isfinite(after)
+    if len(pain) > _DENSE:  # a year of rings is unreadable: small dots + running medians
+        ms = _marker_size(len(pain), 4.0)
+        ax.plot(x, before, ls="none", marker="o", ms=ms, mew=0, color="#b5b5b5", zorder=3,
+                gid="pain-before")
+        ax.plot(x, after, ls="none", marker="o", ms=ms, mew=0, color="#555555", alpha=0.6,
+                zorder=4, gid="pain-after")
+        _running(ax, x, before, "#8a8a8a", "pain-before-running", how="mean", ls="--")
+        _running(ax, x, after, "#111111", "pain-after-running", how="mean")
+        ax.set_title(f"Self-reported pain: before (light dots, dashed line) and after (dark) each "
+                     f"session; lines: average of {_RUN} sessions", fontsize=10, loc="left")
+        return
     if both.any():
         ax.vlines(x[both], before[both], after[both], color="#aaaaaa", lw=1.0, zorder=2)
     # Before: a large ring; after: a small dot, so equal values read as a bullseye.

@@ -21,6 +21,8 @@ from .tables import Table
 __all__ = ["render_pdf"]
 
 _A4 = (8.27, 11.69)
+#: Session rows printed per table; longer reports print the latest and point to the HTML.
+PDF_MAX_SESSION_ROWS = 60
 _MARGIN = 0.6
 _EM = 0.6  # character width as a fraction of the font size (DejaVu Sans digits are 0.64)
 
@@ -208,8 +210,10 @@ def render_pdf(report: Report, path: Path) -> int:
                 flow.paragraph(f"Notes: {d.notes}", 8.5)
             flow.table(d.reps)
         flow._new_page()
-        flow.table(report.sessions)
-        flow.table(report.quality)
+        # Paper gets the recent sessions and the quality problems; the HTML has every row.
+        flow.table(report.sessions.latest(PDF_MAX_SESSION_ROWS))
+        many = len(report.quality) > PDF_MAX_SESSION_ROWS
+        flow.table(report.quality.latest(PDF_MAX_SESSION_ROWS, flagged_only=many))
         flow.heading("About these measurements", 13.0)
         for p in report.about:
             flow.paragraph(p, 8.5)

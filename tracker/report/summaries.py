@@ -30,7 +30,7 @@ from ..signal.result import SessionAnalysis
 if TYPE_CHECKING:  # the store is passed in; reports never open it themselves
     from ..store import Store
 
-__all__ = ["SUMMARY_COLUMNS", "SESSION_COLUMNS", "ReportData", "summarise_analysis",
+__all__ = ["SUMMARY_COLUMNS", "SESSION_COLUMNS", "ReportData", "summarise_analysis", "summary_rows",
            "session_row", "collect", "exercise_label", "SIDE_LETTER"]
 
 SUMMARY_COLUMNS = (
@@ -66,14 +66,10 @@ def _side_key(side: Any) -> str | None:
     return side if isinstance(side, str) and side else None
 
 
-def summarise_analysis(analysis: SessionAnalysis, *, session_id: str = "",
-                       started_at: datetime | None = None,
-                       self_report: dict[str, Any] | None = None) -> pd.DataFrame:
-    """One row per exercise × side found in an analysis (:data:`SUMMARY_COLUMNS`).
-
-    ``possible_cracks`` counts cracks assigned to a repetition of that exercise and side;
-    cracks outside any repetition count only in the session table.
-    """
+def summary_rows(analysis: SessionAnalysis, *, session_id: str = "",
+                 started_at: datetime | None = None,
+                 self_report: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`summarise_analysis` as plain dicts (cheap to collect in bulk)."""
     pain = self_report or {}
     groups: dict[tuple[str, str | None], list[int]] = {}
     for i, rep in enumerate(analysis.reps):
@@ -87,20 +83,34 @@ def summarise_analysis(analysis: SessionAnalysis, *, session_id: str = "",
     for (exercise, side), idx in sorted(groups.items(),
                                         key=lambda kv: (order.get(kv[0][0], 99), kv[0][1] or "")):
         reps = [analysis.reps[i] for i in idx]
-        peaks = np.abs(np.array([r.peak_deg for r in reps], dtype=float))
-        holds = np.array([r.hold_s for r in reps if r.hold_s is not None and np.isfinite(r.hold_s)],
-                         dtype=float)
+        peaks = [abs(float(r.peak_deg)) for r in reps if r.peak_deg is not None
+                 and np.isfinite(r.peak_deg)]
+        holds = [float(r.hold_s) for r in reps if r.hold_s is not None and np.isfinite(r.hold_s)]
         rows.append({
             "session_id": session_id, "started_at": started_at, "exercise": exercise, "side": side,
-            "reps": len(reps), "reps_with_hold": int(holds.size),
-            "peak_abs_deg_mean": float(np.nanmean(peaks)) if np.isfinite(peaks).any() else np.nan,
-            "peak_abs_deg_max": float(np.nanmax(peaks)) if np.isfinite(peaks).any() else np.nan,
-            "hold_s_mean": float(holds.mean()) if holds.size else np.nan,
-            "hold_s_max": float(holds.max()) if holds.size else np.nan,
-            "hold_s_total": float(holds.sum()),
+            "reps": len(reps), "reps_with_hold": len(holds),
+            "peak_abs_deg_mean": sum(peaks) / len(peaks) if peaks else np.nan,
+            "peak_abs_deg_max": max(peaks) if peaks else np.nan,
+            "hold_s_mean": sum(holds) / len(holds) if holds else np.nan,
+            "hold_s_max": max(holds) if holds else np.nan,
+            "hold_s_total": float(sum(holds)),
             "possible_cracks": int(cracks_per_rep[idx].sum()),
             "pain_before": pain.get("pain_before"), "pain_after": pain.get("pain_after"),
         })
+    return rows
+
+
+def summarise_analysis(analysis: SessionAnalysis, *, session_id: str = "",
+                       started_at: datetime | None = None,
+                       self_report: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per exercise × side found in an analysis (:data:`SUMMARY_COLUMNS`).
+
+    ``peak_abs_deg_*`` are magnitudes; ``possible_cracks`` counts cracks assigned to a
+    repetition of that exercise and side (cracks outside any repetition count only in the
+    session table).
+    """
+    rows = summary_rows(analysis, session_id=session_id, started_at=started_at,
+                        self_report=self_report)
     return _typed_summary(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
 
 
@@ -182,7 +192,9 @@ class ReportData:
 
 def collect(store: "Store", session_ids: list[str]) -> ReportData:
     """Read the summaries of ``session_ids`` from the store (no samples are read)."""
-    session_rows, summary_frames, analyses = [], [], {}
+    session_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    analyses: dict[str, SessionAnalysis | None] = {}
     for sid in session_ids:
         info = store.session(sid)
         analysis = store.load_analysis(sid)
@@ -191,11 +203,9 @@ def collect(store: "Store", session_ids: list[str]) -> ReportData:
         analyses[sid] = analysis
         session_rows.append(session_row(info, analysis, pain, store.quality(sid), reconnects))
         if analysis is not None:
-            summary_frames.append(summarise_analysis(analysis, session_id=sid,
-                                                     started_at=info.started_at, self_report=pain))
+            rows += summary_rows(analysis, session_id=sid, started_at=info.started_at,
+                                 self_report=pain)
     sessions = _typed_sessions(pd.DataFrame(session_rows, columns=list(SESSION_COLUMNS)))
     sessions = sessions.sort_values(["started_at", "session_id"], kind="stable").reset_index(drop=True)
-    frames = [f for f in summary_frames if len(f)]
-    summaries = (pd.concat(frames, ignore_index=True) if frames
-                 else _typed_summary(pd.DataFrame(columns=list(SUMMARY_COLUMNS))))
+    summaries = _typed_summary(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
     return ReportData(sessions, summaries, analyses)

@@ -7,6 +7,7 @@ both outputs say exactly the same thing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,19 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def latest(self, n: int, *, flagged_only: bool = False, where: str = "the HTML report") -> "Table":
+        """The last ``n`` rows (optionally only flagged ones), saying what was left out."""
+        idx = [i for i in range(len(self.rows)) if self.flags[i] or not flagged_only]
+        keep = idx[-n:]
+        if len(keep) == len(self.rows):
+            return self
+        what = "flagged " if flagged_only else ""
+        left = (f"Showing the latest {len(keep)} {what}of {len(self.rows)} sessions"
+                if keep else f"No {what}sessions among {len(self.rows)}")
+        note = f"{left}; {where} lists every session. {self.note}".strip()
+        return dataclasses.replace(self, rows=tuple(self.rows[i] for i in keep),
+                                   flags=tuple(self.flags[i] for i in keep), note=note)
 
 
 def _missing(value: Any) -> bool:
