@@ -147,3 +147,14 @@ async def test_tag_drop_fires_disconnected_callback_once_and_tag_readvertises(ta
     await client.disconnect()
     await asyncio.sleep(0.05)
     assert len(calls) == 2  # like BlueZ: also on a requested disconnect (hence the "done" flag)
+
+
+async def test_an_untested_bumble_version_is_warned_about(monkeypatch):
+    import bumble
+
+    from tracker.errors import TrackerWarning
+
+    monkeypatch.setattr(bumble, "__version__", "0.0.999")
+    with pytest.warns(TrackerWarning, match="0.0.999 is not the tested 0.0.236"):
+        w = await BumbleWorld.get()
+    await w.close()

@@ -55,6 +55,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: The Bumble release this module was written and tested against (pinned exactly in the
+#: ``demo`` extra): it touches ``Controller.pending_le_connection`` and, optionally,
+#: the packet pretty-printers (:func:`fast_bumble_logging`).
+TESTED_BUMBLE_VERSION = "0.0.236"
 #: The central's own (random static) address on the virtual link.
 CENTRAL_ADDRESS = "C0:7A:C4:E2:00:01"
 #: ATT MTU the central asks for (the usual maximum of phone/desktop stacks).
@@ -130,6 +134,22 @@ def fast_bumble_logging() -> Callable[[], None]:
         saved.clear()
 
     return undo
+
+
+def _check_bumble_version() -> None:
+    import warnings
+
+    import bumble
+
+    version = getattr(bumble, "__version__", "?")
+    if version != TESTED_BUMBLE_VERSION:
+        from ..errors import TrackerWarning
+
+        warnings.warn(
+            f"bumble {version} is not the tested {TESTED_BUMBLE_VERSION}: the emulated BLE link "
+            "uses Bumble internals and may misbehave (pip install 'tracker[demo]' pins it)",
+            TrackerWarning, stacklevel=3,
+        )
 
 
 def _parse_address(address: str) -> hci.Address:
