@@ -113,32 +113,44 @@ def print_quality(result: Any) -> None:
 @click.option("--speed", type=click.FloatRange(0.1, 100), default=1.0, show_default=True,
               help="Virtual tag clock vs real time (10 = ten times faster).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated session (--virtual).")
+@click.option("--guided", is_flag=True,
+              help="Walk through the routine step by step (what to do, which side, how long to hold).")
+@click.option("--no-prompt", is_flag=True, help="Ask nothing (no pain scores, no keys): for scripts.")
+@click.option("--plain", is_flag=True, default=None,
+              help="Plain progress lines instead of the live view (automatic when not on a terminal).")
 @data_dir_option
 def record(target: str | None, profile_id: str | None, rate_hz: float | None, seconds: float | None,
            notes: str, give_up_s: float, scan_seconds: float, virtual: bool, virtual_profile: str,
-           speed: float, seed: int, data_dir: Path | None) -> None:
+           speed: float, seed: int, guided: bool, no_prompt: bool, plain: bool | None,
+           data_dir: Path | None) -> None:
     """Record a session from a BLE sensor into the store.
 
     Every sample is stored as it arrives (committed at least every 0.5 s). If the
     link drops, tracker reconnects and records the gap; Ctrl-C ends the session
     cleanly. Then `tracker show latest` prints its data quality.
 
+    While recording, a live view shows the link, the angles, the exercise, side and
+    repetitions, the hold timer and alerts (possible crack, fast or jerky movement,
+    beyond your usual range). Pain 0–10 is asked before and after (Enter skips);
+    press p during the session if it hurts.
+
     Examples: tracker record --seconds 300 ; tracker record --device WT901BLE68 --rate 100 ;
     tracker record --virtual --speed 10
     """
     from ..ble.client import ReconnectPolicy
+    from ..live.run import LiveRun
 
     store = open_store(data_dir)
     policy = ReconnectPolicy(give_up_after_s=give_up_s)
-    observers = [ProgressPrinter()]
     click.echo(SAFETY_GUIDANCE, err=True)
+    live = LiveRun(store, guided=guided, no_prompt=no_prompt, plain=plain)
+    if not live.before():
+        return
 
-    async def run_real() -> Any:
+    async def run_real(stop: asyncio.Event, observers: list[Any]) -> Any:
         from ..ble.client import find_device, profile_by_id
         from ..ble.recorder import record_session
 
-        stop = asyncio.Event()
-        install_stop_signals(stop)
         click.echo("looking for " + (target or "a recognised sensor") + "…", err=True)
         device = await find_device(target, profile_id=profile_id, timeout_s=scan_seconds)
         pid = profile_id or device.profile_id
@@ -154,13 +166,11 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
             seconds=seconds, stop=stop, observers=observers, notes=notes, policy=policy,
         )
 
-    async def run_virtual() -> Any:
+    async def run_virtual(stop: asyncio.Event, observers: list[Any]) -> Any:
         from ..ble.emulated import quiet_bumble_logging, record_virtual
         from ..simulate import SensorModel, simulate_session
 
         quiet_bumble_logging()
-        stop = asyncio.Event()
-        install_stop_signals(stop)
         rate = rate_hz or 100.0
         minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
         # The link models its own losses: a simulated sensor without packet drops.
@@ -174,8 +184,15 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
                                    notes=notes or "virtual tag (simulated data)", policy=policy)
         return run.result
 
-    result = asyncio.run(run_virtual() if virtual else run_real())
+    async def main() -> Any:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        async with live.running(stop) as observers:
+            return await (run_virtual if virtual else run_real)(stop, observers)
+
+    result = asyncio.run(main())
     print_quality(result)
+    live.after(result)
     if result.session_id is not None:
         click.echo(f"next: tracker show {result.session_id}   |   tracker analyze {result.session_id}")
     sys.stdout.flush()

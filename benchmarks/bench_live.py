@@ -1,0 +1,206 @@
+"""Live view figures through the emulated link (issue 8).
+
+1. **Notification → screen latency**, median and p99 (target: median < 100 ms): the
+   time from the bleak notification callback (timestamped by wrapping the Bumble
+   backend's ``start_notify`` callback, the same place a real adapter's callback sits)
+   to the end of drawing the first frame whose newest sample is at or after that
+   notification's last sample. The view draws into a rich console (terminal mode,
+   110 columns) backed by an in-memory file, so the full render is paid but no
+   terminal emulator is measured. Baseline in the same run: notification → the
+   recorder's ``on_batch`` (decoded and handed to the store, before any live work).
+   Also with the plain-lines renderer.
+2. **Keeping up**: the same at 5× and 20× real time (500 and 2000 samples/s): the lag of
+   the last frame behind the last notification, frames per second, and the share of the
+   loop spent in live work (analysis + drawing).
+3. **Causal analyser throughput**: samples per second of CPU on a 5-minute simulated
+   session fed in 4-sample batches (as notifications arrive at 100 Hz) and in 0.1 s
+   batches (as frames coalesce them); ×real time at 100 Hz.
+
+Usage: python benchmarks/bench_live.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.console import Console  # noqa: E402
+
+from tracker.ble import bumble_backend  # noqa: E402
+from tracker.ble.emulated import quiet_bumble_logging, record_virtual  # noqa: E402
+from tracker.ble.recorder import RecorderObserver  # noqa: E402
+from tracker.live.analyzer import LiveAnalyzer  # noqa: E402
+from tracker.live.session import LiveSession  # noqa: E402
+from tracker.live.view import LiveDisplay, PlainRenderer, RichRenderer  # noqa: E402
+from tracker.profiles import PROFILES  # noqa: E402
+from tracker.profiles._base import norm_uuid  # noqa: E402
+from tracker.simulate import SensorModel, simulate_session  # noqa: E402
+from tracker.store import Store  # noqa: E402
+
+logging.getLogger("bumble").setLevel(logging.ERROR)
+QUICK = "--quick" in sys.argv
+SECONDS = 8.0 if QUICK else 20.0
+TARGET_MEDIAN_MS = 100.0
+
+_notes: list[tuple[float, str, bytes]] = []  # (clock, char uuid, payload) of every notification
+_orig_start_notify = bumble_backend.BumbleClient.start_notify
+
+
+async def _timed_start_notify(self: Any, characteristic: Any, callback: Any, **kw: Any) -> None:
+    uuid = norm_uuid(str(characteristic.uuid))
+
+    def wrapped(*args: Any) -> None:
+        _notes.append((time.monotonic(), uuid, bytes(args[-1])))
+        callback(*args)
+
+    await _orig_start_notify(self, characteristic, wrapped, **kw)
+
+
+bumble_backend.BumbleClient.start_notify = _timed_start_notify  # type: ignore[method-assign]
+
+
+class _Arrivals(RecorderObserver):
+    """Baseline: when the recorder hands each batch on (no live work)."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[float, float]] = []  # (last t_s, clock)
+
+    def on_batch(self, batch: Any) -> None:
+        self.batches.append((float(batch.t_s[-1]), time.monotonic()))
+
+
+def _recording(seconds: float) -> Any:
+    sim = simulate_session(seed=3, rate_hz=100.0, minutes=max(seconds / 60 + 0.2, 0.5),
+                           sensor=dataclasses.replace(SensorModel(), drop_prob=0.0), with_mag=True)
+    return sim.recording
+
+
+def _note_samples(notes: list[tuple[float, str, bytes]], rate_hz: float) -> list[tuple[float, float]]:
+    """(notification clock, its last sample's t_s): the notifications decoded again, in order,
+    with the profile's own decoder (deterministic: the same t_s the recorder stored)."""
+    decoder = PROFILES["tracker-imu"].make_decoder(rate_hz)
+    out = []
+    for clock, uuid, data in notes:
+        batch = decoder.feed(uuid, data, clock)
+        if batch is not None and len(batch):
+            out.append((clock, float(batch.t_s[-1])))
+    return out
+
+
+def _latencies(pairs: list[tuple[float, float]], frames: list[tuple[float | None, float]]) -> np.ndarray:
+    """Per notification: first frame showing its last sample, minus the notification time."""
+    ft = np.array([f[1] for f in frames])
+    fs = np.array([-np.inf if f[0] is None else f[0] for f in frames])
+    # newest sample shown so far, per frame (frames are in order; t_s never goes back)
+    shown = np.maximum.accumulate(fs)
+    out = []
+    for clock, t_last in pairs:
+        k = int(np.searchsorted(ft, clock))  # frames drawn after the notification
+        if k >= len(ft):
+            continue
+        j = k + int(np.searchsorted(shown[k:], t_last - 1e-9))
+        if j < len(ft):
+            out.append(ft[j] - clock)
+    return np.asarray(out)
+
+
+async def _run(speed: float, renderer_kind: str, seconds: float) -> dict[str, Any]:
+    _notes.clear()
+    quiet_bumble_logging()
+    rec = _recording(seconds * 1.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp))
+        base = _Arrivals()
+        session = LiveSession(store)
+        if renderer_kind == "rich":
+            sink = io.StringIO()
+            renderer: Any = RichRenderer(Console(file=sink, force_terminal=True, width=110,
+                                                 color_system="truecolor"))
+        else:
+            sink = io.StringIO()
+            renderer = PlainRenderer(sink)
+        frames: list[tuple[float | None, float]] = []
+        stop = asyncio.Event()
+        display = LiveDisplay(session, renderer, stop=stop, keys=False,
+                              on_frame=lambda st, clock: frames.append((st.t_s, clock)))
+        t0 = time.monotonic()
+        async with display:
+            run = await record_virtual(store, rec, profile="tracker-imu", rate_hz=100.0, speed=speed,
+                                       seconds=seconds, stop=stop, observers=[base, session])
+        wall = time.monotonic() - t0
+        session.finish(run.result)
+        display.final_frame()
+        store.close()
+    pairs = _note_samples(_notes, 100.0)
+    lat = _latencies(pairs, frames)
+    base_lat = _latencies(pairs, [(t, c) for t, c in base.batches])
+    last_note = pairs[-1][0] if pairs else np.nan
+    last_frame = next((clock for t, clock in reversed(frames) if t is not None), np.nan)
+    return {
+        "lat_ms": lat * 1e3, "base_ms": base_lat * 1e3, "frames": len(frames), "wall_s": wall,
+        "fps": len(frames) / wall, "busy_frac": float(np.sum(display.frame_s)) / wall,
+        "frame_ms_med": float(np.median(display.frame_s)) * 1e3,
+        "tail_lag_ms": (last_frame - last_note) * 1e3, "reps": len(session.analyzer.reps) if session.analyzer else 0,
+        "samples": session.link.samples,
+    }
+
+
+def _row(name: str, values: np.ndarray, target: str = "", base: np.ndarray | None = None) -> None:
+    med = float(np.median(values)) if values.size else float("nan")
+    p99 = float(np.percentile(values, 99)) if values.size else float("nan")
+    b = "" if base is None or not base.size else f"{np.median(base):8.2f} / {np.percentile(base, 99):7.2f}"
+    print(f"  {name:44s} {med:8.2f} / {p99:7.2f}   {target:12s} {b}")
+
+
+def throughput() -> None:
+    sim = simulate_session(seed=0, rate_hz=100.0, minutes=5.0)
+    rec = sim.recording
+    print("\n3. causal analyser throughput (5-min simulated session, 100 Hz)")
+    for batch in (4, 10):
+        live = LiveAnalyzer(rec.sample_rate_hz)
+        t0 = time.process_time()
+        for k in range(0, len(rec), batch):
+            live.feed(rec.t_s[k:k + batch], rec.acc_m_s2[k:k + batch], rec.gyr_rad_s[k:k + batch])
+        live.flush()
+        cpu = time.process_time() - t0
+        print(f"  batches of {batch:2d} samples: {len(rec) / cpu:9.0f} samples/s CPU "
+              f"= {len(rec) / cpu / rec.sample_rate_hz:5.1f}× real time at 100 Hz "
+              f"({len(live.reps)} reps, truth {len(sim.truth.reps)})")
+
+
+def main() -> None:
+    print(f"1. notification → screen latency, ms (median / p99), 100 Hz 9-axis, {SECONDS:g} s at 1×")
+    print(f"  {'':44s} {'median / p99':>18s}   {'target':12s} baseline: notification → on_batch")
+    rich1 = asyncio.run(_run(1.0, "rich", SECONDS))
+    _row("rich view (1×)", rich1["lat_ms"], f"< {TARGET_MEDIAN_MS:g} median", rich1["base_ms"])
+    plain1 = asyncio.run(_run(1.0, "plain", SECONDS))
+    _row("plain lines (1×)", plain1["lat_ms"], "", plain1["base_ms"])
+    ok = float(np.median(rich1["lat_ms"])) < TARGET_MEDIAN_MS
+    print(f"  frames {rich1['frames']} in {rich1['wall_s']:.1f} s ({rich1['fps']:.1f}/s; ≥ 10 required), "
+          f"frame (analysis + draw) median {rich1['frame_ms_med']:.2f} ms, "
+          f"live work {100 * rich1['busy_frac']:.1f} % of the loop")
+    print(f"  target median < {TARGET_MEDIAN_MS:g} ms: {'met' if ok else 'NOT met'}")
+
+    print("\n2. keeping up at higher data rates (rich view)")
+    for speed in (5.0, 20.0):
+        r = asyncio.run(_run(speed, "rich", SECONDS * speed / 2))
+        _row(f"{speed:g}× ({100 * speed:g} samples/s) latency", r["lat_ms"], "", r["base_ms"])
+        print(f"    {r['samples']} samples, {r['frames']} frames ({r['fps']:.1f}/s), last frame "
+              f"{r['tail_lag_ms']:+.1f} ms after the last notification, live work "
+              f"{100 * r['busy_frac']:.1f} % of the loop, {r['reps']} reps counted")
+    throughput()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""``tracker record`` with the live view, end to end through the emulated tag (real Bumble
+stack, real SQLite), output not a terminal: what the plain lines say and what is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("bumble")
+
+from tracker.cli import cli  # noqa: E402
+from tracker.live.guided import exercise_label  # noqa: E402
+from tracker.schema import SAFETY_GUIDANCE  # noqa: E402
+from tracker.simulate import SensorModel, simulate_session  # noqa: E402
+from tracker.store import Store  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _truth(seed: int, seconds: float):
+    """The session ``record --virtual`` streams (same call as tracker/cli/record.py)."""
+    return simulate_session(seed=seed, rate_hz=100.0, minutes=max(seconds / 60.0 + 0.1, 0.5),
+                            sensor=dataclasses.replace(SensorModel(), drop_prob=0.0), with_mag=True).truth
+
+
+def _record(*args: str, input: str | None = None):
+    result = CliRunner().invoke(cli, ["record", "--virtual", "--speed", "10", *args], input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _clock(t_s: float) -> str:
+    m, s = divmod(t_s, 60.0)
+    return f"{int(m)}:{s:04.1f}"
+
+
+def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_dir):
+    seconds = 20.0
+    truth = _truth(0, seconds)
+    result = _record("--seconds", str(seconds), "--no-prompt", "--seed", "0")
+    out = result.output
+    lines = out.splitlines()
+    assert SAFETY_GUIDANCE in out
+    assert any(ln.endswith("link streaming") for ln in lines)
+    status = [ln for ln in lines if " | rate " in ln]
+    assert len(status) >= 2
+    assert any(re.search(r"\| rate (99|100)\.\d Hz of 100 \| dropped 0 \| reconnects 0 \|", ln) for ln in status)
+    done = [r for r in truth.reps if r.end_s < seconds - 1.0]
+    assert len(done) >= 3
+    for k, rep in enumerate(done):
+        assert f"repetition 1 of {exercise_label(rep.exercise, rep.side)}: peak " in out
+    assert any(f"exercise {exercise_label(done[0].exercise)}" in ln for ln in status)
+    assert any(f"reps {len(done)}" in ln for ln in status[-2:])
+    # every injected crack whose 2.5 s look-ahead fits in the recording is announced
+    cracks = [c for c in truth.cracks if c.t_s < seconds - 3.0]
+    assert cracks, "seed 0 should inject a crack in the first seconds"
+    alerts = [ln for ln in lines if "ALERT possible crack at" in ln]
+    for crack in cracks:
+        assert any(_clock(crack.t_s)[:-1] in ln for ln in alerts), (crack, alerts)
+    assert f"live view: {len(done)} repetitions" in out
+    with Store.open(data_dir) as store:
+        (info,) = store.sessions()
+        live_reps = store.events(info.id, "live_rep")
+    assert info.status == "complete"
+    assert [(e.data["exercise"], e.data["side"]) for e in live_reps] == [(r.exercise, r.side) for r in done]
+
+
+def test_pain_before_and_after_are_asked_and_stored_with_the_guidance(data_dir):
+    result = _record("--seconds", "6", input="3\n8\n")
+    assert "Pain right now, before the session" in result.output
+    assert "Pain now, after the session" in result.output
+    assert "pain 8/10 after the session" in result.output and "see a doctor" in result.output
+    with Store.open(data_dir) as store:
+        (info,) = store.sessions()
+        assert store.self_report(info.id)["pain_before"] == 3
+        assert store.self_report(info.id)["pain_after"] == 8
+        pain = [(e.data["when"], e.data["score"]) for e in store.events(info.id, "pain")]
+        (warning,) = store.events(info.id, "safety_warning")
+    assert pain == [("before", 3), ("after", 8)]
+    assert warning.data["type"] == "pain" and SAFETY_GUIDANCE in warning.data["message"]
+
+
+def test_pain_can_be_skipped_and_a_wrong_answer_is_asked_again(data_dir):
+    result = _record("--seconds", "4", input="eleven\n\n\n")
+    assert "pain must be a whole number from 0 to 10" in result.output
+    with Store.open(data_dir) as store:
+        (info,) = store.sessions()
+        assert store.self_report(info.id) == {"pain_before": None, "pain_after": None, "notes": ""}
+        assert store.events(info.id, "pain") == []
+
+
+def test_high_pain_before_shows_the_guidance_and_can_stop_before_recording(data_dir):
+    result = _record("--seconds", "4", input="9\nn\n")
+    assert "pain 9/10 before the session" in result.output and SAFETY_GUIDANCE in result.output
+    assert "Record anyway?" in result.output
+    with Store.open(data_dir) as store:
+        assert store.sessions() == []
+
+
+def test_guided_mode_advances_on_what_was_done_and_waits_otherwise(data_dir):
+    # The short simulated session does ONE back-bend, then twists; the guided routine
+    # asks for three back-bends: it must advance once, then wait and say why.
+    result = _record("--seconds", "20", "--no-prompt", "--guided", "--seed", "0")
+    out = result.output
+    assert "NEXT Chair back-bend — repetition 1 of 3" in out
+    assert "NEXT Rest" in out and "NEXT Chair back-bend — repetition 2 of 3" in out
+    assert "repetition 3 of 3" not in out
+    assert "NOTE That looked like a seated twist" in out
+    assert "guided routine: 1 of 14 repetitions done" in out
+    with Store.open(data_dir) as store:
+        (info,) = store.sessions()
+        steps = [e.data["step"] for e in store.events(info.id, "guided_step")]
+    assert steps == ["calibrate", "rep", "rest"]
+
+
+def test_ctrl_c_keeps_everything_and_the_session_is_complete_and_readable(tmp_path):
+    data_dir = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "record", "--virtual", "--seconds", "60", "--speed", "4",
+         "--no-prompt", "--data-dir", str(data_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+    )
+    err: list[str] = []
+    seen_rep = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            err.append(line)
+            if "repetition 1 of" in line:
+                seen_rep.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert seen_rep.wait(60), "".join(err)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out = proc.stdout.read()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=5)
+    text = "".join(err)
+    assert proc.returncode == 0, text
+    assert "stopping" in text and "complete (user)" in out
+    assert "link stopped" in text  # the final frame
+    with Store.open(data_dir) as store:
+        (info,) = store.sessions()
+        rec = store.load_recording(info.id)
+        quality = store.quality(info.id)
+        live_reps = store.events(info.id, "live_rep")
+    assert info.status == "complete" and quality["ended_by"] == "user"
+    assert len(rec) == info.n_samples == quality["samples"] > 0
+    assert (rec.t_s[1:] > rec.t_s[:-1]).all()
+    assert len(live_reps) >= 1 and f"live view: {len(live_reps)} repetitions" in out
