@@ -192,6 +192,7 @@ class BumbleWorld:
         loop = asyncio.get_running_loop()
         world = cls._by_loop.get(loop)
         if world is None or world._closed:
+            _check_bumble_version()
             world = cls()
             cls._by_loop[loop] = world
             await world.central.power_on()
