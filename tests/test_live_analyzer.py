@@ -186,3 +186,16 @@ def test_bad_batches_are_refused_with_a_clear_error():
         LiveAnalyzer(0.0)
     with pytest.raises(ValidationError, match="fast_deg_s"):
         LiveParams(fast_deg_s=0)
+
+
+def test_live_counts_agree_with_the_offline_analysis(simulated):
+    from tracker.signal.process import process_session
+
+    sim, live, events = simulated
+    offline = process_session(sim.recording)
+    assert [(r.exercise, r.side) for r in live.reps] == [(r.exercise, r.side) for r in offline.reps]
+    for got, want in zip(live.reps, offline.reps):
+        assert got.peak_deg == pytest.approx(want.peak_deg, abs=2.5)
+        assert got.hold_s == pytest.approx(want.hold_s, abs=1.0)
+    live_cracks = [e.t_s for e in events if e.kind == "possible_crack"]
+    assert live_cracks == pytest.approx([c.t_s for c in offline.cracks], abs=0.02)
