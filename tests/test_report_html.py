@@ -147,7 +147,8 @@ def test_pdf_is_written(multi):
 def test_single_session_report_has_no_progress_chart(tmp_path):
     store = Store.open(tmp_path / "data")
     ids, analyses = _fill(store, 1)
-    files = write_report(store, ids, tmp_path / "out", analyse=_analyse_by_start(analyses), pdf=False)
+    files = write_report(store, ids, tmp_path / "out", analyse=_analyse_by_start(analyses), pdf=False,
+                         dpi=40)
     assert files.pdf is None
     root = _parse(files.html)
     assert len(_imgs(root)) == 1
@@ -158,7 +159,8 @@ def test_sessions_without_analysis_are_analysed_and_stored(tmp_path):
     store = Store.open(tmp_path / "data")
     ids, analyses = _fill(store, 3, analysed=1)
     assert store.load_analysis(ids[2]) is None
-    files = write_report(store, ids, tmp_path / "out", analyse=_analyse_by_start(analyses), pdf=False)
+    files = write_report(store, ids, tmp_path / "out", analyse=_analyse_by_start(analyses), pdf=False,
+                         dpi=40, detail_sessions=0)
     assert files.analysed_now == (ids[1], ids[2])
     assert len(store.load_analysis(ids[2]).reps) == len(analyses[day(4)].reps)
 
@@ -200,6 +202,21 @@ def test_cli_report_since_filters_sessions(data_dir, tmp_path):
     assert not (out / "report.pdf").exists()
 
 
+def test_cli_report_defaults_to_the_latest_session(data_dir, tmp_path):
+    ids = _cli_store(data_dir, 3)
+    out = tmp_path / "rep"
+    result = CliRunner().invoke(cli, ["report", "--out", str(out), "--no-pdf", "--details", "0",
+                                      "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert f"latest session {ids[-1]}" in result.output
+    text = (out / "report.html").read_text()
+    assert ids[-1] in text and ids[0] not in text
+    prefix = CliRunner().invoke(cli, ["report", ids[0][:12], "--out", str(tmp_path / "p"), "--no-pdf",
+                                      "--details", "0", "--data-dir", str(data_dir)])
+    assert prefix.exit_code == 0, prefix.output
+    assert ids[0] in (tmp_path / "p" / "report.html").read_text()
+
+
 def test_cli_report_errors(data_dir, tmp_path):
     runner = CliRunner()
     empty = runner.invoke(cli, ["report", "--all", "--out", str(tmp_path / "x"), "--data-dir", str(data_dir)])
@@ -214,3 +231,32 @@ def test_cli_report_errors(data_dir, tmp_path):
     bad_date = runner.invoke(cli, ["report", "--since", "yesterday", "--out", str(tmp_path / "x"),
                                    "--data-dir", str(data_dir)])
     assert bad_date.exit_code == 2
+
+
+# ------------------------------------------------------- real data, real analysis
+def test_report_from_example_sessions_with_the_real_analysis(tmp_path):
+    """The repository's simulated example sessions, analysed by process_session on the way
+    (no stored analysis yet): every found repetition is plotted and listed."""
+    examples = pytest.importorskip("tracker.examples")
+    try:
+        table = examples.sessions()
+    except Exception as exc:  # the data/ folder ships with the source repository only
+        pytest.skip(f"example sessions not available: {exc}")
+    store = Store.open(tmp_path / "data")
+    names = list(table["name"][:2])
+    ids = list(examples.import_into(store, names).values())
+    files = write_report(store, ids, tmp_path / "out", pdf=False, dpi=40)
+    assert set(files.analysed_now) == set(ids)
+    latest = store.load_analysis(ids[-1])
+    truth_reps = int(table[table["name"] == names[-1]].iloc[0]["n_reps"])
+    assert abs(len(latest.reps) - truth_reps) <= 1  # the analysis finds the simulated reps
+    root = _parse(files.html)
+    reps_rows = [r for t in root.iter() if t.tag == "table" and t.get("id") == "reps"
+                 for r in t.iter() if r.tag == "tr" and r.find("td") is not None]
+    assert len(reps_rows) == len(latest.reps)
+    assert len(_imgs(root)) == 2
+    # pain from the manifest reaches the report
+    row = table[table["name"] == names[-1]].iloc[0]
+    sessions_rows = [r for t in root.iter() if t.tag == "table" and t.get("id") == "sessions"
+                     for r in t.iter() if r.tag == "tr" and r.find("td") is not None]
+    assert f"{int(row.pain_before)} → {int(row.pain_after)}" in "".join(sessions_rows[-1].itertext())

@@ -102,8 +102,9 @@ class _Flow:
         self.y += h + 0.15
 
     def table(self, table: Table, size: float = 7.5) -> None:
-        """A table that continues over pages (header repeated); long headers wrap,
-        and if it is still too wide the widest text column is cut with an ellipsis."""
+        """A table that continues over pages (header repeated). Long headers wrap; a
+        table still too wide gets a smaller font (down to 6.5 pt), then its free-text
+        column (``table.cut_col``) is cut short with an ellipsis."""
         self.heading(table.title, 11.0)
         cols = len(table.columns)
         pad = 0.14
@@ -112,21 +113,19 @@ class _Flow:
         word_chars = [max([len(w) for w in table.columns[j].split()] + [min(len(table.columns[j]), 8)])
                       for j in range(cols)]
         chars = [max(c, w) for c, w in zip(cell_chars, word_chars)]
-        # Too wide: cut the free-text column, then use a smaller font.
+        # Too wide: a slightly smaller font first, then cut the free-text column short.
         while True:
             char_in = _EM * size / 72
             room = int((self.width - pad * cols) / char_in) - sum(chars)
             if room >= 0:
                 break
+            if size > 6.5:
+                size -= 0.5
+                continue
             cut = table.cut_col
-            if cut is not None and chars[cut] + room >= max(word_chars[cut], 12):
-                chars[cut] += room
-                break
-            if size <= 6.0:
-                if cut is not None:
-                    chars[cut] = max(word_chars[cut], 12)
-                break
-            size -= 0.5
+            if cut is not None:
+                chars[cut] = max(chars[cut] + room, word_chars[cut], 12)
+            break
         widths = [c * char_in + pad for c in chars]
         headers = [textwrap.wrap(table.columns[j], max(chars[j], 1)) or [""] for j in range(cols)]
         n_head = max(len(h) for h in headers)
