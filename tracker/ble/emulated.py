@@ -93,7 +93,9 @@ async def record_virtual(
     rate_hz : float, optional
         Rate the client asks for (default: the recording's rate).
     speed : float
-        Tag clock relative to real time (10 = ten times faster).
+        Tag clock relative to real time (10 = ten times faster). Profiles without
+        device timestamps (WitMotion) judge gaps from arrival times, which a sped-up
+        clock distorts: keep ``speed <= 4`` for them.
     seconds, stop, observers, notes, policy
         As :func:`~tracker.ble.recorder.record_session`.
     drop_after_s : sequence of float

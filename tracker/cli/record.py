@@ -68,7 +68,8 @@ def install_stop_signals(stop: asyncio.Event) -> None:
             loop.remove_signal_handler(signum)
             signal.raise_signal(signum)
             return
-        click.echo("\nstopping… (Ctrl-C again to abort)", err=True)
+        # print, not click.echo: click writes past sys.stderr, under the live view's feet
+        print("\nstopping… (Ctrl-C again to abort)", file=sys.stderr, flush=True)
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -171,12 +172,17 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
         from ..simulate import SensorModel, simulate_session
 
         quiet_bumble_logging()
+        if virtual_profile == "witmotion" and speed > 4:
+            # No timestamps in WitMotion packets: gaps are judged from arrival times, and a
+            # sped-up clock magnifies host scheduling jitter into false gaps.
+            click.echo(f"note: WitMotion gaps are detected from arrival times; at {speed:g}× real time "
+                       "host jitter can look like lost samples (use --speed 4 or less)", err=True)
         rate = rate_hz or 100.0
         minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
         # The link models its own losses: a simulated sensor without packet drops.
         sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes,
                                sensor=dataclasses.replace(SensorModel(), drop_prob=0.0),
-                               with_mag=virtual_profile == "tracker-imu")
+                               with_mag=True)  # both virtual tags have a magnetometer
         click.echo(f"virtual {virtual_profile} tag streaming a simulated session "
                    f"({sim.recording.duration_s:.0f} s at {rate:g} Hz, {speed:g}× real time)", err=True)
         run = await record_virtual(store, sim.recording, profile=virtual_profile, rate_hz=rate,
