@@ -367,3 +367,16 @@ def test_reference_for_validates_and_interpolates():
     assert reference_for("trunk_rotation").band is None
     assert reference_for("seated_twist").line_deg == 7.0
     assert "troke2005" in reference_for("seated_twist").sources
+
+
+def test_report_package_stays_out_of_the_io_layers():
+    """Reports take analyses and frames: importing them pulls in no database, BLE,
+    asyncio or pyplot (style.md one-way flow)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tracker.report, tracker.report.writer; "
+            "print(','.join(m for m in ('sqlite3', 'bleak', 'asyncio', 'matplotlib.pyplot', "
+            "'tracker.store') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
