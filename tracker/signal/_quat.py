@@ -147,19 +147,20 @@ def quat_from_two_vectors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def euler_yxz_from_quat(q: np.ndarray) -> np.ndarray:
     """Intrinsic y–x–z angles (rad) of ``R = Ry(a) Rx(b) Rz(c)``: columns ``a, b, c``.
 
-    ``b`` (about x) lies in [-90°, 90°]; the other two in (-180°, 180°].
+    ``b`` (about x) lies in [-90°, 90°]; the other two in (-180°, 180°]. From the
+    rotation matrix: ``a = atan2(R02, R22)``, ``b = asin(-R12)``, ``c = atan2(R10, R11)``
+    (the common factor 2 of the quaternion formulas is dropped inside atan2).
     """
     q = np.asarray(q, dtype=np.float64)
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    r02 = 2 * (x * z + w * y)
-    r22 = 1 - 2 * (x * x + y * y)
-    r12 = 2 * (y * z - w * x)
-    r10 = 2 * (x * y + w * z)
-    r11 = 1 - 2 * (x * x + z * z)
-    a = np.arctan2(r02, r22)
-    b = np.arcsin(np.clip(-r12, -1.0, 1.0))
-    c = np.arctan2(r10, r11)
-    return np.stack([a, b, c], axis=-1)
+    if q.ndim == 1:
+        return euler_yxz_from_quat(q[None])[0]
+    w, x, y, z = np.ascontiguousarray(q.T)  # contiguous columns: faster element-wise maths
+    xx = x * x
+    out = np.empty((q.shape[0], 3))
+    out[:, 0] = np.arctan2(x * z + w * y, 0.5 - (xx + y * y))
+    out[:, 1] = np.arcsin(np.clip(2.0 * (w * x - y * z), -1.0, 1.0))
+    out[:, 2] = np.arctan2(x * y + w * z, 0.5 - (xx + z * z))
+    return out
 
 
 def quat_from_euler_yxz(a_rad: np.ndarray | float, b_rad: np.ndarray | float,

@@ -178,7 +178,7 @@ class RepParams:
         heading drifts when a slowly creeping hold is taken for gyroscope bias).
     """
 
-    event_rate_hz: float = 25.0
+    event_rate_hz: float = 10.0
     smooth_hz: float = 2.0
     posture_max_deg: float = 55.0
     min_bout_s: float = 3.0

@@ -37,6 +37,7 @@ import pandas as pd
 from .. import schema
 from ..errors import ValidationError
 from ..recording import Recording
+from ._quat import euler_yxz_from_quat, quat_conj, quat_mul, quat_normalize
 from .angles import body_quat, body_up, gravity_angles_deg, relative_angles_deg
 from .calibration import Calibration, calibrate
 from .orientation import Orientation, OnlineOrientation, estimate_orientation, has_gyroscope
@@ -58,14 +59,18 @@ def _f(x: float | None, nd: int = 3) -> float | None:
     return None if not math.isfinite(x) else round(x, nd)
 
 
-def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None) -> dict[str, Any]:
-    """Achieved rate, gaps and an estimate of the lost samples of a time base."""
+def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None, *,
+                 period_s: float | None = None) -> dict[str, Any]:
+    """Achieved rate, gaps and an estimate of the lost samples of a time base.
+
+    ``period_s`` is the median sample period when already known.
+    """
     n = int(t_s.size)
     if n < 2:
         return {"n_samples": n, "achieved_rate_hz": None, "nominal_rate_hz": nominal_rate_hz,
                 "n_gaps": 0, "lost_samples_est": 0, "longest_gap_s": 0.0, "duration_s": 0.0}
     dt = np.diff(t_s)
-    period = float(np.median(dt))
+    period = float(np.median(dt)) if period_s is None else float(period_s)
     gap = dt > 1.5 * period
     lost = int(np.sum(np.rint(dt[gap] / period) - 1)) if gap.any() else 0
     return {
@@ -161,30 +166,59 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
 
 def _signal_angles(q_wb: np.ndarray, up_b: np.ndarray | None, has_heading: bool, idx: np.ndarray,
                    refs: list[tuple[int, int]], events: list[RepEvent]) -> np.ndarray:
-    if has_heading:
-        def against(sl: slice, r: tuple[int, int]) -> np.ndarray:
-            return relative_angles_deg(q_wb[sl], _mean_quat(q_wb[r[0]:max(r[1], r[0] + 1)]))
-    else:
+    """Angles of every sample against its reference (see :func:`_reference_index`).
+
+    Inside a repetition the reference moves from its start posture to the posture it
+    returned to, in proportion to time (normalised linear interpolation of the two
+    quaternions: the same drift correction as the repetitions' ``peak_deg``).
+    """
+    n = q_wb.shape[0]
+    bounds = np.flatnonzero(np.diff(idx)) + 1
+    runs = list(zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [n]])))
+    if not has_heading:
         assert up_b is not None
 
-        def against(sl: slice, r: tuple[int, int]) -> np.ndarray:
+        def up_ref(r: tuple[int, int]) -> np.ndarray:
             u = up_b[r[0]:max(r[1], r[0] + 1)].mean(axis=0)
-            return gravity_angles_deg(up_b[sl], u / np.linalg.norm(u))
+            return u / np.linalg.norm(u)
 
-    # one reference per run of samples: a (run, 4) @ (4, 4) product each
-    ang = np.empty((q_wb.shape[0], 3))
-    bounds = np.flatnonzero(np.diff(idx)) + 1
-    for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [idx.size]])):
-        ang[a:b] = against(slice(a, b), refs[idx[a]])
-    # inside a repetition: reference interpolated from its start to its end posture
-    # (the same drift correction as its peak_deg)
+        ang = np.empty((n, 3))
+        for a, b in runs:
+            ang[a:b] = gravity_angles_deg(up_b[a:b], up_ref(refs[idx[a]]))
+        for e in events:
+            if e.after is not None:
+                sl = slice(e.start, e.end)
+                w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
+                ang[sl] = (1.0 - w) * ang[sl] + w * gravity_angles_deg(up_b[sl], up_ref(e.after))
+        return ang
+
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def q_ref(r: tuple[int, int]) -> np.ndarray:
+        if r not in cache:
+            cache[r] = _mean_quat(q_wb[r[0]:max(r[1], r[0] + 1)])
+        return cache[r]
+
+    # the rotation from each sample's reference, then one Euler decomposition for all
+    moving = np.zeros(n + 1, dtype=np.int32)  # samples whose reference moves (in reps)
+    for e in events:
+        if e.after is not None:
+            moving[e.start] += 1
+            moving[e.end] -= 1
+    moving = np.cumsum(moving[:-1]) > 0
+    q_rel = np.empty((n, 4))
+    for a, b in runs:  # one reference per run: a (4, 4) @ (4, run) product
+        if not moving[a] or not moving[b - 1]:
+            q_rel[a:b] = quat_mul(quat_conj(q_ref(refs[idx[a]])), q_wb[a:b])
     for e in events:
         if e.after is None:
             continue
-        sl = slice(e.start, e.end)
+        qs, qe = q_ref((e.ref_start, e.ref_end)), q_ref(e.after)
+        qe = qe if qe @ qs >= 0 else -qe
         w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
-        ang[sl] = (1.0 - w) * ang[sl] + w * against(sl, e.after)
-    return ang
+        ref = quat_normalize((1.0 - w) * qs + w * qe)
+        q_rel[e.start:e.end] = quat_mul(quat_conj(ref), q_wb[e.start:e.end])
+    return np.degrees(euler_yxz_from_quat(q_rel))
 
 
 def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Calibration,
@@ -279,7 +313,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
 
     # 2. calibration and events on block means at ~event_rate_hz: body motion is slow
     #    (the events are smoothed at 2 Hz), and this keeps an hour at 400 Hz fast
-    dec = _Decimated.of(t, ori, rec.acc_m_s2, rec.gyr_rad_s, params.reps.event_rate_hz)
+    dec = _Decimated.of(t, ori, rec.acc_m_s2, rec.gyr_rad_s, params.reps.event_rate_hz, fs)
     cal = calibrate(dec.t_s, dec.acc_m_s2, dec.gyr_rad_s, dec.q_world_sensor,
                     sampling_rate_hz=dec.fs, params=params.calibration, use_movement=gyr_ok)
     notes.extend(cal.notes)
@@ -329,7 +363,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         "rep": rep_col,
         "primary_deg": primary,
     }, copy=False)
-    quality = data_quality(t, rec.meta.nominal_rate_hz)
+    quality = data_quality(t, rec.meta.nominal_rate_hz, period_s=1.0 / fs)
     counts = np.bincount(posture_d, minlength=len(POSTURES))
     posture_time = {name: counts[i] / dec.fs for i, name in enumerate(POSTURES)}
     summary = _summary(reps, spikes, cracks, cal, ori, quality, notes, posture_time)
@@ -363,18 +397,17 @@ class _Decimated:
 
     @classmethod
     def of(cls, t: np.ndarray, ori: Orientation, acc: np.ndarray, gyr: np.ndarray,
-           rate_hz: float) -> "_Decimated":
+           rate_hz: float, fs: float) -> "_Decimated":
         n = t.size
-        fs = float(1.0 / np.median(np.diff(t)))
         k = max(1, int(fs // rate_hz))
         starts = np.arange(0, n, k)
         counts = np.diff(np.append(starts, n))
         mid = starts + (counts - 1) // 2
         if k == 1:
             acc_d, gyr_d = acc, gyr - ori.gyr_bias_rad_s
-        else:
+        else:  # the bias changes slowly: its value mid-block is the block's
             acc_d = np.add.reduceat(acc, starts, axis=0) / counts[:, None]
-            gyr_d = np.add.reduceat(gyr - ori.gyr_bias_rad_s, starts, axis=0) / counts[:, None]
+            gyr_d = np.add.reduceat(gyr, starts, axis=0) / counts[:, None] - ori.gyr_bias_rad_s[mid]
         return cls(starts, mid, n, fs / k, t[mid], ori.quat_wxyz[mid], acc_d, gyr_d, ori.rest[mid])
 
     def _edge(self, i: int) -> int:
@@ -395,9 +428,11 @@ class _Decimated:
         mid = self.mid
         ref = self.range_to_full((e.ref_start, e.ref_end))
         return dataclasses.replace(
-            e, start=self._edge(e.start), end=self._edge(e.end), peak=int(mid[e.peak]),
-            hold_start=None if e.hold_start is None else int(mid[e.hold_start]),
-            hold_end=None if e.hold_end is None else int(mid[e.hold_end]),
+            # the onset and the return are points in time: the middle of their blocks
+            e, start=int(mid[e.start]), end=int(mid[e.end - 1]) + 1, peak=int(mid[e.peak]),
+            # a hold covers whole blocks: from the first one's start to the last one's end
+            hold_start=None if e.hold_start is None else self._edge(e.hold_start),
+            hold_end=None if e.hold_end is None else self._edge(e.hold_end + 1) - 1,
             ref_start=ref[0], ref_end=ref[1],
             after=None if e.after is None else self.range_to_full(e.after),
         )

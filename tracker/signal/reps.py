@@ -216,6 +216,15 @@ class _AngleSource:
             return relative_angles_deg(self.q[a:b], ref)
         return gravity_angles_deg(self.up[a:b], ref)
 
+    def angles_moving_ref(self, a: int, b: int, ref0: np.ndarray, ref1: np.ndarray) -> np.ndarray:
+        """Angles of ``[a, b)`` against a reference moving linearly from ``ref0`` to ``ref1``."""
+        w = np.linspace(0.0, 1.0, b - a)[:, None]
+        if self.has_heading:
+            ref1 = ref1 if ref1 @ ref0 >= 0 else -ref1
+            return relative_angles_deg(self.q[a:b], quat_normalize((1.0 - w) * ref0 + w * ref1))
+        u = (1.0 - w) * ref0 + w * ref1
+        return gravity_angles_deg(self.up[a:b], u / np.linalg.norm(u, axis=1, keepdims=True))
+
 
 def _primary_channels(posture: int) -> tuple[int, ...]:
     return {_UPRIGHT: (_F, _R), _SUPINE: (_R,), _ALL_FOURS: (_F,)}[posture]
@@ -410,8 +419,11 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
         return [], None
     # unwrap: turning round while standing crosses ±180°
     sm = lowpass(np.unwrap(np.nan_to_num(ang[:, usable]), period=360.0, axis=0), p.smooth_hz, fs)
-    speed_all = np.abs(np.gradient(sm, axis=0)) * fs
+    vel_all = np.gradient(sm, axis=0) * fs
+    speed_all = np.abs(vel_all)
     thr = p.detect_frac * p.min_peak_deg
+    w_ref = int(round(p.ref_window_s * fs))
+    tail = max(1, int(round(0.2 * fs)))
     out: list[RepEvent] = []
     pos = 0
     base = sm[min(max(bout.ref_start - a, 0), sm.shape[0] - 1)]
@@ -425,43 +437,42 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
             return out, a + e
         pos = max(e, s + 1)
         base = sm[min(e, sm.shape[0] - 1)]
-        # cheap checks on the smoothed part-level angles before measuring precisely
+        # checks on the smoothed angles (against the part's reference, from the start
+        # posture on) before measuring precisely
         ch = usable[ch_local]
         exc = sm[s:e, ch_local] - sm[s, ch_local]
-        rough = float(exc[np.argmax(np.abs(exc))])
+        i_rough = int(np.argmax(np.abs(exc)))
+        rough = float(exc[i_rough])
+        dur = (e - s) / fs
+        back = abs(float(exc[-tail:].mean()))
         if (_classify(bout.posture, ch, rough)[0] is None or abs(rough) > 1.2 * p.max_peak_deg
-                or abs(rough) < 0.8 * p.min_peak_deg or (e - s) / fs < p.min_rep_s
-                or (e - s) / fs > p.max_rep_s):
+                or abs(rough) < 0.8 * p.min_peak_deg or dur < p.min_rep_s or dur > p.max_rep_s
+                or back > p.return_frac * abs(rough)):
             continue
-        # reference: the start posture (just before the onset, inside the bout)
-        ref0 = max(0, s - int(round(p.ref_window_s * fs)))
-        ref = src.ref(a + ref0, a + max(s, ref0 + 1))
-        rel = src.angles(a + s, a + e, ref)
-        # the rep returns to its start posture: what the orientation says after the end
-        # vs before the start is drift (6D heading, bias absorbed during a creeping
-        # hold), spread linearly over the rep (reference interpolated in time)
-        ref1 = min(b - a, e + int(round(p.ref_window_s * fs)))
+        # precise angles against the start posture (just before the onset); the rep
+        # returns to it, so what the orientation says after the end vs before the start
+        # is drift (6D heading, bias absorbed during a creeping hold): the reference
+        # moves from the start to the end posture in proportion to time
+        ref0 = max(0, s - w_ref)
+        start_ref = (a + ref0, a + max(s, ref0 + 1))
+        ref1 = min(b - a, e + w_ref)
         after = (a + e, a + ref1) if p.drift_correction and ref1 > e else None
         if after is not None:
-            rel_end = src.angles(a + s, a + e, src.ref(*after))
-            w = np.linspace(0.0, 1.0, e - s)[:, None]
-            rel = (1.0 - w) * rel + w * rel_end
+            rel = src.angles_moving_ref(a + s, a + e, src.ref(*start_ref), src.ref(*after))
+        else:
+            rel = src.angles(a + s, a + e, src.ref(*start_ref))
         prim = rel[:, ch]
         if np.isnan(prim).all():
             continue
         i_pk = int(np.nanargmax(np.abs(prim)))
         peak = float(prim[i_pk])
         exercise, side = _classify(bout.posture, ch, peak)
-        dur = (e - s) / fs
-        back = abs(float(np.nanmean(prim[-max(1, int(0.2 * fs)):])))
-        if (exercise is None or abs(peak) < p.min_peak_deg or abs(peak) > p.max_peak_deg
-                or dur < p.min_rep_s or dur > p.max_rep_s or back > p.return_frac * abs(peak)):
+        if exercise is None or not p.min_peak_deg <= abs(peak) <= p.max_peak_deg:
             continue
-        prim_s = lowpass(np.nan_to_num(prim)[:, None], p.smooth_hz, fs)[:, 0]
-        vel = np.gradient(prim_s) * fs
-        sign = 1.0 if peak > 0 else -1.0
-        ramp = float(np.percentile(np.abs(vel[: max(1, i_pk)]), 90)) if i_pk > 0 else 0.0
-        hold = _hold(prim_s, vel, abs(peak), sign, fs, p, ramp)
+        # hold: on the smoothed angle (its shape, not its drift, matters here)
+        vel = vel_all[s:e, ch_local]
+        ramp = float(np.abs(vel[: max(1, i_rough)]).max())
+        hold = _hold(exc, vel, abs(rough), 1.0 if rough > 0 else -1.0, fs, p, ramp)
         # confidence: how clearly the dominant angle beats the other candidate(s)
         others = [float(np.nanmax(np.abs(rel[:, c]))) for c in usable if c != ch]
         conf = 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
@@ -469,7 +480,7 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
             exercise, side, a + s, a + e, a + s + i_pk,
             None if hold is None else a + s + hold[0],
             None if hold is None else a + s + hold[1] - 1,
-            peak, ch, a + ref0, a + max(s, ref0 + 1), k, conf, prim, after,
+            peak, ch, start_ref[0], start_ref[1], k, conf, prim, after,
         ))
     return out, None
 
