@@ -68,7 +68,7 @@ def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_di
     alerts = [ln for ln in lines if "ALERT possible crack at" in ln]
     for crack in cracks:
         assert any(_clock(crack.t_s)[:-1] in ln for ln in alerts), (crack, alerts)
-    assert f"live view: {len(done)} repetitions" in out
+    assert f"live view: {len(done)} repetitions" in out and "1 possible crack " in out
     with Store.open(data_dir) as store:
         (info,) = store.sessions()
         live_reps = store.events(info.id, "live_rep")
@@ -165,4 +165,43 @@ def test_ctrl_c_keeps_everything_and_the_session_is_complete_and_readable(tmp_pa
     assert info.status == "complete" and quality["ended_by"] == "user"
     assert len(rec) == info.n_samples == quality["samples"] > 0
     assert (rec.t_s[1:] > rec.t_s[:-1]).all()
-    assert len(live_reps) >= 1 and f"live view: {len(live_reps)} repetitions" in out
+    n = len(live_reps)
+    assert n >= 1 and f"live view: {n} repetition{'' if n == 1 else 's'}" in out
+
+
+def test_link_loss_shows_in_the_view_and_the_analysis_carries_on(tmp_path):
+    import asyncio
+    import io
+
+    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.session import LiveSession
+    from tracker.live.view import LiveDisplay, PlainRenderer
+
+    sim = simulate_session(seed=1, rate_hz=100.0, minutes=0.6,
+                           sensor=dataclasses.replace(SensorModel(), drop_prob=0.0))
+    out = io.StringIO()
+
+    async def run():
+        quiet_bumble_logging()
+        with Store.open(tmp_path) as store:
+            session = LiveSession(store, usual_peaks_deg={})
+            stop = asyncio.Event()
+            async with LiveDisplay(session, PlainRenderer(out), stop=stop, keys=False):
+                result = (await record_virtual(store, sim.recording, speed=5.0, seconds=30.0, stop=stop,
+                                               observers=[session], drop_after_s=[5.0])).result
+            session.finish(result)
+            gaps = [(e.t_s, e.t_s + e.data["duration_s"]) for e in store.events(result.session_id, "gap")]
+            return session, result, gaps
+
+    session, result, gaps = asyncio.run(run())
+    state = session.snapshot()
+    assert state.link.reconnects == result.quality["reconnects"] == 1
+    assert state.link.dropped == result.quality["lost_samples"] > 0
+    text = out.getvalue()
+    assert "link disconnected" in text and "reconnected" in text and "gap:" in text
+    assert re.search(r"dropped [1-9]\d* \| reconnects 1", text)
+    # repetitions after the gap are still counted (at 10x, the gap's length in data time
+    # depends on how fast the reconnect is: take it from the store)
+    (gap,) = gaps
+    after = [r for r in sim.truth.reps if r.start_s > gap[1] + 1.0 and r.end_s < 29.0]
+    assert after and all(any(abs(m.end_s - r.end_s) < 1.0 for m in session.analyzer.reps) for r in after)

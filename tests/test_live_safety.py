@@ -55,7 +55,7 @@ def test_when_the_stop_guidance_applies():
     assert pain_needs_stop(during=True)
     assert not pain_needs_stop()
     text = stop_guidance(before=2, after=6)
-    assert SAFETY_GUIDANCE in text and "rose from 2 to 6" in text and "see a doctor" in text
+    assert SAFETY_GUIDANCE in text and "rose from 2 to 6" in text and "Stop stretching" in text
     assert "during the session" in stop_guidance(during=True)
 
 

@@ -32,6 +32,10 @@ from .view import LiveDisplay, make_renderer
 __all__ = ["LiveRun"]
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _click_prompt(question: str) -> str:
     try:
         return click.prompt(question, default="", show_default=False, err=True)
@@ -135,8 +139,8 @@ class LiveRun:
         if an is None:
             return
         counts = ", ".join(f"{exercise_label(e, s)} {n}" for (e, s), n in ordered_counts(an.rep_counts))
-        self.echo(f"  live view: {len(an.reps)} repetitions" + (f" ({counts})" if counts else "")
-                  + f", {len(an.cracks)} possible cracks (short acceleration spikes, not a diagnosis)")
+        self.echo(f"  live view: {_n(len(an.reps), 'repetition')}" + (f" ({counts})" if counts else "")
+                  + f", {_n(len(an.cracks), 'possible crack')} (short acceleration spikes, not a diagnosis)")
         warnings = [ev.data["kind"] for ev in session.events if ev.kind == "warning"]
         if warnings:
             kinds = ", ".join(f"{k} ×{warnings.count(k)}" for k in dict.fromkeys(warnings))

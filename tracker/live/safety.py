@@ -127,10 +127,8 @@ def stop_guidance(before: int | None = None, after: int | None = None, during: b
         what.append(f"pain {after}/10 after the session")
     if before is not None and after is not None and after - before >= PAIN_RISE_STOP:
         what.append(f"pain rose from {before} to {after}")
-    head = ("Stop stretching for now" + (f" ({'; '.join(what)})" if what else "") + ". "
-            "If the pain is constant, severe or feels like an injury, or you cannot move as far "
-            "as usual, see a doctor. ")
-    return head + SAFETY_GUIDANCE
+    head = "Stop stretching for now" + (f" ({'; '.join(what)})" if what else "") + ". "
+    return head + SAFETY_GUIDANCE  # which says when to see a doctor
 
 
 # --------------------------------------------------------------- usual range

@@ -162,6 +162,10 @@ class LiveSession(RecorderObserver):
     def on_stop(self, quality: dict[str, Any]) -> None:
         self.quality = dict(quality)
         self.link = _replace(self.link, state="stopped")
+        # the recorder marks a session interrupted exactly when it ended by an error
+        ended_by = quality.get("ended_by")
+        self.status = ("interrupted" if ended_by == "error" else "complete") + \
+            (f" ({ended_by})" if ended_by else "")
 
     # -------------------------------------------------------------- processing
     def process(self) -> list[LiveEvent]:
@@ -190,7 +194,7 @@ class LiveSession(RecorderObserver):
         if self.status == "recording":
             self.status = "ended"
         if result is not None:
-            self.status = result.status
+            self.status = f"{result.status} ({result.ended_by})"
             self.quality = dict(result.quality) or self.quality
             if result.session_id is not None:
                 self.session_id = result.session_id

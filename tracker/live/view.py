@@ -280,11 +280,12 @@ def render_state(state: LiveState, width: int = 100) -> Text:
                            "green" if g.done else "cyan"))
         for part in textwrap.wrap(g.instruction, width):
             lines.append(Text(part, style="bold"))
-        if g.countdown_s is not None:
+        if g.countdown_s is not None and recording:
             lines.append(Text(f"{g.countdown_s:.0f} s left", style="cyan"))
         if g.note:
             lines.append(Text(g.note, style="yellow"))
-        lines.append(Text(f"waiting for: {g.waiting_for}", style="dim"))
+        if recording:
+            lines.append(Text(f"waiting for: {g.waiting_for}", style="dim"))
     if state.alerts:
         lines.append(Text(""))
     for alert in state.alerts:
@@ -315,8 +316,9 @@ class RichRenderer:
         self.frames = 0
 
     def start(self) -> None:
+        # other output (the Ctrl-C notice, log warnings) goes above the view, not through it
         self._live = Live(console=self.console, auto_refresh=False, transient=False,
-                          redirect_stdout=False, redirect_stderr=False)
+                          redirect_stdout=True, redirect_stderr=True)
         self._live.start()
 
     def update(self, state: LiveState, messages: list[tuple[float | None, str, str]]) -> None:
