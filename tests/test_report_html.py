@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +16,8 @@ from tracker import schema
 from tracker.cli import cli
 from tracker.errors import ValidationError
 from tracker.report import write_report
-from tracker.report.summaries import collect
+from tracker.report.summaries import collect, summarise_analysis
+from tracker.report.tables import overview_table
 from tracker.store import Store
 
 NASTY_NOTE = 'sore <script>alert("x")</script> & "stiff"'
@@ -260,3 +262,17 @@ def test_report_from_example_sessions_with_the_real_analysis(tmp_path):
     sessions_rows = [r for t in root.iter() if t.tag == "table" and t.get("id") == "sessions"
                      for r in t.iter() if r.tag == "tr" and r.find("td") is not None]
     assert f"{int(row.pain_before)} → {int(row.pain_after)}" in "".join(sessions_rows[-1].itertext())
+
+
+def test_overview_table_values():
+    frames = [summarise_analysis(make_analysis(seed=40 + k, scale=1 + 0.1 * k, with_signals=False),
+                                 session_id=f"s{k}", started_at=day(7 * k)) for k in range(5)]
+    multi = overview_table(pd.concat(frames, ignore_index=True))
+    row = [r for r in multi.rows if r[0] == "cat stretch"][0]
+    cat = pd.concat(frames)[lambda f: f["exercise"] == "cat_stretch"].sort_values("started_at")
+    assert row[1] == "5" and row[3] == f"{cat['peak_abs_deg_mean'].iloc[:3].median():.0f}°"
+    assert row[4] == f"{cat['peak_abs_deg_mean'].iloc[-1]:.0f}°"
+    assert row[6].startswith("+") and row[6].endswith("°/wk")  # peaks grow 10 % a week
+    one = overview_table(frames[0])
+    assert one.columns[:3] == ("exercise", "repetitions", "peak (mean)")
+    assert sum(int(r[1]) for r in one.rows) == int(frames[0]["reps"].sum())

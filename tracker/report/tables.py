@@ -132,23 +132,36 @@ def _slope_per_week(dates: pd.Series, values: np.ndarray) -> float:
 def overview_table(summaries: pd.DataFrame, *, min_trend_sessions: int = 5,
                    baseline_sessions: int = 3) -> Table:
     """Per exercise × side: sessions, repetitions, baseline / latest / best peak, trend,
-    mean hold and possible cracks."""
+    mean hold and possible cracks (for one session: repetitions, peak, best, hold, cracks)."""
+    single = len(summaries) == 0 or summaries["session_id"].nunique() <= 1
     rows = []
     for exercise, side, g in _groups(summaries):
         peaks = g["peak_abs_deg_mean"].to_numpy(float)
         finite = peaks[np.isfinite(peaks)]
         n = int(g["session_id"].nunique())
+        hold = (np.nanmean(g["hold_s_mean"].to_numpy(float)) if g["hold_s_mean"].notna().any()
+                else np.nan)
+        name = exercise_label(exercise, side, short_side=False)
+        if single:
+            rows.append((name, str(int(g["reps"].sum())), _f(peaks[-1] if peaks.size else np.nan, ".0f", "°"),
+                         _f(g["peak_abs_deg_max"].max(), ".0f", "°"), _f(hold, ".1f", " s"),
+                         str(int(g["possible_cracks"].sum()))))
+            continue
         base = float(np.median(finite[:baseline_sessions])) if finite.size >= baseline_sessions else np.nan
         trend = _slope_per_week(g["started_at"], peaks) if n >= min_trend_sessions else np.nan
         rows.append((
-            exercise_label(exercise, side, short_side=False), str(n), str(int(g["reps"].sum())),
-            _f(base, ".0f", "°"), _f(peaks[-1] if peaks.size else np.nan, ".0f", "°"),
+            name, str(n), str(int(g["reps"].sum())), _f(base, ".0f", "°"),
+            _f(peaks[-1] if peaks.size else np.nan, ".0f", "°"),
             _f(g["peak_abs_deg_max"].max(), ".0f", "°"),
             (_f(trend, "+.1f", "°/wk") if n >= min_trend_sessions else f"(needs ≥ {min_trend_sessions})"),
-            _f(np.nanmean(g["hold_s_mean"].to_numpy(float)) if g["hold_s_mean"].notna().any() else np.nan,
-               ".1f", " s"),
-            str(int(g["possible_cracks"].sum())),
+            _f(hold, ".1f", " s"), str(int(g["possible_cracks"].sum())),
         ))
+    if single:
+        return Table("Overview by exercise and side",
+                     ("exercise", "repetitions", "peak (mean)", "best repetition", "mean hold",
+                      "possible cracks"), tuple(rows), (False, True, True, True, True, True),
+                     note="Peak = how far the repetitions went, in degrees, whichever side.",
+                     gid="overview", cut_col=0)
     return Table(
         "Overview by exercise and side",
         ("exercise", "sessions", "repetitions", f"baseline (first {baseline_sessions})",
