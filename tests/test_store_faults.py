@@ -93,3 +93,16 @@ def test_two_recording_processes_on_one_database(data_dir: Path) -> None:
         assert store.session(sid).status == "complete"
         np.testing.assert_array_equal(store.load_recording(sid).to_array(),
                                       still_recording(20_000, 200.0, seed=seed).to_array())
+
+
+OPEN_NEW = "import sys; from tracker.store import Store; Store.open(sys.argv[1]).close()"
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    for attempt in range(3):
+        target = tmp_path / f"new-{attempt}"
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_NEW, str(target)], stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+        assert Store.open(target).schema_version == 2

@@ -277,11 +277,16 @@ class Store:
                 f"{self.path} has schema version {version}, newer than this tracker "
                 f"({SCHEMA_VERSION}); upgrade tracker"
             )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            with self._tx():
-                for statement in _split_sql(MIGRATIONS[number - 1]):
+        while version < SCHEMA_VERSION:
+            with self._tx("migrating the schema"):
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                version = self.schema_version
+                if version >= SCHEMA_VERSION:
+                    break
+                for statement in _split_sql(MIGRATIONS[version]):
                     self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version={number}")
+                version += 1
+                self._conn.execute(f"PRAGMA user_version={version}")
 
     class _Tx:
         def __init__(self, store: "Store", doing: str) -> None:
