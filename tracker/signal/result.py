@@ -139,7 +139,7 @@ class SessionAnalysis:
     def from_events_json(cls, d: dict[str, Any], signals: pd.DataFrame | None = None) -> "SessionAnalysis":
         """Rebuild from :meth:`events_json` (signals are recomputed or left empty)."""
         return cls(
-            signals=signals if signals is not None else pd.DataFrame(columns=list(schema.ANGLE_COLUMNS)),
+            signals=signals if signals is not None else _EMPTY_SIGNALS,
             reps=tuple(Rep(**r) for r in d["reps"]), spikes=tuple(Spike(**s) for s in d["spikes"]),
             cracks=tuple(Crack(**c) for c in d["cracks"]), summary=d["summary"],
             sample_rate_hz=d["sample_rate_hz"], duration_s=d["duration_s"],
@@ -164,6 +164,10 @@ class SessionAnalysis:
     def spikes_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(s) for s in self.spikes],
                             columns=["t_s", "peak_m_s2", "possible_crack", "crack_score", "kind"])
+
+
+#: Shared stand-in for signals that were not stored (built once: it is costly per call).
+_EMPTY_SIGNALS = pd.DataFrame(columns=list(schema.ANGLE_COLUMNS))
 
 
 def nan_to_none(x: float) -> float | None:
