@@ -146,3 +146,22 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
         read_recording(tmp_path / "bin.csv")
     with pytest.raises(ImportFormatError, match="no such file"):
         read_recording(tmp_path / "nope.csv")
+
+
+def test_phyphox_export_folder_takes_start_time_from_meta(tmp_path: Path) -> None:
+    folder = tmp_path / "phyphox"
+    (folder / "meta").mkdir(parents=True)
+    rows = "\n".join(f"{0.5 + i / 100:.2f},0.1,0.2,9.8,0.01,0,0" for i in range(50))
+    (folder / "Raw Data.csv").write_text(
+        '"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)","Acceleration z (m/s^2)",'
+        '"Gyroscope x (rad/s)","Gyroscope y (rad/s)","Gyroscope z (rad/s)"\n' + rows)
+    (folder / "meta" / "time.csv").write_text(
+        '"event","experiment time","system time","system time text"\n'
+        '"START",0.000000000E0,1.770000000E9,"2026-02-02 02:40:00.000 UTC+00:00"\n')
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
+        for f in folder.rglob("*.csv"):
+            zf.write(f, f.relative_to(folder))
+    rec = read_recording(tmp_path / "export.zip")
+    # first sample at experiment time 0.5 s after START
+    assert rec.meta.started_at.timestamp() == pytest.approx(1_770_000_000.5)
+    assert rec.t_s[0] == 0.0 and len(rec) == 50

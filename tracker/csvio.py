@@ -214,12 +214,29 @@ def _read_phyphox(tables: list[_Table]) -> Recording:
         arrays[key] = data
     if acc[0] is gyr[0]:  # one combined sheet: same time base already
         a = arrays["acc"]
-        return _recording(names, a[:, 0], a[:, 1:4], arrays["gyr"][:, 1:4],
-                          arrays["mag"][:, 1:4] if "mag" in arrays else None, "phyphox")
-    m = (arrays["mag"][:, 0], arrays["mag"][:, 1:4]) if "mag" in arrays else None
-    t, a, g, mm = _merge(arrays["acc"][:, 0], arrays["acc"][:, 1:4], arrays["gyr"][:, 0],
-                         arrays["gyr"][:, 1:4], m, names)
-    return _recording(names, t - t[0], a, g, mm, "phyphox")
+        t, a3, g, mm = a[:, 0], a[:, 1:4], arrays["gyr"][:, 1:4], arrays["mag"][:, 1:4] if "mag" in arrays else None
+    else:
+        m = (arrays["mag"][:, 0], arrays["mag"][:, 1:4]) if "mag" in arrays else None
+        t, a3, g, mm = _merge(arrays["acc"][:, 0], arrays["acc"][:, 1:4], arrays["gyr"][:, 0],
+                              arrays["gyr"][:, 1:4], m, names)
+    return _recording(names, t - t[0], a3, g, mm, "phyphox", _phyphox_start(tables, float(t[0])))
+
+
+def _phyphox_start(tables: list[_Table], first_t_s: float) -> datetime | None:
+    """Wall-clock time of the first sample from phyphox's ``meta/time.csv`` (START row)."""
+    for table in tables:
+        frame = table.frame
+        if {"event", "experiment time", "system time"} <= set(frame.columns):
+            start = frame[frame["event"].astype(str).str.strip().str.upper() == "START"]
+            if start.empty:
+                return None
+            try:
+                system_s = float(start["system time"].iloc[0])
+                experiment_s = float(start["experiment time"].iloc[0])
+            except (TypeError, ValueError):
+                return None
+            return datetime.fromtimestamp(system_s + first_t_s - experiment_s, tz=timezone.utc)
+    return None
 
 
 def _read_sensor_logger(tables: list[_Table]) -> Recording:
@@ -284,7 +301,7 @@ def _load_texts(path: Path) -> list[tuple[str, str]]:
     if not exists:
         raise ImportFormatError(f"{path}: no such file or directory")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".csv" and p.is_file())
         if not files:
             raise ImportFormatError(f"{path}: folder has no .csv files")
         return [t for f in files for t in _load_texts(f)]
