@@ -188,6 +188,18 @@ def _rule(title: str, width: int, style: str) -> Text:
     return text
 
 
+def _pack(items: list[str], width: int, sep: str) -> list[str]:
+    """Items joined by ``sep`` into rows no wider than ``width`` (an item is never split)."""
+    rows = [""]
+    for item in items:
+        candidate = item if not rows[-1] else rows[-1] + sep + item
+        if len(candidate) <= width or not rows[-1]:
+            rows[-1] = candidate
+        else:
+            rows.append(item)
+    return rows
+
+
 def _field(name: str) -> Text:
     return Text(f"{name:<10}", style="bold")
 
@@ -201,20 +213,24 @@ def render_state(state: LiveState, width: int = 100) -> Text:
     head = Text("tracker · live   ", style="bold blue")
     head.append("● ", style=link_style)
     head.append(f"{link.state}", style="bold " + link_style)
-    head.append(f"  {link.device or 'sensor'}")
-    head.append(f"   {_fmt_rate(link.achieved_rate_hz)} Hz")
-    if link.nominal_rate_hz:
-        head.append(f" of {link.nominal_rate_hz:g}", style="dim")
-    head.append("   dropped ")
-    head.append(str(link.dropped), style="yellow" if link.dropped else "")
-    head.append("   reconnects ")
-    head.append(str(link.reconnects), style="yellow" if link.reconnects else "")
     head.append(f"   {_clock(state.t_s)}", style="bold")
+    head.append(f"   {link.device or 'sensor'}")
     lines.append(head)
-    lines.append(Text(f"session {state.session_id or '(not started)'}", style="dim"))
+    quality = Text(f"rate {_fmt_rate(link.achieved_rate_hz)} Hz")
+    if link.nominal_rate_hz:
+        quality.append(f" of {link.nominal_rate_hz:g}", style="dim")
+    quality.append("   dropped ")
+    quality.append(str(link.dropped), style="yellow" if link.dropped else "")
+    quality.append("   reconnects ")
+    quality.append(str(link.reconnects), style="yellow" if link.reconnects else "")
+    quality.append(f"   session {state.session_id or '(not started)'}", style="dim")
+    lines.append(quality)
     lines.append(Text("─" * width, style="blue"))
 
-    bar_w = max(21, min(51, width - 44))
+    # label 17 + bar + value 10 + sign hint 18 columns
+    bar_w = max(21, min(51, width - 45))
+    if bar_w % 2 == 0:
+        bar_w -= 1
     for col, label, signs in ANGLE_LABELS:
         v = None if state.angles_deg is None else state.angles_deg.get(col)
         primary = col == state.primary
@@ -244,7 +260,7 @@ def render_state(state: LiveState, width: int = 100) -> Text:
         if not recording:
             phase = Text("")
         elif state.angles_deg is None:
-            phase = Text(f"{state.posture}: keep still a moment to set the start position", style="yellow")
+            phase = Text("hold still to set the start position", style="yellow")
         elif state.phase != "ready" and state.exercise is None:
             phase = Text("moving — not one of the stretches", style="dim")
         else:
@@ -252,12 +268,13 @@ def render_state(state: LiveState, width: int = 100) -> Text:
                          style="bold green" if state.phase == "holding" else "")
         ex = Text(exercise_label(state.exercise, state.side) if state.exercise else "—", style="bold")
         lines.append(_field("Exercise") + ex + Text("   ") + phase)
-        reps = Text(f"{state.total_reps}   ", style="bold")
         if state.rep_counts:
-            reps.append("  ·  ".join(f"{exercise_label(e, s)} {n}" for (e, s), n in state.rep_counts))
+            items = [f"{exercise_label(e, s)} {n}" for (e, s), n in state.rep_counts]
+            rows = _pack(items, width - 10 - 6, "  ·  ")
+            lines.append(_field("Reps") + Text(f"{state.total_reps:<6}", style="bold") + Text(rows[0]))
+            lines.extend(Text(" " * 16 + row) for row in rows[1:])
         else:
-            reps.append("none yet", style="dim")
-        lines.append(_field("Reps") + reps)
+            lines.append(_field("Reps") + Text("0     ", style="bold") + Text("none yet", style="dim"))
         if recording and state.exercise is not None and (state.hold_s is not None or state.phase == "holding"):
             held = state.hold_s or 0.0
             if state.hold_target_s:
@@ -283,14 +300,15 @@ def render_state(state: LiveState, width: int = 100) -> Text:
         if g.countdown_s is not None and recording:
             lines.append(Text(f"{g.countdown_s:.0f} s left", style="cyan"))
         if g.note:
-            lines.append(Text(g.note, style="yellow"))
+            lines.extend(Text(part, style="yellow") for part in textwrap.wrap(g.note, width))
         if recording:
             lines.append(Text(f"waiting for: {g.waiting_for}", style="dim"))
     if state.alerts:
         lines.append(Text(""))
     for alert in state.alerts:
         style = "bold red" if alert.level == "stop" else "bold yellow"
-        lines.append(Text(("■ " if alert.level == "stop" else "⚠ ") + alert.message, style=style))
+        text = ("■ " if alert.level == "stop" else "⚠ ") + alert.message
+        lines.extend(Text(part, style=style) for part in textwrap.wrap(text, width, subsequent_indent="  "))
     if state.guidance:
         lines.append(Text(""))
         lines.append(_rule("Stop, and see a doctor if…", width, "red"))
