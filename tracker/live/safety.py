@@ -168,7 +168,9 @@ def usual_peaks_from_store(store: Any, *, exclude: str | None = None, last_sessi
     except StoreError:
         return {}
     used = 0
-    for info in sessions:
+    # sessions without repetitions (aborted, never analysed) don't count, but the scan
+    # is bounded so a long history costs at most a few dozen small queries
+    for info in sessions[: 3 * last_sessions + 1]:
         if info.id == exclude:
             continue
         found: list[Any] = []
