@@ -134,7 +134,7 @@ def build_steps(routine: Routine | None = None) -> list[GuidedStep]:
                     steps.append(GuidedStep("rest", "Rest", "Rest in the start position and breathe.",
                                             spec.exercise, side, rest_s=spec.rest_s, position=need))
     steps.append(GuidedStep("done", "Routine complete",
-                            "Well done. Stand up slowly. Ctrl-C ends the recording."))
+                            "Well done. Stand up slowly; the recording stops in a few seconds."))
     return steps
 
 
