@@ -37,12 +37,14 @@ import pandas as pd
 from .. import schema
 from ..errors import ValidationError
 from ..recording import Recording
-from ._quat import euler_yxz_from_quat, quat_conj, quat_mul, quat_normalize
+from ._quat import euler_yxz_from_quat, quat_conj, quat_mul3
 from .angles import body_quat, body_up, gravity_angles_deg, relative_angles_deg
 from .calibration import Calibration, calibrate
 from .orientation import Orientation, OnlineOrientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
-from .reps import POSTURES, Bout, RepEvent, _classify, find_reps, still_mask
+from .reps import (
+    POSTURES, Bout, RepEvent, _classify, confidence, find_reps, primary_channels, still_mask,
+)
 from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
 
 __all__ = ["process_session", "LiveAnalyzer", "LiveState", "data_quality", "assign_rep"]
@@ -84,6 +86,13 @@ def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None, *,
         "longest_gap_s": _f(dt.max() if gap.any() else 0.0),
         "timing_jitter_frac": _f(float(np.std(dt[~gap])) / period if (~gap).any() else 0.0, 4),
     }
+
+
+def _median_rate_hz(t_s: np.ndarray) -> float:
+    """1 / median sample period (of at most ~100k periods spread over the session)."""
+    step = max(1, (t_s.size - 1) // 100_000)
+    dt = t_s[step::step] - t_s[step - 1:-1:step] if step > 1 else np.diff(t_s)
+    return float(1.0 / np.median(dt))
 
 
 def assign_rep(t_s: float, reps: list[Rep] | tuple[Rep, ...]) -> int | None:
@@ -164,15 +173,17 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
     return m / np.linalg.norm(m)
 
 
-def _signal_angles(q_wb: np.ndarray, up_b: np.ndarray | None, has_heading: bool, idx: np.ndarray,
-                   refs: list[tuple[int, int]], events: list[RepEvent]) -> np.ndarray:
+def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
+                   has_heading: bool, idx: np.ndarray, refs: list[tuple[int, int]],
+                   events: list[RepEvent], q_wb_ref: Any) -> np.ndarray:
     """Angles of every sample against its reference (see :func:`_reference_index`).
 
     Inside a repetition the reference moves from its start posture to the posture it
-    returned to, in proportion to time (normalised linear interpolation of the two
-    quaternions: the same drift correction as the repetitions' ``peak_deg``).
+    returned to, in proportion to time (linear interpolation of the two quaternions: the
+    same drift correction as the repetitions' ``peak_deg``). ``q_wb_ref(range)`` gives
+    the body orientation averaged over a sample range.
     """
-    n = q_wb.shape[0]
+    n = q_ws.shape[0]
     bounds = np.flatnonzero(np.diff(idx)) + 1
     runs = list(zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [n]])))
     if not has_heading:
@@ -196,8 +207,12 @@ def _signal_angles(q_wb: np.ndarray, up_b: np.ndarray | None, has_heading: bool,
 
     def q_ref(r: tuple[int, int]) -> np.ndarray:
         if r not in cache:
-            cache[r] = _mean_quat(q_wb[r[0]:max(r[1], r[0] + 1)])
+            cache[r] = q_wb_ref(r)
         return cache[r]
+
+    def rel(r: np.ndarray, a: int, b: int) -> np.ndarray:
+        """conj(r) ⊗ q_ws ⊗ q_sb for samples [a, b): one 4x4 matrix for the run."""
+        return quat_mul3(quat_conj(r), q_ws[a:b], q_sb)
 
     # the rotation from each sample's reference, then one Euler decomposition for all
     moving = np.zeros(n + 1, dtype=np.int32)  # samples whose reference moves (in reps)
@@ -207,17 +222,18 @@ def _signal_angles(q_wb: np.ndarray, up_b: np.ndarray | None, has_heading: bool,
             moving[e.end] -= 1
     moving = np.cumsum(moving[:-1]) > 0
     q_rel = np.empty((n, 4))
-    for a, b in runs:  # one reference per run: a (4, 4) @ (4, run) product
+    for a, b in runs:
         if not moving[a] or not moving[b - 1]:
-            q_rel[a:b] = quat_mul(quat_conj(q_ref(refs[idx[a]])), q_wb[a:b])
+            q_rel[a:b] = rel(q_ref(refs[idx[a]]), a, b)
     for e in events:
         if e.after is None:
             continue
         qs, qe = q_ref((e.ref_start, e.ref_end)), q_ref(e.after)
         qe = qe if qe @ qs >= 0 else -qe
         w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
-        ref = quat_normalize((1.0 - w) * qs + w * qe)
-        q_rel[e.start:e.end] = quat_mul(quat_conj(ref), q_wb[e.start:e.end])
+        # conj((1-w) qs + w qe) ⊗ q = (1-w) conj(qs) ⊗ q + w conj(qe) ⊗ q: two matrix
+        # products; the Euler formulas do not need the result normalised
+        q_rel[e.start:e.end] = (1.0 - w) * rel(qs, e.start, e.end) + w * rel(qe, e.start, e.end)
     return np.degrees(euler_yxz_from_quat(q_rel))
 
 
@@ -301,7 +317,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     if n < MIN_SAMPLES:
         raise ValidationError(f"recording has {n} samples; at least {MIN_SAMPLES} are needed to analyse it")
     t = rec.t_s
-    fs = float(1.0 / np.median(np.diff(t)))
+    fs = _median_rate_hz(t)
     notes: list[str] = []
     profile = rec.meta.profile
 
@@ -325,28 +341,40 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
                      int(np.searchsorted(dec.t_s, cal.neutral_end_s, side="right")))
     else:
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
+    # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,
-                                             neutral=neutral_d)
+                                             neutral=neutral_d, measure=False)
 
     # 3. back to the full rate: per-sample angles against their references, peaks
-    q_wb = body_quat(ori.quat_wxyz, cal.q_sensor_body)
+    q_sb = cal.q_sensor_body
     events = [dec.event_to_full(e) for e in events_d]
     parts = [dec.bout_to_full(b) for b in parts_d]
     neutral = dec.range_to_full(neutral_d)
-    up_b = body_up(q_wb) if not ori.has_heading else None
+    up_b = None if ori.has_heading else body_up(body_quat(ori.quat_wxyz, q_sb))
+
+    def q_wb_ref(r: tuple[int, int]) -> np.ndarray:
+        return _mean_quat(body_quat(ori.quat_wxyz[r[0]:max(r[1], r[0] + 1)], q_sb))
+
     idx, refs = _reference_index(n, parts, events, neutral)
-    ang = _signal_angles(q_wb, up_b, ori.has_heading, idx, refs, events)
+    ang = _signal_angles(ori.quat_wxyz, q_sb, up_b, ori.has_heading, idx, refs, events, q_wb_ref)
     rep_col = np.full(n, -1, dtype=np.int64)
     primary = np.full(n, np.nan)
-    for i, e in enumerate(events):
+    kept: list[RepEvent] = []
+    for e in events:  # the peak at the full rate, against the drift-corrected start posture
         trace = ang[e.start:e.end, e.primary]
-        rep_col[e.start:e.end] = i
+        if not np.isfinite(trace).any():
+            continue
+        k = int(np.nanargmax(np.abs(trace)))
+        if abs(trace[k]) < params.reps.min_peak_deg:
+            continue
+        conf = confidence(ang[e.start:e.end], e.primary, primary_channels(parts[e.bout].posture),
+                          float(trace[k]))
+        rep_col[e.start:e.end] = len(kept)
         primary[e.start:e.end] = trace
-        if np.isfinite(trace).any():  # the peak at the full rate
-            k = int(np.nanargmax(np.abs(trace)))
-            events[i] = dataclasses.replace(e, peak=e.start + k, peak_deg=float(trace[k]),
-                                            primary_deg=trace)
+        kept.append(dataclasses.replace(e, peak=e.start + k, peak_deg=float(trace[k]),
+                                        primary_deg=trace, confidence=conf))
+    events = kept
     reps = _rep_objects(events, t)
     still = dec.to_full(still_d)
     spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes)

@@ -278,7 +278,7 @@ def _hold(p: np.ndarray, v: np.ndarray, peak_abs: float, sign: float, fs: float,
 def find_reps(
     t_s: np.ndarray, q_world_body: np.ndarray, still: np.ndarray, *, sampling_rate_hz: float,
     params: RepParams | None = None, has_heading: bool = True,
-    neutral: tuple[int, int] | None = None,
+    neutral: tuple[int, int] | None = None, measure: bool = True,
 ) -> tuple[list[RepEvent], list[Bout], np.ndarray]:
     """Find the repetitions of the four stretches.
 
@@ -295,6 +295,11 @@ def find_reps(
         False for gravity-only orientation (no gyroscope).
     neutral : (int, int), optional
         Sample range of the calibration's neutral posture.
+    measure : bool
+        Measure each repetition's primary angle against its (drift-corrected) start
+        posture here. False leaves ``peak``, ``peak_deg``, ``primary_deg`` and
+        ``confidence`` from the smoothed detection angles, for callers that measure at
+        a higher rate themselves (:func:`~tracker.signal.process.process_session`).
 
     Returns
     -------
@@ -319,7 +324,7 @@ def find_reps(
         part: Bout | None = bout
         while part is not None:
             parts.append(part)
-            found, restart = _reps_in_bout(len(parts) - 1, part, src, fs, p)
+            found, restart = _reps_in_bout(len(parts) - 1, part, src, fs, p, measure)
             if restart is not None:
                 parts[-1] = Bout(part.start, restart, part.posture, part.ref_start, part.ref_end)
             reps.extend(found)
@@ -408,8 +413,8 @@ def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr
     return None
 
 
-def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
-                  ) -> tuple[list[RepEvent], int | None]:
+def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams,
+                  measure: bool = True) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
     channels = _primary_channels(bout.posture)
@@ -457,25 +462,27 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
         start_ref = (a + ref0, a + max(s, ref0 + 1))
         ref1 = min(b - a, e + w_ref)
         after = (a + e, a + ref1) if p.drift_correction and ref1 > e else None
-        if after is not None:
-            rel = src.angles_moving_ref(a + s, a + e, src.ref(*start_ref), src.ref(*after))
+        if not measure:
+            rel = None
+            prim, i_pk, peak = exc, i_rough, rough
         else:
-            rel = src.angles(a + s, a + e, src.ref(*start_ref))
-        prim = rel[:, ch]
-        if np.isnan(prim).all():
-            continue
-        i_pk = int(np.nanargmax(np.abs(prim)))
-        peak = float(prim[i_pk])
+            if after is not None:
+                rel = src.angles_moving_ref(a + s, a + e, src.ref(*start_ref), src.ref(*after))
+            else:
+                rel = src.angles(a + s, a + e, src.ref(*start_ref))
+            prim = rel[:, ch]
+            if np.isnan(prim).all():
+                continue
+            i_pk = int(np.nanargmax(np.abs(prim)))
+            peak = float(prim[i_pk])
         exercise, side = _classify(bout.posture, ch, peak)
-        if exercise is None or not p.min_peak_deg <= abs(peak) <= p.max_peak_deg:
+        if exercise is None or not (0.8 if rel is None else 1.0) * p.min_peak_deg <= abs(peak) <= p.max_peak_deg:
             continue
         # hold: on the smoothed angle (its shape, not its drift, matters here)
         vel = vel_all[s:e, ch_local]
         ramp = float(np.abs(vel[: max(1, i_rough)]).max())
         hold = _hold(exc, vel, abs(rough), 1.0 if rough > 0 else -1.0, fs, p, ramp)
-        # confidence: how clearly the dominant angle beats the other candidate(s)
-        others = [float(np.nanmax(np.abs(rel[:, c]))) for c in usable if c != ch]
-        conf = 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
+        conf = 1.0 if rel is None else confidence(rel, ch, usable, peak)
         out.append(RepEvent(
             exercise, side, a + s, a + e, a + s + i_pk,
             None if hold is None else a + s + hold[0],
@@ -483,6 +490,17 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
             peak, ch, start_ref[0], start_ref[1], k, conf, prim, after,
         ))
     return out, None
+
+
+def confidence(rel: np.ndarray, ch: int, usable: list[int] | tuple[int, ...], peak: float) -> float:
+    """How clearly the primary angle beats the other candidate angle(s): 1 - other/peak."""
+    others = [float(np.nanmax(np.abs(rel[:, c]))) for c in usable if c != ch and not np.isnan(rel[:, c]).all()]
+    return 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
+
+
+def primary_channels(posture: int) -> tuple[int, ...]:
+    """Angles (0 flexion, 1 lateral bend, 2 axial rotation) that can be primary there."""
+    return _primary_channels(posture)
 
 
 def primary_column(exercise: str) -> str:
