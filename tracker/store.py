@@ -504,7 +504,7 @@ class Store:
         return SessionWriter(self, session_id, flush_interval_s)
 
     # ------------------------------------------------------------------- events
-    def add_event(self, session_id: str, kind: str, t_s: float | None = None, **data: Any) -> None:
+    def add_event(self, session_id: str, kind: str, t_s: float | None = None, /, **data: Any) -> None:
         with self._tx("adding an event") as conn:
             conn.execute("INSERT INTO events (session_id, kind, t_s, data_json) VALUES (?,?,?,?)",
                          (session_id, kind, t_s, json.dumps(data)))
@@ -642,7 +642,7 @@ class SessionWriter:
         else:
             self.tick()
 
-    def add_event(self, kind: str, t_s: float | None = None, **data: Any) -> None:
+    def add_event(self, kind: str, t_s: float | None = None, /, **data: Any) -> None:
         self._pending_events.append((kind, t_s, data))
         self.tick()
 
