@@ -33,7 +33,7 @@ def _try_import(module: str, name: str) -> Any:
 
 
 def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, rate_hz: float = 100.0,
-             minutes: float = 1.0, echo: Any = click.echo) -> dict[str, Any]:
+             minutes: float = 1.5, echo: Any = click.echo) -> dict[str, Any]:
     """Run the demo and return what it did (also used by the tests).
 
     Returns
@@ -63,7 +63,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     files.append(truth_path)
     timings["simulate"] = time.perf_counter() - t0
     echo(f"1/4 simulated {sim.recording.duration_s:.0f} s of stretching at {rate_hz:g} Hz "
-         f"({len(truth.reps)} repetitions, {len(truth.cracks)} cracks; seed {seed})")
+         f"({len(truth.reps)} repetitions, {_plural(len(truth.cracks), 'crack')}; seed {seed})")
 
     t0 = time.perf_counter()
     quiet_bumble_logging()
@@ -97,7 +97,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     timings["analyse"] = time.perf_counter() - t0
     if analysis is not None:
         echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
-             f"{len(analysis.cracks)} possible cracks ({len(truth.cracks)} simulated), "
+             f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
              f"{len(analysis.spikes)} spikes")
     else:
         echo(f"3/4 analysis skipped: {skipped['analysis']}")
@@ -158,6 +158,10 @@ def _report_paths(report: Any) -> list[Any]:
     return []
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @click.command("demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("tracker-demo"), show_default=True,
@@ -165,7 +169,7 @@ def _report_paths(report: Any) -> list[Any]:
 @click.option("--speed", type=click.FloatRange(1, 100), default=15.0, show_default=True,
               help="How much faster than real time the emulated tag streams.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated session.")
-@click.option("--minutes", type=click.FloatRange(0.3, 10), default=1.0, show_default=True,
+@click.option("--minutes", type=click.FloatRange(0.3, 10), default=1.5, show_default=True,
               help="Rough length of the simulated routine.")
 @data_dir_option
 def demo(out_dir: Path, speed: float, seed: int, minutes: float, data_dir: Path | None) -> None:
