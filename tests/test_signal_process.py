@@ -16,6 +16,7 @@ Matching rules (stated here, used below):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -250,6 +251,35 @@ def test_still_recording_has_no_reps() -> None:
     assert res.reps == () and res.cracks == ()
     assert res.summary["calibration"]["neutral_start_s"] is not None
     json.dumps(res.to_json(None), allow_nan=False)
+
+
+def test_sensor_without_gyroscope() -> None:
+    """micro:bit / Polar H10: gravity only. Back-bends, cat stretches and (lying, about a
+    horizontal axis) trunk rotations are still measured; seated twists cannot be, and
+    walking must not pass for a stretch."""
+    tp = fp = n_true = 0
+    peak_err = []
+    for seed in (2, 3):
+        sim = simulate_session(seed=seed, rate_hz=50.0)
+        r = sim.recording
+        rec = Recording(r.t_s, r.acc_m_s2, np.zeros_like(r.gyr_rad_s), None,
+                        dataclasses.replace(r.meta, profile="microbit"))
+        res = process_session(rec)
+        assert res.summary["orientation"]["mode"] == "gravity"
+        assert res.summary["angles_available"]["axial_rotation"] is False
+        upright = (res.signals["posture"] == "upright").to_numpy()
+        assert np.isnan(res.signals["axial_rotation_deg"].to_numpy()[upright]).all()
+        truth = [t for t in sim.truth.reps if t.exercise != "seated_twist"]
+        n_true += len(truth)
+        for rep in res.reps:
+            hit = [t for t in truth if t.start_s <= rep.peak_s <= t.end_s]
+            if hit and hit[0].exercise == rep.exercise:
+                tp += 1
+                peak_err.append(abs(rep.peak_deg - hit[0].peak_deg))
+            else:
+                fp += 1
+    assert 2 * tp / (2 * tp + fp + (n_true - tp)) >= 0.95
+    assert np.mean(peak_err) <= 2.0
 
 
 def test_live_analyzer_counts_like_offline() -> None:

@@ -140,7 +140,7 @@ def test_no_gyroscope_sensor() -> None:
     assert [r.peak_deg for r in res.reps] == pytest.approx([-25, -22], abs=1.5)
     assert res.summary["angles_available"]["axial_rotation"] is False
     assert np.isnan(res.signals["axial_rotation_deg"]).all()
-    assert any("axial rotation unavailable" in n for n in res.summary["notes"])
+    assert any("axial rotation unavailable while upright" in n for n in res.summary["notes"])
 
 
 def test_params_are_validated() -> None:

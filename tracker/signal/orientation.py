@@ -231,8 +231,8 @@ def estimate_orientation(
                          fs=sampling_rate_hz, output="sos")
         pad = min(3 * 5, acc.shape[0] - 1)
         acc_lp = sps.sosfiltfilt(sos, acc, axis=0, padlen=pad) if acc.shape[0] > 6 else acc
-        notes.append("no gyroscope: flexion and lateral bend from gravity only; "
-                     "axial rotation unavailable")
+        notes.append("no gyroscope: angles from gravity only; axial rotation unavailable while "
+                     "upright (seated twists cannot be measured), seen lying down only")
         return Orientation(_gravity_quat(acc_lp), _rest_from_acc(acc, sampling_rate_hz),
                            np.zeros_like(gyr), "gravity", None, 0, tuple(notes))
 

@@ -171,6 +171,12 @@ class RepParams:
         ...or than this, whichever is larger.
     min_hold_s : float
         Shorter plateaus are not holds (the repetition has no hold).
+    active_acc_m_s2 : float
+        Without a gyroscope: spread of the acceleration magnitude (1 s standard
+        deviation, sustained 3 s) above which the person is walking...
+    max_active_frac : float
+        ...and a candidate active for more than this fraction of its time is rejected
+        (walking shakes gravity-only angles into stretch-like shapes).
     drift_correction : bool
         Measure the primary angle against a reference interpolated in time between the
         start posture (before the rep) and the end posture (after it): a repetition
@@ -194,13 +200,15 @@ class RepParams:
     hold_rate_frac: float = 0.15
     hold_max_rate_deg_s: float = 3.0
     min_hold_s: float = 1.0
+    active_acc_m_s2: float = 0.5
+    max_active_frac: float = 0.25
     drift_correction: bool = True
 
     def __post_init__(self) -> None:
         _positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s", "min_peak_deg", "detect_frac",
                   "max_peak_deg", "onset_rate_deg_s", "ref_window_s", "return_frac", "min_rep_s",
                   "max_rep_s", "hold_band_frac", "hold_rate_frac", "hold_max_rate_deg_s",
-                  "min_hold_s")
+                  "min_hold_s", "active_acc_m_s2", "max_active_frac")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ from .calibration import Calibration, calibrate
 from .orientation import Orientation, OnlineOrientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
 from .reps import (
-    POSTURES, Bout, RepEvent, _classify, confidence, find_reps, primary_channels, still_mask,
+    POSTURES, Bout, RepEvent, _classify, activity_mask, confidence, find_reps, primary_channels,
+    still_mask,
 )
 from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
 
@@ -341,10 +342,14 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
                      int(np.searchsorted(dec.t_s, cal.neutral_end_s, side="right")))
     else:
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
+    # walking shakes gravity-only angles into stretch-like shapes; with a gyroscope the
+    # orientation is sound and the shape checks suffice (a buzz then costs nothing)
+    active_d = (None if ori.has_heading
+                else activity_mask(dec.acc_m_s2, dec.fs, params.reps.active_acc_m_s2))
     # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,
-                                             neutral=neutral_d, measure=False)
+                                             neutral=neutral_d, measure=False, active=active_d)
 
     # 3. back to the full rate: per-sample angles against their references, peaks
     q_sb = cal.q_sensor_body

@@ -55,7 +55,7 @@ from .params import RepParams
 
 __all__ = [
     "POSTURES", "RepEvent", "Bout", "classify_posture", "posture_bouts", "find_reps",
-    "lowpass", "still_mask",
+    "lowpass", "still_mask", "activity_mask",
 ]
 
 #: Posture codes of :func:`classify_posture`.
@@ -123,6 +123,28 @@ def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float) -> np.ndar
     y = y[::-1]
     y, _ = sps.sosfilt(sos, y, axis=0, zi=zi.reshape(zi_shape) * y[:1])
     return y[::-1][pad:pad + x.shape[0]]
+
+
+def activity_mask(acc_m_s2: np.ndarray, sampling_rate_hz: float, threshold_m_s2: float) -> np.ndarray:
+    """Walking or other vigorous movement: the 1 s standard deviation of the
+    acceleration's magnitude above ``threshold_m_s2`` for at least 3 s. The magnitude
+    ignores turning (gravity only changes direction); stretches are slow, while gait
+    shakes the lower back by 1–2 m/s² at the step frequency."""
+    n = max(2, int(round(sampling_rate_hz)))
+    m = np.sqrt(np.einsum("ij,ij->i", acc_m_s2, acc_m_s2))
+    c1 = np.concatenate([[0.0], np.cumsum(m)])
+    c2 = np.concatenate([[0.0], np.cumsum(m * m)])
+    idx = np.arange(m.size)
+    lo = np.clip(idx - n // 2, 0, None)
+    hi = np.clip(lo + n, None, m.size)
+    cnt = hi - lo
+    var = (c2[hi] - c2[lo]) / cnt - ((c1[hi] - c1[lo]) / cnt) ** 2
+    active = np.sqrt(np.maximum(var, 0.0)) > threshold_m_s2
+    # a knock stirs one window (~1 s), a phone buzz a few seconds; walking goes on
+    for a, b in _runs(active):
+        if b - a < 3 * n:
+            active[a:b] = False
+    return active
 
 
 def still_mask(gyr_rad_s: np.ndarray, sampling_rate_hz: float, threshold_rad_s: float) -> np.ndarray:
@@ -279,6 +301,7 @@ def find_reps(
     t_s: np.ndarray, q_world_body: np.ndarray, still: np.ndarray, *, sampling_rate_hz: float,
     params: RepParams | None = None, has_heading: bool = True,
     neutral: tuple[int, int] | None = None, measure: bool = True,
+    active: np.ndarray | None = None,
 ) -> tuple[list[RepEvent], list[Bout], np.ndarray]:
     """Find the repetitions of the four stretches.
 
@@ -295,6 +318,9 @@ def find_reps(
         False for gravity-only orientation (no gyroscope).
     neutral : (int, int), optional
         Sample range of the calibration's neutral posture.
+    active : ndarray of bool, shape (N,), optional
+        Walking or other vigorous movement (:func:`activity_mask`); a candidate that is
+        mostly active is not a stretch.
     measure : bool
         Measure each repetition's primary angle against its (drift-corrected) start
         posture here. False leaves ``peak``, ``peak_deg``, ``primary_deg`` and
@@ -324,7 +350,7 @@ def find_reps(
         part: Bout | None = bout
         while part is not None:
             parts.append(part)
-            found, restart = _reps_in_bout(len(parts) - 1, part, src, fs, p, measure)
+            found, restart = _reps_in_bout(len(parts) - 1, part, src, fs, p, measure, active)
             if restart is not None:
                 parts[-1] = Bout(part.start, restart, part.posture, part.ref_start, part.ref_end)
             reps.extend(found)
@@ -414,7 +440,8 @@ def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr
 
 
 def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams,
-                  measure: bool = True) -> tuple[list[RepEvent], int | None]:
+                  measure: bool = True, active: np.ndarray | None = None
+                  ) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
     channels = _primary_channels(bout.posture)
@@ -452,7 +479,8 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
         back = abs(float(exc[-tail:].mean()))
         if (_classify(bout.posture, ch, rough)[0] is None or abs(rough) > 1.2 * p.max_peak_deg
                 or abs(rough) < 0.8 * p.min_peak_deg or dur < p.min_rep_s or dur > p.max_rep_s
-                or back > p.return_frac * abs(rough)):
+                or back > p.return_frac * abs(rough)
+                or (active is not None and active[a + s:a + e].mean() > p.max_active_frac)):
             continue
         # precise angles against the start posture (just before the onset); the rep
         # returns to it, so what the orientation says after the end vs before the start
