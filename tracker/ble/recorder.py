@@ -480,7 +480,9 @@ async def record_session(
         started = loop.time()
         # Host-time fallback for --seconds when no data flows at all.
         fallback_s = None if seconds is None else seconds / time_scale + policy.give_up_after_s
-        while not (stop.is_set() or client_task.done() or recorder.stopped):
+        # A recorder that failed (e.g. the store cannot write: disk full) ends the
+        # session now instead of streaming on with nothing stored.
+        while not (stop.is_set() or client_task.done() or recorder.stopped or recorder_task.done()):
             if recorder.reached_limit:
                 ended_by = "seconds"
                 break
