@@ -1,22 +1,31 @@
 """Analysis parameters: frozen dataclasses, every field carries its unit.
 
 ``AnalysisParams()`` holds the defaults; change one value with
-``dataclasses.replace(AnalysisParams().reps, min_peak_deg=6.0)``. ``to_dict`` gives the
+``AnalysisParams(reps=RepParams(min_peak_deg=6.0))``. ``to_dict`` gives the
 JSON stored next to every analysis result.
 
-============================  =========  =====================================================
-parameter                     default    meaning
-============================  =========  =====================================================
-orientation.use_mag           "auto"     9D when a magnetometer is present and trustworthy
-orientation.tau_acc_s         3.0        VQF accelerometer time constant (VQF default)
-orientation.tau_mag_s         9.0        VQF magnetometer time constant (VQF default)
-orientation.max_mag_disturbed 0.95       above this fraction of disturbed samples, use 6D
-calibration.search_s          60.0       the neutral still period is looked for this early
-calibration.min_still_s       1.0        shortest neutral still period
-reps.min_peak_deg             8.0        smaller excursions are not repetitions
-reps.min_hold_s               1.0        shorter plateaus are not holds
-reps.hold_max_rate_deg_s      3.0        a hold turns slower than this (or 15% of the speed in)
-============================  =========  =====================================================
+==================================  =========  ==============================================
+parameter                           default    meaning
+==================================  =========  ==============================================
+orientation.use_mag                 "auto"     9D when a magnetometer is present and plausible
+orientation.tau_acc_s               3.0        VQF accelerometer time constant (VQF default)
+orientation.tau_mag_s               9.0        VQF magnetometer time constant (VQF default)
+orientation.max_mag_disturbed       0.95       above this fraction of disturbed samples: 6D
+orientation.max_gap_fill_s          5.0        gaps are bridged by interpolation up to this
+calibration.nominal_mounting        "auto"     ``aligned`` / ``flat_back`` / whichever fits
+calibration.search_s                60.0       the neutral still period is looked for this early
+calibration.min_still_s             1.0        shortest neutral still period
+calibration.max_tilt_deg            35.0       largest up-axis correction from the nominal
+calibration.max_heading_deg         45.0       largest forward-axis correction from movement
+reps.event_rate_hz                  10.0       events are found on block means at this rate
+reps.min_peak_deg                   8.0        smaller excursions are not repetitions
+reps.onset_rate_deg_s               2.0        a repetition starts/ends below this speed
+reps.return_frac                    0.35       it must come back within this share of its peak
+reps.min_hold_s                     1.0        shorter plateaus are not holds
+reps.hold_max_rate_deg_s            3.0        a hold turns slower than this (or 15% of the
+                                               speed going in) within 30% of the peak
+reps.drift_correction               True       reference interpolated start -> end posture
+==================================  =========  ==============================================
 """
 
 from __future__ import annotations

@@ -9,14 +9,17 @@ Pipeline (each step a pure function of arrays):
 2. :func:`posture_bouts` — runs of one posture lasting ``min_bout_s`` or more. Each bout
    has a reference posture: its first still moment (for the first upright bout, the
    calibration's neutral posture).
-3. :func:`find_reps` — per bout, the excursion from the bout's reference in the angles
-   that can be primary there (upright: flexion and axial rotation; supine: axial
-   rotation; all fours: flexion) is low-passed; every run above ``detect_frac *
-   min_peak_deg`` is a candidate, widened to where the movement starts and stops
-   (primary angular speed below ``onset_rate_deg_s``). The candidate is then measured
-   against *its own start posture* (reference per repetition, which keeps heading drift
-   out of axial rotation and absorbs a lying person's resettling), and kept when it is
-   one of the four stretches:
+3. :func:`find_reps` — per bout, the angles that can be primary there (upright:
+   flexion and axial rotation; supine: axial rotation; all fours: flexion) against the
+   bout's reference, low-passed (``smooth_hz``). Going through the bout in time, an
+   excursion of more than ``detect_frac * min_peak_deg`` from the posture at rest
+   before it is a candidate, widened to where the movement starts and stops (angular
+   speed below ``onset_rate_deg_s``); the baseline is re-taken after each candidate, so
+   slow orientation drift between repetitions never adds up to a false one. An
+   excursion beyond ``max_peak_deg`` or one that does not come back within
+   ``max_rep_s`` is a change of posture (turning round, sitting down): the bout is split
+   there and the angles re-referenced to the posture settled into. A candidate is kept
+   when it is one of the four stretches:
 
    ========== ======================= ===================================================
    posture    dominant angle          exercise (sign of the peak)
@@ -27,13 +30,17 @@ Pipeline (each step a pure function of arrays):
    all fours  flexion, peak > 0       ``cat_stretch``
    ========== ======================= ===================================================
 
-   It must also reach ``min_peak_deg``, return to within ``return_frac`` of its start,
-   last ``min_rep_s``–``max_rep_s`` and stay below ``max_peak_deg`` (turning round while
-   walking is not a twist).
-4. Peak: the sample of largest |primary angle| (unsmoothed). Hold: the longest stretch
-   where the smoothed primary angle stays within ``hold_band_frac`` of the peak and
-   turns slower than a threshold (``hold_rate_frac`` of the speed going in, at least
-   ``hold_max_rate_deg_s``); shorter than ``min_hold_s`` means no hold.
+   It must also reach ``min_peak_deg``, return to within ``return_frac`` of its start
+   and last ``min_rep_s``–``max_rep_s``; without a gyroscope it must not be mostly
+   walking (:func:`activity_mask`).
+4. Peak: the sample of largest |primary angle| measured against *the repetition's own
+   start posture*, moved linearly in time to the posture it returns to (reference per
+   repetition with drift correction: heading drift of 6D fusion, and a creeping hold
+   that VQF takes for gyroscope bias, stay out of the peak; a lying person's resettling
+   is absorbed). Hold: the longest stretch where the smoothed primary angle stays
+   within ``hold_band_frac`` of its peak and turns slower than ``hold_rate_frac`` of the
+   speed going in (at least ``hold_max_rate_deg_s``); shorter than ``min_hold_s`` means
+   no hold.
 
 Without a gyroscope there is no heading: angles come from gravity alone
 (:func:`tracker.signal.angles.gravity_angles_deg`), so a seated twist cannot be seen,
