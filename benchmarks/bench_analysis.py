@@ -38,7 +38,7 @@ from tracker.simulate import simulate_session  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 MINUTES = 10 if QUICK else 60
-RUNS = 3 if QUICK else 7
+RUNS = 3 if QUICK else 9
 RATE_HZ = 200.0
 MADGWICK_S = 30.0
 TARGET_RATIO = 1.5

@@ -48,8 +48,9 @@ class Orientation:
         ``q_world_sensor`` (ENU world, scalar first).
     rest : ndarray of bool, shape (N,)
         VQF rest detection (sensor still).
-    gyr_bias_rad_s : ndarray, shape (N, 3)
-        Estimated gyroscope bias (zeros in gravity mode).
+    bias_grid : ndarray, shape (M, 3)
+        Estimated gyroscope bias on the filter's time grid (zeros in gravity mode); use
+        :attr:`gyr_bias_rad_s` (per sample) or :meth:`gyr_bias_at`.
     mode : {"9D", "6D", "gravity"}
         What the orientation is based on. ``gravity`` has no heading.
     mag_disturbed_fraction : float or None
@@ -58,19 +59,31 @@ class Orientation:
         Samples interpolated into gaps of the time base before fusion.
     notes : tuple of str
         Human-readable remarks (why 9D was not used, gaps bridged...).
+    grid_pos : ndarray of int, shape (N,), optional
+        Where each sample sits on the filter's grid (None: the grid is the samples).
     """
 
     quat_wxyz: np.ndarray
     rest: np.ndarray
-    gyr_bias_rad_s: np.ndarray
+    bias_grid: np.ndarray
     mode: str
     mag_disturbed_fraction: float | None = None
     n_filled: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    grid_pos: np.ndarray | None = None
 
     @property
     def has_heading(self) -> bool:
         return self.mode != "gravity"
+
+    @property
+    def gyr_bias_rad_s(self) -> np.ndarray:
+        """Gyroscope bias estimate per sample, (N, 3) rad/s."""
+        return self.bias_grid if self.grid_pos is None else self.bias_grid[self.grid_pos]
+
+    def gyr_bias_at(self, index: np.ndarray) -> np.ndarray:
+        """Bias at some samples only (the bias changes slowly; no (N, 3) copy)."""
+        return self.bias_grid[index if self.grid_pos is None else self.grid_pos[index]]
 
 
 def has_gyroscope(gyr_rad_s: np.ndarray, profile: str | None = None) -> bool:
@@ -267,11 +280,11 @@ def estimate_orientation(
         else:
             notes.append(f"magnetometer ignored: {disturbed:.0%} of samples magnetically disturbed; "
                          "heading from 6D fusion")
-    rest, bias = out["restDetected"], out["bias"]
+    rest = out["restDetected"]
     if pos is not None:
-        quat, rest, bias = quat[pos], rest[pos], bias[pos]
-    return Orientation(np.ascontiguousarray(quat), np.asarray(rest, dtype=bool),
-                       np.ascontiguousarray(bias), mode, disturbed, n_filled, tuple(notes))
+        quat, rest = quat[pos], rest[pos]
+    return Orientation(np.ascontiguousarray(quat), np.asarray(rest, dtype=bool), out["bias"], mode,
+                       disturbed, n_filled, tuple(notes), pos)
 
 
 class OnlineOrientation:

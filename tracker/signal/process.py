@@ -145,14 +145,13 @@ def _rep_objects(events: list[RepEvent], t: np.ndarray) -> list[Rep]:
     return out
 
 
-def _reference_index(n: int, parts: list[Bout], events: list[RepEvent], neutral: tuple[int, int]
-                     ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Per sample, which reference range its angles are measured against.
+def _reference_changes(parts: list[Bout], events: list[RepEvent], neutral: tuple[int, int]
+                       ) -> list[tuple[int, tuple[int, int]]]:
+    """Where each reference posture starts to apply: ``(sample, reference range)``, sorted.
 
     A part (posture bout) starts with its own reference (the neutral posture for the
     first upright one); from each repetition's start its start posture applies, from its
-    end the posture it returned to. Returns the index into the list of reference ranges
-    for every sample, and that list.
+    end the posture it returned to.
     """
     changes: list[tuple[int, tuple[int, int]]] = [(0, neutral)]
     for part in parts:
@@ -162,10 +161,28 @@ def _reference_index(n: int, parts: list[Bout], events: list[RepEvent], neutral:
         if e.after is not None:
             changes.append((e.end, e.after))
     changes.sort(key=lambda c: c[0])
-    refs = [c[1] for c in changes]
-    starts = np.array([c[0] for c in changes])
-    idx = np.searchsorted(starts, np.arange(n), side="right") - 1
-    return idx, refs
+    return changes
+
+
+def _segments(n: int, changes: list[tuple[int, tuple[int, int]]], events: list[RepEvent]
+              ) -> list[tuple[int, int, tuple[int, int] | RepEvent]]:
+    """``[a, b)`` pieces of the session with a fixed reference range, or inside a
+    repetition whose reference moves (the event itself)."""
+    moving = sorted((e for e in events if e.after is not None), key=lambda e: e.start)
+    cuts = sorted({0, n, *(c[0] for c in changes), *(e.start for e in moving), *(e.end for e in moving)})
+    starts = [c[0] for c in changes]
+    out: list[tuple[int, int, tuple[int, int] | RepEvent]] = []
+    k = 0
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if b <= a or a >= n:
+            continue
+        while k < len(moving) and moving[k].end <= a:
+            k += 1
+        if k < len(moving) and moving[k].start <= a < moving[k].end:
+            out.append((a, b, moving[k]))
+        else:
+            out.append((a, b, changes[int(np.searchsorted(starts, a, side="right")) - 1][1]))
+    return out
 
 
 def _mean_quat(q: np.ndarray) -> np.ndarray:
@@ -175,18 +192,17 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
 
 
 def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
-                   has_heading: bool, idx: np.ndarray, refs: list[tuple[int, int]],
-                   events: list[RepEvent], q_wb_ref: Any) -> np.ndarray:
-    """Angles of every sample against its reference (see :func:`_reference_index`).
+                   has_heading: bool, segments: list, q_wb_ref: Any) -> np.ndarray:
+    """Angles (deg) of every sample against its reference (see :func:`_segments`).
 
     Inside a repetition the reference moves from its start posture to the posture it
     returned to, in proportion to time (linear interpolation of the two quaternions: the
     same drift correction as the repetitions' ``peak_deg``). ``q_wb_ref(range)`` gives
-    the body orientation averaged over a sample range.
+    the body orientation averaged over a sample range. Works in cache-sized blocks and
+    writes into one output array: an hour at 200 Hz is 720k samples.
     """
     n = q_ws.shape[0]
-    bounds = np.flatnonzero(np.diff(idx)) + 1
-    runs = list(zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [n]])))
+    ang = np.empty((n, 3))
     if not has_heading:
         assert up_b is not None
 
@@ -194,14 +210,13 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
             u = up_b[r[0]:max(r[1], r[0] + 1)].mean(axis=0)
             return u / np.linalg.norm(u)
 
-        ang = np.empty((n, 3))
-        for a, b in runs:
-            ang[a:b] = gravity_angles_deg(up_b[a:b], up_ref(refs[idx[a]]))
-        for e in events:
-            if e.after is not None:
-                sl = slice(e.start, e.end)
-                w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
-                ang[sl] = (1.0 - w) * ang[sl] + w * gravity_angles_deg(up_b[sl], up_ref(e.after))
+        for a, b, ref in segments:
+            if isinstance(ref, RepEvent):
+                w = np.linspace(0.0, 1.0, ref.end - ref.start)[a - ref.start:b - ref.start, None]
+                u = (1.0 - w) * up_ref((ref.ref_start, ref.ref_end)) + w * up_ref(ref.after)
+                ang[a:b] = gravity_angles_deg(up_b[a:b], u / np.linalg.norm(u, axis=1, keepdims=True))
+            else:
+                ang[a:b] = gravity_angles_deg(up_b[a:b], up_ref(ref))
         return ang
 
     cache: dict[tuple[int, int], np.ndarray] = {}
@@ -211,31 +226,26 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
             cache[r] = q_wb_ref(r)
         return cache[r]
 
-    def rel(r: np.ndarray, a: int, b: int) -> np.ndarray:
-        """conj(r) ⊗ q_ws ⊗ q_sb for samples [a, b): one 4x4 matrix for the run."""
-        return quat_mul3(quat_conj(r), q_ws[a:b], q_sb)
+    for a0, b0, ref in segments:
+        for a in range(a0, b0, _BLOCK):
+            b = min(b0, a + _BLOCK)
+            if isinstance(ref, RepEvent):
+                # conj((1-w) qs + w qe) ⊗ q = (1-w) conj(qs) ⊗ q + w conj(qe) ⊗ q: two 4x4
+                # products; the Euler formulas do not need the result normalised
+                qs, qe = q_ref((ref.ref_start, ref.ref_end)), q_ref(ref.after)
+                qe = qe if qe @ qs >= 0 else -qe
+                w = (np.arange(a, b) - ref.start)[:, None] / max(1, ref.end - ref.start - 1)
+                q_rel = ((1.0 - w) * quat_mul3(quat_conj(qs), q_ws[a:b], q_sb)
+                         + w * quat_mul3(quat_conj(qe), q_ws[a:b], q_sb))
+            else:  # conj(ref) ⊗ q_ws ⊗ q_sb: one 4x4 product for the block
+                q_rel = quat_mul3(quat_conj(q_ref(ref)), q_ws[a:b], q_sb)
+            ang[a:b] = euler_yxz_from_quat(q_rel)
+    ang *= 180.0 / np.pi
+    return ang
 
-    # the rotation from each sample's reference, then one Euler decomposition for all
-    moving = np.zeros(n + 1, dtype=np.int32)  # samples whose reference moves (in reps)
-    for e in events:
-        if e.after is not None:
-            moving[e.start] += 1
-            moving[e.end] -= 1
-    moving = np.cumsum(moving[:-1]) > 0
-    q_rel = np.empty((n, 4))
-    for a, b in runs:
-        if not moving[a] or not moving[b - 1]:
-            q_rel[a:b] = rel(q_ref(refs[idx[a]]), a, b)
-    for e in events:
-        if e.after is None:
-            continue
-        qs, qe = q_ref((e.ref_start, e.ref_end)), q_ref(e.after)
-        qe = qe if qe @ qs >= 0 else -qe
-        w = np.linspace(0.0, 1.0, e.end - e.start)[:, None]
-        # conj((1-w) qs + w qe) ⊗ q = (1-w) conj(qs) ⊗ q + w conj(qe) ⊗ q: two matrix
-        # products; the Euler formulas do not need the result normalised
-        q_rel[e.start:e.end] = (1.0 - w) * rel(qs, e.start, e.end) + w * rel(qe, e.start, e.end)
-    return np.degrees(euler_yxz_from_quat(q_rel))
+
+#: Samples per block of the per-sample angle computation (temporaries stay in cache).
+_BLOCK = 16384
 
 
 def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Calibration,
@@ -361,8 +371,8 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     def q_wb_ref(r: tuple[int, int]) -> np.ndarray:
         return _mean_quat(body_quat(ori.quat_wxyz[r[0]:max(r[1], r[0] + 1)], q_sb))
 
-    idx, refs = _reference_index(n, parts, events, neutral)
-    ang = _signal_angles(ori.quat_wxyz, q_sb, up_b, ori.has_heading, idx, refs, events, q_wb_ref)
+    segments = _segments(n, _reference_changes(parts, events, neutral), events)
+    ang = _signal_angles(ori.quat_wxyz, q_sb, up_b, ori.has_heading, segments, q_wb_ref)
     rep_col = np.full(n, -1, dtype=np.int64)
     primary = np.full(n, np.nan)
     kept: list[RepEvent] = []
@@ -440,7 +450,7 @@ class _Decimated:
             acc_d, gyr_d = acc, gyr - ori.gyr_bias_rad_s
         else:  # the bias changes slowly: its value mid-block is the block's
             acc_d = np.add.reduceat(acc, starts, axis=0) / counts[:, None]
-            gyr_d = np.add.reduceat(gyr, starts, axis=0) / counts[:, None] - ori.gyr_bias_rad_s[mid]
+            gyr_d = np.add.reduceat(gyr, starts, axis=0) / counts[:, None] - ori.gyr_bias_at(mid)
         return cls(starts, mid, n, fs / k, t[mid], ori.quat_wxyz[mid], acc_d, gyr_d, ori.rest[mid])
 
     def _edge(self, i: int) -> int:
