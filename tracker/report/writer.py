@@ -88,6 +88,14 @@ def gap_spans(events: list[Any]) -> list[tuple[float, float]]:
     return spans
 
 
+def _inside(out: Path, name: str) -> Path:
+    """``out / name``, refusing (ValidationError) a name that could leave ``out``."""
+    from ..export import safe_output_path  # on use: tracker.export imports the store layer
+
+    safe_output_path(out, name)
+    return out / name
+
+
 def _version() -> str:
     try:
         return metadata.version("tracker")
@@ -226,11 +234,14 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
     Raises
     ------
     ValidationError
-        No sessions given.
+        No sessions given, or ``name`` or a session id would make a file name that could
+        leave ``out_dir`` (checked before anything is written).
     TrackerError
         ``out_dir`` cannot be written.
     """
     out = Path(out_dir)
+    html_path = _inside(out, f"{name}.html")
+    pdf_path = _inside(out, f"{name}.pdf") if pdf else None
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -249,23 +260,21 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
         figures[f"session:{d.session_id}"] = d.figure
     pngs_bytes = {key: figure_png(fig, dpi) for key, fig in figures.items()}
     images = {key: figure_data_uri(figures[key], png=data) for key, data in pngs_bytes.items()}
-    html_path = out / f"{name}.html"
+    # Every name is checked before anything is written (session ids come from the database).
+    png_paths = {key: _inside(out, f"{name}-{key.replace(':', '-')}.png") for key in pngs_bytes} if png else {}
     written: list[Path] = []
     try:
         html_path.write_text(render_html(report, images=images), encoding="utf-8")
-        if png:
-            for key, data in pngs_bytes.items():
-                p = out / f"{name}-{key.replace(':', '-')}.png"
-                p.write_bytes(data)
-                written.append(p)
+        for key, p in png_paths.items():
+            p.write_bytes(pngs_bytes[key])
+            written.append(p)
     except OSError as exc:
         raise TrackerError(f"cannot write the report into {out}: {exc.strerror or exc}") from exc
     timings["html"] = time.perf_counter() - t0
 
-    pdf_path, pages = None, 0
-    if pdf:
+    pages = 0
+    if pdf_path is not None:
         t0 = time.perf_counter()
-        pdf_path = out / f"{name}.pdf"
         try:
             pages = render_pdf(report, pdf_path)
         except OSError as exc:
