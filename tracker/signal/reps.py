@@ -464,8 +464,10 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
     w_ref = int(round(p.ref_window_s * fs))
     tail = max(1, int(round(0.2 * fs)))
     out: list[RepEvent] = []
-    pos = 0
-    base = sm[min(max(bout.ref_start - a, 0), sm.shape[0] - 1)]
+    # start at the part's reference: before it the person is still settling from the
+    # posture change (a roll onto all fours ends in a wobble that is no stretch)
+    pos = min(max(bout.ref_start - a, 0), sm.shape[0] - 1)
+    base = sm[pos]
     while True:
         found = _next_rep(sm, speed_all, pos, base, thr, p.onset_rate_deg_s, p.max_peak_deg,
                           int(round(p.max_rep_s * fs)))
