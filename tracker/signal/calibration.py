@@ -208,7 +208,11 @@ def calibrate(
     acc_s = _moving_mean(acc_m_s2, win)
     rate = np.linalg.norm(gyr_s, axis=1)
     acc_dev = np.abs(np.linalg.norm(acc_s, axis=1) - schema.STANDARD_GRAVITY_M_S2)
-    still = (rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
+    # gravity turning in the sensor frame is rotation too (the only sign of it without
+    # a gyroscope): |d(acc)/dt| ~ g * angular rate
+    turning = np.linalg.norm(np.gradient(acc_s, axis=0), axis=1) * fs
+    still = ((rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
+             & (turning < schema.STANDARD_GRAVITY_M_S2 * params.still_gyr_rad_s))
     # --- 1. neutral still period and up axis
     neutral: tuple[int, int] | None = None
     search_end = np.searchsorted(t_s, t_s[0] + params.search_s)

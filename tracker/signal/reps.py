@@ -194,9 +194,9 @@ def posture_bouts(posture: np.ndarray, still: np.ndarray, *, sampling_rate_hz: f
                   min_bout_s: float, neutral: tuple[int, int] | None = None) -> list[Bout]:
     """Runs of one posture (not ``other``) of at least ``min_bout_s``, with references.
 
-    The reference of a bout is its first still run of at least 0.5 s (the middle of it),
-    else its first half second; a bout that contains the ``neutral`` sample range uses
-    that instead.
+    The reference of a bout is the first second of its first still run of at least
+    0.5 s, else its first half second; a bout that contains the ``neutral`` sample range
+    uses that instead.
     """
     out: list[Bout] = []
     fs = sampling_rate_hz
@@ -216,8 +216,8 @@ def posture_bouts(posture: np.ndarray, still: np.ndarray, *, sampling_rate_hz: f
         runs = runs[(runs[:, 1] - runs[:, 0]) >= half] if runs.size else runs
         if len(runs):
             r0, r1 = int(runs[0, 0]) + a, int(runs[0, 1]) + a
-            trim = (r1 - r0) // 5
-            out.append(Bout(int(a), int(b), code, r0 + trim, r1 - trim))
+            trim = min((r1 - r0) // 5, half // 2)  # the edges end a movement
+            out.append(Bout(int(a), int(b), code, r0 + trim, min(r1 - trim, r0 + trim + 2 * half)))
         else:
             out.append(Bout(int(a), int(b), code, int(a), int(min(b, a + half))))
     return out
@@ -464,9 +464,10 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
     w_ref = int(round(p.ref_window_s * fs))
     tail = max(1, int(round(0.2 * fs)))
     out: list[RepEvent] = []
-    # start at the part's reference: before it the person is still settling from the
-    # posture change (a roll onto all fours ends in a wobble that is no stretch)
-    pos = min(max(bout.ref_start - a, 0), sm.shape[0] - 1)
+    # start where the movement into this posture has settled (a roll onto all fours
+    # ends in a wobble that is no stretch), with that posture as the baseline
+    settled = np.flatnonzero(speed_all.max(axis=1) < p.onset_rate_deg_s)
+    pos = int(settled[0]) if settled.size else 0
     base = sm[pos]
     while True:
         found = _next_rep(sm, speed_all, pos, base, thr, p.onset_rate_deg_s, p.max_peak_deg,
