@@ -8,7 +8,6 @@ them. Whatever they do, no file may appear outside ``--out``.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from pathlib import Path
 

@@ -261,7 +261,8 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
     pngs_bytes = {key: figure_png(fig, dpi) for key, fig in figures.items()}
     images = {key: figure_data_uri(figures[key], png=data) for key, data in pngs_bytes.items()}
     # Every name is checked before anything is written (session ids come from the database).
-    png_paths = {key: _inside(out, f"{name}-{key.replace(':', '-')}.png") for key in pngs_bytes} if png else {}
+    png_paths = {key: _inside(out, f"{name}-{key.replace(':', '-')}.png")
+                 for key in pngs_bytes} if png else {}
     written: list[Path] = []
     try:
         html_path.write_text(render_html(report, images=images), encoding="utf-8")
