@@ -336,8 +336,8 @@ class Store:
                        recording: bool = True) -> str:
         """Create a session (status ``recording``, owned by this process) and return its id."""
         started = meta.started_at.astimezone(timezone.utc)
-        sid = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         with self._tx("creating a session") as conn:
+            sid = self._new_session_id(conn, started)
             conn.execute(
                 "INSERT INTO sessions (id, started_at, device, profile, nominal_rate_hz, placement,"
                 " notes, status, has_mag, writer_pid, writer_host) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -346,6 +346,17 @@ class Store:
                  os.getpid() if recording else None, socket.gethostname()),
             )
         return sid
+
+    @staticmethod
+    def _new_session_id(conn: sqlite3.Connection, started: datetime) -> str:
+        """A readable, sortable id (start second + random suffix), unique in this store.
+
+        Called inside the write transaction, so two processes cannot pick the same id.
+        """
+        while True:
+            sid = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+                return sid
 
     def mark_dead_recordings(self) -> list[str]:
         """Mark sessions still ``recording`` whose writer process is gone as ``interrupted``."""
@@ -485,10 +496,10 @@ class Store:
     def import_recording(self, rec: Recording, notes: str = "") -> str:
         """Store a whole recording as one complete session, atomically."""
         started = rec.meta.started_at.astimezone(timezone.utc)
-        sid = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         data = rec.to_array()
         parts = [data[i:i + MAX_CHUNK_SAMPLES] for i in range(0, len(data), MAX_CHUNK_SAMPLES)]
         with self._tx("importing a recording") as conn:
+            sid = self._new_session_id(conn, started)
             conn.execute(
                 "INSERT INTO sessions (id, started_at, device, profile, nominal_rate_hz, placement,"
                 " notes, status, has_mag, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
