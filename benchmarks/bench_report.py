@@ -3,9 +3,8 @@
 A year of daily sessions in a real store: every session has a stored analysis (events
 from the simulator's ground truth of a few seeded sessions, peaks improving slowly) and a
 pain self-report; the latest session holds a full simulated recording, because the
-report shows it in full and so recomputes its per-sample angles (with
-``tracker.signal.process_session`` when installed, else from the simulator's truth; the
-output says which). Nothing else re-reads samples.
+report shows it in full and so recomputes its per-sample angles with
+``tracker.signal.process_session``. Nothing else re-reads samples.
 
 Baseline in the same run: the same report over 18 sessions (six weeks, three a week), and
 the 365-session report without the full session (progress only). Prints medians of
@@ -83,12 +82,7 @@ def build_store(root: Path, n: int, sims: list[Simulation]) -> tuple[Store, list
 
 def main() -> None:
     sims = [simulate_session(seed=s, routine=Routine.default()) for s in range(6)]
-    try:
-        from tracker.signal import process_session
-        analyse, how = process_session, "process_session"
-    except ImportError:
-        process_session = None
-        how = "simulator truth (process_session not installed)"
+    from tracker.signal import process_session
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,13 +92,9 @@ def main() -> None:
         setup_s = time.perf_counter() - t0
         base_store, base_ids, base_full = build_store(root / "weeks", N_BASELINE, sims)
 
-        def fallback(full_map):
-            return lambda rec: truth_analysis(full_map[rec.meta.started_at])
-
         def run(st, sids, full_map, out, details=None):
-            fn = process_session if process_session is not None else fallback(full_map)
             t, c = time.perf_counter(), time.process_time()
-            files = write_report(st, sids, root / out, analyse=fn, detail_sessions=details)
+            files = write_report(st, sids, root / out, analyse=process_session, detail_sessions=details)
             return time.perf_counter() - t, time.process_time() - c, files
 
         for label, args in (
@@ -117,7 +107,7 @@ def main() -> None:
             rows.append((label, wall, statistics.median(r[1] for r in runs), files,
                          files.html.stat().st_size))
 
-    print(f"sessions stored in {setup_s:.1f} s; full session angles from {how}")
+    print(f"sessions stored in {setup_s:.1f} s; full session angles from process_session")
     print("(wall = elapsed; cpu = process CPU time, the better estimate on a busy machine)")
     print(f"{'figure':<46}{'wall s':>8}{'cpu s':>8}{'target':>8}   steps of the median run (wall s)")
     for label, wall, cpu, files, html_bytes in rows:

@@ -27,7 +27,7 @@ from tracker.errors import ValidationError
 from tracker.recording import Recording
 from tracker.signal import ANALYSIS_VERSION
 from tracker.signal._quat import quat_from_axis_angle
-from tracker.signal.process import LiveAnalyzer, process_session
+from tracker.signal.process import process_session
 from tracker.signal.result import SessionAnalysis
 from tracker.simulate import SensorModel, simulate_session
 
@@ -280,29 +280,3 @@ def test_sensor_without_gyroscope() -> None:
                 fp += 1
     assert 2 * tp / (2 * tp + fp + (n_true - tp)) >= 0.95
     assert np.mean(peak_err) <= 2.0
-
-
-def test_live_analyzer_counts_like_offline() -> None:
-    """Fed in 0.5 s batches, the causal analyser finds the same repetitions."""
-    sim = simulate_session(seed=7, rate_hz=50.0, minutes=1.5)
-    rec = sim.recording
-    offline = process_session(rec)
-    live = LiveAnalyzer(50.0, redetect_s=2.0)
-    step = 25
-    holding = []
-    for i in range(0, len(rec), step):
-        st = live.update(rec.t_s[i:i + step], rec.acc_m_s2[i:i + step], rec.gyr_rad_s[i:i + step])
-        holding.append((st.t_s, st.hold_s, st.in_rep))
-    live.update(rec.t_s[-1:] + 5.0, rec.acc_m_s2[-1:], rec.gyr_rad_s[-1:])  # let the last one settle
-    st = live.state
-    assert st.calibrated
-    assert [(r.exercise, r.side) for r in st.reps] == [(r.exercise, r.side) for r in offline.reps]
-    assert [r.peak_deg for r in st.reps] == pytest.approx([r.peak_deg for r in offline.reps], abs=1.5)
-    assert st.rep_count["seated_twist"] == sum(r.exercise == "seated_twist" for r in offline.reps)
-    # the hold timer runs during a true hold
-    tr = sim.truth.reps[0]
-    during = [h for t, h, _ in holding if tr.hold_start_s + 1.5 <= t <= tr.hold_end_s - 0.3]
-    assert during and all(h is not None for h in during)
-    assert max(during) == pytest.approx(tr.hold_end_s - tr.hold_start_s, abs=1.0)
-    with pytest.raises(ValidationError, match="not after"):
-        live.update(rec.t_s[:5], rec.acc_m_s2[:5], rec.gyr_rad_s[:5])

@@ -49,7 +49,7 @@ from ..signal.calibration import Calibration, calibrate
 from ..signal.orientation import OnlineOrientation
 from ..signal.params import AnalysisParams
 from ..signal.result import Rep
-from ..signal.reps import _CANONICAL_UP, POSTURES, _AngleSource, _classify, _primary_channels
+from ..signal.reps import CANONICAL_UP, POSTURES, AngleSource, classify_rep, primary_channels
 from ..signal.spikes import SpikeStream
 
 __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
@@ -470,7 +470,7 @@ class LiveAnalyzer:
             self._up_zi = sps.sosfilt_zi(self._up_sos)[:, :, None] * up[0][None, None, :]
         up_lp, self._up_zi = sps.sosfilt(self._up_sos, up, axis=0, zi=self._up_zi)
         up_lp = up_lp / np.maximum(np.linalg.norm(up_lp, axis=1, keepdims=True), 1e-9)
-        cos = up_lp @ _CANONICAL_UP.T
+        cos = up_lp @ CANONICAL_UP.T
         best = np.argmax(cos, axis=1)
         ok = cos[np.arange(n), best] >= np.cos(np.radians(rp.posture_max_deg))
         posture_raw = np.where(ok, best + 1, 0)
@@ -488,7 +488,7 @@ class LiveAnalyzer:
         hq = np.vstack([self._hist_q, q_wb])
         hu = np.vstack([self._hist_up, up])
         off = self._hist_q.shape[0]
-        src = _AngleSource(hq, hu, self._has_heading)
+        src = AngleSource(hq, hu, self._has_heading)
         ang = self._angles(src, off, off + n)
         events: list[LiveEvent] = []
         thr_detect = rp.detect_frac * rp.min_peak_deg
@@ -534,7 +534,7 @@ class LiveAnalyzer:
             self.angles_deg = a
             self.speed_deg_s = float(speed[i])
             self._back.append((float(a[0]), float(a[1]), float(a[2])))
-            chans = [c for c in _primary_channels(self._stable) if not np.isnan(a[c])]
+            chans = [c for c in primary_channels(self._stable) if not np.isnan(a[c])]
             s = [0.0, 0.0, 0.0]
             v = [0.0, 0.0, 0.0]
             for c in range(3):
@@ -560,7 +560,7 @@ class LiveAnalyzer:
         self._hist_q, self._hist_up = hq[-keep:], hu[-keep:]
         return events
 
-    def _steady(self, src: _AngleSource, a: int, b: int) -> bool:
+    def _steady(self, src: AngleSource, a: int, b: int) -> bool:
         """The body did not turn by more than ``ref_steady_deg`` over samples ``a..b``.
 
         The angular-rate "still" test lets the first few tenths of a second of a slow
@@ -572,7 +572,7 @@ class LiveAnalyzer:
             d = np.arccos(np.clip(float(src.up[a] @ src.up[b]), -1.0, 1.0))
         return bool(np.degrees(d) <= self.live.ref_steady_deg)
 
-    def _angles(self, src: _AngleSource, a: int, b: int) -> np.ndarray:
+    def _angles(self, src: AngleSource, a: int, b: int) -> np.ndarray:
         if self._ref is None:
             return np.full((b - a, 3), np.nan)
         return src.angles(a, b, self._ref)
@@ -580,7 +580,7 @@ class LiveAnalyzer:
     # --------------------------------------------------------- repetitions
     def _start_rep(self, start_t: float, t: float, c: int, chans: list[int], s: list[float],
                    a: np.ndarray, events: list[LiveEvent]) -> None:
-        exercise, side = _classify(self._stable, c, s[c])
+        exercise, side = classify_rep(self._stable, c, s[c])
         self._rep = {
             "start": start_t, "ch": c, "chans": chans, "smax": [abs(x) for x in s],
             "pmax": [abs(float(x)) if not np.isnan(x) else 0.0 for x in a],
@@ -605,7 +605,7 @@ class LiveAnalyzer:
         ch = max(chans, key=lambda k: r["smax"][k])
         if ch != r["ch"]:  # another angle dominates after all: its hold starts over
             r["ch"], r["run_start"], r["run_end"], r["best"], r["holding"] = ch, None, None, None, False
-        exercise, side = _classify(self._stable, ch, r["pval"][ch])
+        exercise, side = classify_rep(self._stable, ch, r["pval"][ch])
         r["exercise"], r["side"] = exercise, side
         peak_abs = r["pmax"][ch]
         sign = 1.0 if r["pval"][ch] >= 0 else -1.0
@@ -684,7 +684,7 @@ class LiveAnalyzer:
             self._close_run(r, events)
         ch = r["ch"]
         peak = r["pval"][ch]
-        exercise, side = _classify(self._stable, ch, peak)
+        exercise, side = classify_rep(self._stable, ch, peak)
         dur = t - r["start"]
         back = float(np.mean([abs(x[ch]) for x in self._back])) if self._back else 0.0
         why = None

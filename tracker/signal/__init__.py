@@ -1,8 +1,8 @@
 """Signal analysis: raw samples -> orientation, angles, repetitions, spikes and cracks.
 
 Pure functions on arrays (no I/O); :func:`process_session` composes them into a
-:class:`~tracker.signal.result.SessionAnalysis`, :class:`LiveAnalyzer` is its causal twin
-for the live view. Heavy modules are imported on first use so that ``import
+:class:`~tracker.signal.result.SessionAnalysis`; the live view's causal twin is
+:class:`tracker.live.analyzer.LiveAnalyzer`, built from the same pieces. Heavy modules are imported on first use so that ``import
 tracker.signal.result`` stays light.
 """
 
@@ -14,16 +14,16 @@ from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
 
 if TYPE_CHECKING:  # pragma: no cover
     from .params import AnalysisParams, CalibrationParams, OrientationParams, RepParams
-    from .process import LiveAnalyzer, LiveState, process_session
+    from .process import process_session
 
 __all__ = [
-    "process_session", "LiveAnalyzer", "LiveState", "AnalysisParams", "OrientationParams",
+    "process_session", "AnalysisParams", "OrientationParams",
     "CalibrationParams", "RepParams", "SessionAnalysis", "Rep", "Spike", "Crack",
     "ANALYSIS_VERSION",
 ]
 
 _LAZY = {
-    "process_session": "process", "LiveAnalyzer": "process", "LiveState": "process",
+    "process_session": "process",
     "AnalysisParams": "params", "OrientationParams": "params", "CalibrationParams": "params",
     "RepParams": "params",
 }

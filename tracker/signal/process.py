@@ -18,17 +18,15 @@ returns to (which removes orientation drift, see
 :class:`~tracker.signal.params.RepParams`); after it, that end posture. ``peak_deg`` is
 the same angle at the peak. This matches the simulator's truth: seated, the calibration
 posture (which each seated repetition starts from); lying and on all fours, the posture
-the repetitions start from.
-
-:class:`LiveAnalyzer` is the causal twin for the live view: same detectors, fed in
-batches.
+the repetitions start from. The live view's causal twin is
+:class:`tracker.live.analyzer.LiveAnalyzer`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,17 +36,17 @@ from .. import schema
 from ..errors import ValidationError
 from ..recording import Recording
 from ._quat import euler_yxz_from_quat, quat_conj, quat_mul3
-from .angles import body_quat, body_up, gravity_angles_deg, relative_angles_deg
+from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, calibrate
-from .orientation import Orientation, OnlineOrientation, estimate_orientation, has_gyroscope
+from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
 from .reps import (
-    POSTURES, Bout, RepEvent, _classify, activity_mask, confidence, find_reps, primary_channels,
+    POSTURES, Bout, RepEvent, activity_mask, confidence, find_reps, primary_channels,
     still_mask,
 )
 from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
 
-__all__ = ["process_session", "LiveAnalyzer", "LiveState", "data_quality", "assign_rep"]
+__all__ = ["process_session", "data_quality", "assign_rep"]
 
 #: Shortest recording worth analysing.
 MIN_SAMPLES = 10
@@ -479,262 +477,3 @@ class _Decimated:
             ref_start=ref[0], ref_end=ref[1],
             after=None if e.after is None else self.range_to_full(e.after),
         )
-
-
-# ---------------------------------------------------------------------------- live
-@dataclass
-class LiveState:
-    """What the live view shows after each batch.
-
-    Attributes
-    ----------
-    t_s : float
-        Time of the newest sample.
-    flexion_deg, lateral_bend_deg, axial_rotation_deg : float
-        Current angles against the current reference (NaN before calibration; axial
-        NaN without a gyroscope).
-    posture : str
-        ``upright``, ``supine``, ``all_fours`` or ``other``.
-    calibrated : bool
-        The neutral posture has been found.
-    exercise, side : str or None
-        Of the repetition in progress, or the last one.
-    in_rep : bool
-    rep_count : dict
-        Completed repetitions per ``exercise`` (and ``exercise/side``).
-    hold_s : float or None
-        Time spent holding in the current repetition (None when not holding).
-    primary_deg : float
-        Primary angle of the repetition in progress against its start posture.
-    reps : list of Rep
-        Completed repetitions.
-    """
-
-    t_s: float = float("nan")
-    flexion_deg: float = float("nan")
-    lateral_bend_deg: float = float("nan")
-    axial_rotation_deg: float = float("nan")
-    posture: str = "other"
-    calibrated: bool = False
-    exercise: str | None = None
-    side: str | None = None
-    in_rep: bool = False
-    rep_count: dict[str, int] = field(default_factory=dict)
-    hold_s: float | None = None
-    primary_deg: float = float("nan")
-    reps: list[Rep] = field(default_factory=list)
-
-
-class LiveAnalyzer:
-    """Causal analysis for the live view: feed sample batches, read :class:`LiveState`.
-
-    Orientation is the causal VQF (:class:`~tracker.signal.orientation.OnlineOrientation`).
-    Calibration waits for the first upright still second. Repetitions use the same
-    detector as the offline path (:func:`~tracker.signal.reps.find_reps`), run every
-    ``redetect_s`` over a sliding window (``window_s``, longer than any repetition) of
-    the orientation kept at about ``params.reps.event_rate_hz``; a repetition is counted
-    once it has ended. The one in progress (exercise guess, primary angle, hold timer) is
-    tracked against the posture it started from. Memory is bounded by the window.
-
-    Parameters
-    ----------
-    sampling_rate_hz : float
-    params : AnalysisParams, optional
-    has_gyro : bool
-    use_mag : bool
-    window_s : float
-        History kept for the detectors, s.
-    redetect_s : float
-        How often (in data time) the repetition detector runs, s.
-
-    Examples
-    --------
-    >>> from tracker.simulate import simulate_session
-    >>> rec = simulate_session(seed=1, rate_hz=50.0, minutes=1).recording
-    >>> live = LiveAnalyzer(50.0)
-    >>> for i in range(0, len(rec), 50):
-    ...     state = live.update(rec.t_s[i:i + 50], rec.acc_m_s2[i:i + 50], rec.gyr_rad_s[i:i + 50])
-    >>> state.rep_count["chair_backbend"]
-    1
-    """
-
-    def __init__(self, sampling_rate_hz: float, params: AnalysisParams | None = None, *,
-                 has_gyro: bool = True, use_mag: bool = False, window_s: float = 240.0,
-                 redetect_s: float = 1.0) -> None:
-        if not sampling_rate_hz > 0:
-            raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
-        self.fs = float(sampling_rate_hz)
-        self.params = params or AnalysisParams()
-        self.has_gyro = has_gyro
-        self._ori = OnlineOrientation(self.fs, self.params.orientation, has_gyro=has_gyro, use_mag=use_mag)
-        self._k = max(1, int(self.fs // self.params.reps.event_rate_hz))
-        self._fs_d = self.fs / self._k
-        self._cap = int(window_s * self._fs_d)
-        self._seen = 0  # samples fed so far (for the decimation phase)
-        self._t = np.zeros(0)
-        self._q = np.zeros((0, 4))
-        self._acc = np.zeros((0, 3))
-        self._gyr = np.zeros((0, 3))
-        self._last_q: np.ndarray | None = None
-        self._cal: Calibration | None = None
-        self._redetect_s = redetect_s
-        self._last_detect = -np.inf
-        self._reported_until = -np.inf
-        self._ref_q: np.ndarray | None = None
-        self._current: dict[str, Any] | None = None  # repetition in progress
-        self.state = LiveState()
-
-    @property
-    def calibration(self) -> Calibration | None:
-        return self._cal
-
-    def update(self, t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
-               mag_uT: np.ndarray | None = None) -> LiveState:
-        """Process one batch (times strictly after the previous batch); returns the state."""
-        t_s = np.asarray(t_s, dtype=np.float64)
-        if t_s.size == 0:
-            return self.state
-        if self._t.size and t_s[0] <= self.state.t_s:
-            raise ValidationError(f"batch starts at t={t_s[0]:.6f} s, not after the previous "
-                                  f"batch's last sample t={self.state.t_s:.6f} s")
-        acc = np.asarray(acc_m_s2, dtype=np.float64)
-        gyr = np.asarray(gyr_rad_s, dtype=np.float64)
-        q, _rest = self._ori.update(t_s, acc, gyr, mag_uT)
-        self._last_q = q[-1]
-        # keep every k-th sample for the detectors (body motion is slow)
-        keep = np.flatnonzero((self._seen + np.arange(t_s.size)) % self._k == 0)
-        self._seen += t_s.size
-        self._t = np.concatenate([self._t, t_s[keep]])[-self._cap:]
-        self._q = np.vstack([self._q, q[keep]])[-self._cap:]
-        self._acc = np.vstack([self._acc, acc[keep]])[-self._cap:]
-        self._gyr = np.vstack([self._gyr, gyr[keep]])[-self._cap:]
-        st = self.state
-        st.t_s = float(t_s[-1])
-        if self._cal is None:
-            self._try_calibrate()
-        if self._cal is None or self._t.size < 2:
-            return st
-        if st.t_s - self._last_detect >= self._redetect_s:
-            self._detect(body_quat(self._q, self._cal.q_sensor_body))
-            self._last_detect = st.t_s
-        ref = self._ref_q if self._ref_q is not None else self._cal.q_world_body_ref
-        q_now = body_quat(self._last_q[None], self._cal.q_sensor_body)
-        if self.has_gyro:
-            ang = relative_angles_deg(q_now, ref)[0]
-        else:
-            ang = gravity_angles_deg(body_up(q_now), body_up(ref[None])[0])[0]
-        st.flexion_deg, st.lateral_bend_deg, st.axial_rotation_deg = (float(v) for v in ang)
-        self._tick(q_now)
-        return st
-
-    def _tick(self, q_now: np.ndarray) -> None:
-        """Between detector runs: primary angle and hold timer from the newest sample."""
-        st, cur = self.state, self._current
-        if cur is None:
-            return
-        if self.has_gyro:
-            prim = float(relative_angles_deg(q_now, cur["base"])[0, cur["ch"]])
-        else:
-            prim = float(gravity_angles_deg(body_up(q_now), body_up(cur["base"][None])[0])[0, cur["ch"]])
-        st.primary_deg = prim
-        cur["peak"] = max(cur["peak"], abs(prim))
-        near = abs(prim) >= (1 - self.params.reps.hold_band_frac) * cur["peak"]
-        if cur["hold_t0"] is not None and near:
-            st.hold_s = st.t_s - cur["hold_t0"]
-        else:
-            st.hold_s = None
-            if not near:
-                cur["hold_t0"] = None
-
-    # -------------------------------------------------------------- internals
-    def _try_calibrate(self) -> None:
-        p = self.params.calibration
-        if self._t.size < int(2 * p.min_still_s * self._fs_d):
-            return
-        cal = calibrate(self._t, self._acc, self._gyr, self._q, sampling_rate_hz=self._fs_d,
-                        params=p, use_movement=False)
-        if cal.neutral_start_s is None:
-            return
-        self._cal = cal
-        self.state.calibrated = True
-
-    def _detect(self, q_wb: np.ndarray) -> None:
-        assert self._cal is not None
-        st = self.state
-        fs = self._fs_d
-        still = (still_mask(self._gyr, fs, self.params.calibration.still_gyr_rad_s)
-                 if self.has_gyro else np.zeros(self._t.size, dtype=bool))
-        i0 = int(np.searchsorted(self._t, self._cal.neutral_start_s))
-        i1 = int(np.searchsorted(self._t, self._cal.neutral_end_s, side="right"))
-        neutral = (i0, i1) if i1 > i0 and self._t[0] <= self._cal.neutral_start_s else None
-        events, parts, posture = find_reps(self._t, q_wb, still, sampling_rate_hz=fs,
-                                           params=self.params.reps, has_heading=self.has_gyro,
-                                           neutral=neutral)
-        st.posture = POSTURES[int(posture[-1])] if posture.size else "other"
-        n = self._t.size
-        settle = int(round(0.5 * fs))  # complete once the movement has settled after its end
-        done = [e for e in events if e.end + settle <= n]
-        for rep in _rep_objects(done, self._t):
-            if rep.start_s > self._reported_until:
-                st.reps.append(rep)
-                self._reported_until = rep.end_s
-                st.rep_count[rep.exercise] = st.rep_count.get(rep.exercise, 0) + 1
-                if rep.side:
-                    key = f"{rep.exercise}/{rep.side}"
-                    st.rep_count[key] = st.rep_count.get(key, 0) + 1
-                st.exercise, st.side = rep.exercise, rep.side
-        # reference of the current angles: as in process_session's signals
-        ref: tuple[int, int] | None = None
-        if parts:
-            ref = (parts[-1].ref_start, parts[-1].ref_end)
-        last = [e for e in done if parts and e.bout == len(parts) - 1]
-        if last:
-            ref = last[-1].after or (last[-1].ref_start, last[-1].ref_end)
-        if ref is not None:
-            self._ref_q = _mean_quat(q_wb[ref[0]:max(ref[1], ref[0] + 1)])
-        # the repetition in progress: the excursion since the last completed one, against
-        # the posture before it (the detector above only reports reps that came back)
-        start = max([e.end for e in done] + [parts[-1].ref_end if parts else 0])
-        self._progress(q_wb, posture, start)
-
-    def _progress(self, q_wb: np.ndarray, posture: np.ndarray, start: int) -> None:
-        st = self.state
-        p = self.params.reps
-        fs = self._fs_d
-        n = q_wb.shape[0]
-        st.in_rep, st.hold_s, st.primary_deg = False, None, float("nan")
-        self._current = None
-        code = int(posture[-1]) if posture.size else 0
-        if code == 0 or start >= n - 2:
-            return
-        w = max(1, int(round(p.ref_window_s * fs)))
-        base = _mean_quat(q_wb[start:min(n, start + w)])
-        if self.has_gyro:
-            rel = relative_angles_deg(q_wb[start:], base)
-        else:
-            rel = gravity_angles_deg(body_up(q_wb[start:]), body_up(base[None])[0])
-        chans = [c for c in {1: (0, 2), 2: (2,), 3: (0,)}[code] if not np.isnan(rel[:, c]).all()]
-        if not chans:
-            return
-        k = max(1, int(round(0.3 * fs)))  # causal smoothing
-        kern = np.ones(k) / k
-        sm = np.column_stack([np.convolve(np.nan_to_num(rel[:, c]), kern)[: rel.shape[0]] for c in chans])
-        ch_i = int(np.argmax(np.abs(sm[-1])))
-        cur = float(sm[-1, ch_i])
-        if abs(cur) < p.detect_frac * p.min_peak_deg:
-            return
-        exercise, side = _classify(code, chans[ch_i], cur)
-        if exercise is None:
-            return
-        st.in_rep, st.exercise, st.side = True, exercise, side
-        prim = sm[:, ch_i]
-        st.primary_deg = float(rel[-1, chans[ch_i]])
-        peak = float(np.max(np.abs(prim)))
-        speed = np.abs(np.gradient(prim)) * fs if prim.size > 1 else np.zeros(prim.size)
-        holding = (np.abs(prim) >= (1 - p.hold_band_frac) * peak) & (speed < 2 * p.hold_max_rate_deg_s)
-        hold_t0 = None
-        if holding[-1]:
-            run = np.flatnonzero(~holding)
-            hold_t0 = float(self._t[start + (int(run[-1]) + 1 if run.size else 0)])
-            st.hold_s = st.t_s - hold_t0
-        self._current = {"base": base, "ch": chans[ch_i], "peak": peak, "hold_t0": hold_t0}

@@ -62,13 +62,14 @@ from .params import RepParams
 
 __all__ = [
     "POSTURES", "RepEvent", "Bout", "classify_posture", "posture_bouts", "find_reps",
-    "lowpass", "still_mask", "activity_mask",
+    "lowpass", "still_mask", "activity_mask", "CANONICAL_UP", "AngleSource", "classify_rep",
+    "primary_channels",
 ]
 
 #: Posture codes of :func:`classify_posture`.
 POSTURES = ("other", "upright", "supine", "all_fours")
 _UPRIGHT, _SUPINE, _ALL_FOURS = 1, 2, 3
-_CANONICAL_UP = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+CANONICAL_UP = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
 _F, _L, _R = 0, 1, 2
 
 
@@ -178,7 +179,7 @@ def classify_posture(up_body: np.ndarray, *, sampling_rate_hz: float, max_deg: f
     """
     up = lowpass(up_body, 1.0, sampling_rate_hz)
     up /= np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9)
-    cos = up @ _CANONICAL_UP.T  # (N, 3)
+    cos = up @ CANONICAL_UP.T  # (N, 3)
     best = np.argmax(cos, axis=1)
     ok = cos[np.arange(up.shape[0]), best] >= np.cos(np.radians(max_deg))
     return np.where(ok, best + 1, 0).astype(np.int8)
@@ -223,7 +224,7 @@ def posture_bouts(posture: np.ndarray, still: np.ndarray, *, sampling_rate_hz: f
     return out
 
 
-class _AngleSource:
+class AngleSource:
     """Angles of any sample range against any reference range (quaternions or gravity)."""
 
     def __init__(self, q_world_body: np.ndarray, up_body: np.ndarray, has_heading: bool) -> None:
@@ -255,11 +256,12 @@ class _AngleSource:
         return gravity_angles_deg(self.up[a:b], u / np.linalg.norm(u, axis=1, keepdims=True))
 
 
-def _primary_channels(posture: int) -> tuple[int, ...]:
+def primary_channels(posture: int) -> tuple[int, ...]:
+    """Angles (0 flexion, 1 lateral bend, 2 axial rotation) that can be primary there."""
     return {_UPRIGHT: (_F, _R), _SUPINE: (_R,), _ALL_FOURS: (_F,)}[posture]
 
 
-def _classify(posture: int, channel: int, peak_deg: float) -> tuple[str | None, str | None]:
+def classify_rep(posture: int, channel: int, peak_deg: float) -> tuple[str | None, str | None]:
     """Exercise and side of a candidate, or (None, None) when it is none of the four."""
     if posture == _UPRIGHT and channel == _F:
         return ("chair_backbend", None) if peak_deg < 0 else (None, None)
@@ -349,7 +351,7 @@ def find_reps(
     posture = classify_posture(up, sampling_rate_hz=fs, max_deg=p.posture_max_deg)
     bouts = posture_bouts(posture, still, sampling_rate_hz=fs, min_bout_s=p.min_bout_s,
                           neutral=neutral)
-    src = _AngleSource(q_world_body, up, has_heading)
+    src = AngleSource(q_world_body, up, has_heading)
     reps: list[RepEvent] = []
     parts: list[Bout] = []
     half = max(1, int(round(0.5 * fs)))
@@ -446,12 +448,12 @@ def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr
     return None
 
 
-def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams,
+def _reps_in_bout(k: int, bout: Bout, src: AngleSource, fs: float, p: RepParams,
                   measure: bool = True, active: np.ndarray | None = None
                   ) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
-    channels = _primary_channels(bout.posture)
+    channels = primary_channels(bout.posture)
     ang = src.angles(a, b, src.ref(bout.ref_start, bout.ref_end))
     usable = [c for c in channels if not np.isnan(ang[:, c]).all()]
     if not usable:
@@ -487,7 +489,7 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
         rough = float(exc[i_rough])
         dur = (e - s) / fs
         back = abs(float(exc[-tail:].mean()))
-        if (_classify(bout.posture, ch, rough)[0] is None or abs(rough) > 1.2 * p.max_peak_deg
+        if (classify_rep(bout.posture, ch, rough)[0] is None or abs(rough) > 1.2 * p.max_peak_deg
                 or abs(rough) < 0.8 * p.min_peak_deg or dur < p.min_rep_s or dur > p.max_rep_s
                 or back > p.return_frac * abs(rough)
                 or (active is not None and active[a + s:a + e].mean() > p.max_active_frac)):
@@ -513,7 +515,7 @@ def _reps_in_bout(k: int, bout: Bout, src: _AngleSource, fs: float, p: RepParams
                 continue
             i_pk = int(np.nanargmax(np.abs(prim)))
             peak = float(prim[i_pk])
-        exercise, side = _classify(bout.posture, ch, peak)
+        exercise, side = classify_rep(bout.posture, ch, peak)
         if exercise is None or not (0.8 if rel is None else 1.0) * p.min_peak_deg <= abs(peak) <= p.max_peak_deg:
             continue
         # hold: on the smoothed angle (its shape, not its drift, matters here)
@@ -534,11 +536,6 @@ def confidence(rel: np.ndarray, ch: int, usable: list[int] | tuple[int, ...], pe
     """How clearly the primary angle beats the other candidate angle(s): 1 - other/peak."""
     others = [float(np.nanmax(np.abs(rel[:, c]))) for c in usable if c != ch and not np.isnan(rel[:, c]).all()]
     return 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
-
-
-def primary_channels(posture: int) -> tuple[int, ...]:
-    """Angles (0 flexion, 1 lateral bend, 2 axial rotation) that can be primary there."""
-    return _primary_channels(posture)
 
 
 def primary_column(exercise: str) -> str:
