@@ -103,25 +103,25 @@ def assign_rep(t_s: float, reps: list[Rep] | tuple[Rep, ...]) -> int | None:
 
 
 def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: AnalysisParams,
-                       reps: list[Rep], notes: list[str]) -> tuple[list[Spike], list[Crack]]:
+                       reps: list[Rep], notes: list[str], acc_norm: np.ndarray | None = None
+                       ) -> tuple[list[Spike], list[Crack]]:
     try:
         from . import spikes as spk
     except ImportError as exc:  # the detector is built in parallel; keep the rest usable
         notes.append(f"spike detection unavailable: {exc}")
         return [], []
-    detected = spk.detect_spikes(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=fs,
-                                 params=params.spikes)
-    judged = spk.judge_cracks(detected, rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, sampling_rate_hz=fs,
-                              rest_mask=rest, params=params.cracks, spike_params=params.spikes)
+    # the Recording's arrays are validated: the internal path skips a second validation
+    judged = spk.detect_and_judge(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, fs, params.spikes,
+                                  params.cracks, rest, acc_norm)
     spikes: list[Spike] = []
     cracks: list[Crack] = []
-    if judged.empty:
+    t = np.asarray(judged["t_s"], dtype=float)
+    if not t.size:
         return spikes, cracks
-    t = judged["t_s"].to_numpy(float)
-    peak = judged["peak_m_s2"].to_numpy(float)
-    score = judged["crack_score"].to_numpy(float)
-    poss = judged["possible_crack"].to_numpy(bool)
-    kind = judged["kind"].astype(str).to_numpy() if "kind" in judged else np.full(t.size, "unknown")
+    peak = np.asarray(judged["peak_m_s2"], dtype=float)
+    score = np.asarray(judged["crack_score"], dtype=float)
+    poss = np.asarray(judged["possible_crack"], dtype=bool)
+    kind = judged["kind"]
     for i in np.argsort(t, kind="stable"):
         spikes.append(Spike(float(t[i]), float(peak[i]), bool(poss[i]), float(score[i]), str(kind[i])))
         if poss[i]:
@@ -390,7 +390,8 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     events = kept
     reps = _rep_objects(events, t)
     still = dec.to_full(still_d)
-    spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes)
+    acc_norm = np.sqrt(np.einsum("ij,ij->i", rec.acc_m_s2, rec.acc_m_s2))
+    spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes, acc_norm)
 
     q = ori.quat_wxyz
     posture = dec.to_full(posture_d)
@@ -399,7 +400,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         "flexion_deg": ang[:, 0], "lateral_bend_deg": ang[:, 1], "axial_rotation_deg": ang[:, 2],
         "q_w": q[:, 0], "q_x": q[:, 1], "q_y": q[:, 2], "q_z": q[:, 3],
         "rest": ori.rest,
-        "acc_norm_m_s2": np.sqrt(np.einsum("ij,ij->i", rec.acc_m_s2, rec.acc_m_s2)),
+        "acc_norm_m_s2": acc_norm,
         "posture": pd.Categorical.from_codes(posture, categories=list(POSTURES), validate=False),
         "rep": rep_col,
         "primary_deg": primary,

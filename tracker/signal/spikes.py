@@ -324,8 +324,11 @@ def detect_spikes(
 
 
 def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: SpikeParams,
-            offset: int) -> Cols:
-    """:func:`detect_spikes` on validated arrays; ``offset`` = global index of sample 0."""
+            offset: int, acc_norm: np.ndarray | None = None) -> Cols:
+    """:func:`detect_spikes` on validated arrays; ``offset`` = global index of sample 0.
+
+    ``acc_norm`` is ``norm3(acc)`` when the caller has it already.
+    """
     n = t.size
     if n < 3:
         return _empty_cols()
@@ -355,7 +358,8 @@ def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: Spike
     # Report the sample where the residual peaks (the moving mean can shift it by one).
     at = np.clip(peaks + j - core, 0, n - 1)
     tp = t[at]
-    gait = F.gait_rms(F.norm3(acc), peaks, fs, p.gait_band_hz, p.gait_window_s, offset)
+    gait = F.gait_rms(F.norm3(acc) if acc_norm is None else acc_norm, peaks, fs, p.gait_band_hz,
+                      p.gait_window_s, offset)
     return {
         "sample": at,
         "t_s": tp,
@@ -454,6 +458,23 @@ def judge_cracks(
         rest = rm[idx]
     judged = _judge(out, cp, float(sampling_rate_hz), rest)
     return _frame(_finish(judged, cp, None))
+
+
+def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
+                     sp: SpikeParams | None, cp: CrackParams | None, rest_mask: np.ndarray | None = None,
+                     acc_norm: np.ndarray | None = None) -> Cols:
+    """:func:`detect_spikes` + :func:`judge_cracks` on arrays already validated (a
+    :class:`~tracker.recording.Recording`'s), as a dict of columns in time order.
+
+    For :func:`~tracker.signal.process.process_session`: no second validation of an
+    hour of samples, no DataFrames in between; same values as the public pair.
+    """
+    sp, cp = sp or SpikeParams(), cp or CrackParams()
+    out = _detect(t, acc, gyr, float(fs), sp, 0, acc_norm)
+    order = np.argsort(out["t_s"], kind="stable")
+    out = {k: v[order] for k, v in out.items()}
+    rest = None if rest_mask is None else np.asarray(rest_mask, dtype=bool)[out["sample"]]
+    return _finish(_judge(out, cp, float(fs), rest), cp, None)
 
 
 def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None) -> Cols:
