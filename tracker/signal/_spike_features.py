@@ -15,7 +15,7 @@ from scipy import ndimage, signal
 __all__ = [
     "split_segments", "moving_detrend", "norm3", "local_residual", "impulse_fraction",
     "background_level", "find_candidates", "spike_width_s", "gyro_jump", "burst_count",
-    "periodicity", "gait_rms", "delta_v",
+    "periodicity", "gait_rms", "delta_v", "block_median",
 ]
 
 
@@ -108,6 +108,19 @@ def impulse_fraction(r: np.ndarray, core: int) -> np.ndarray:
     return np.clip(pulse / np.maximum(total, 1e-12), 0.0, 1.0)
 
 
+def block_median(blocks: np.ndarray) -> np.ndarray:
+    """Median of each row of a NaN-free (B, k) array; same values as ``np.median(axis=1)``.
+
+    numpy sorts short rows with SIMD networks, several times faster than the selection
+    ``np.median`` uses; the middle value (or the mean of the middle two) is the same.
+    """
+    k = blocks.shape[1]
+    srt = np.sort(blocks, axis=1)
+    if k % 2:
+        return srt[:, k // 2].copy()
+    return (srt[:, k // 2 - 1] + srt[:, k // 2]) / 2.0
+
+
 def background_level(m: np.ndarray, block: int, span_blocks: int, phase: int = 0) -> np.ndarray:
     """Per-sample robust background of a non-negative signal ``m``.
 
@@ -129,7 +142,7 @@ def background_level(m: np.ndarray, block: int, span_blocks: int, phase: int = 0
     blocks = padded.reshape(nb, block)
     # Only the first and last block can be partial: plain median for the rest (fast).
     med = np.empty(nb)
-    med[1:-1] = np.median(blocks[1:-1], axis=1)
+    med[1:-1] = block_median(blocks[1:-1])
     med[0] = np.nanmedian(blocks[0])
     med[-1] = np.nanmedian(blocks[-1])
     env = ndimage.maximum_filter1d(med, size=max(int(span_blocks), 1), mode="nearest")
@@ -265,7 +278,7 @@ def gait_rms(acc_norm: np.ndarray, peaks: np.ndarray, sampling_rate_hz: float,
     nb = (acc_norm.size - lead) // block
     if nb < 16:
         return np.zeros(peaks.size)
-    med = np.median(acc_norm[lead: lead + nb * block].reshape(nb, block), axis=1)
+    med = block_median(acc_norm[lead: lead + nb * block].reshape(nb, block))
     sos = _bp_sos(band_hz[0], min(band_hz[1], 0.4 * grid_rate), grid_rate)
     band = signal.sosfiltfilt(sos, med, padlen=min(15, nb - 1))
     ms = ndimage.uniform_filter1d(band ** 2, size=max(int(round(window_s * grid_rate)), 1), mode="nearest")
