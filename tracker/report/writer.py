@@ -194,8 +194,8 @@ def build_report(store: "Store", session_ids: list[str], *, age_years: float | N
     when = fmt_time(first) if n == 1 else f"{fmt_time(first)} – {fmt_time(last)}"
     tz = datetime.now().astimezone().strftime("%Z") or "local time"
     subtitle = (f"{n} session{'s' if n != 1 else ''}, {when} ({tz}) · "
-                f"{int(data.sessions['reps'].sum())} repetitions · "
-                f"{int(data.sessions['possible_cracks'].sum())} possible cracks")
+                f"{_count(int(data.sessions['reps'].sum()), 'repetition')} · "
+                f"{_count(int(data.sessions['possible_cracks'].sum()), 'possible crack')}")
     if age_years is not None:
         subtitle += f" · reference ranges for age {age_years:g}"
     report = Report(
@@ -283,3 +283,7 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
         timings["pdf"] = time.perf_counter() - t0
     return ReportFiles(html_path, pdf_path, tuple(written), int(len(report.sessions)), fresh,
                        pages, {k: float(np.round(v, 4)) for k, v in timings.items()})
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
