@@ -25,6 +25,9 @@ import pytest
 
 pytest.importorskip("bumble")
 
+from bleak import BleakClient  # noqa: E402
+from bleak.exc import BleakError  # noqa: E402
+
 from tracker.ble.bumble_backend import BumbleClient, BumbleScanner, BumbleWorld  # noqa: E402
 from tracker.ble.client import BleBackend, ReconnectPolicy, find_device, profile_by_id  # noqa: E402
 from tracker.ble.recorder import record_session  # noqa: E402
@@ -185,12 +188,6 @@ async def test_50_forced_disconnects_in_one_session_lose_nothing_delivered(data_
           f"lost {q['lost_samples']} = missing {index[-1] + 1 - len(index)}, wall {wall_s:.1f} s")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BLE client bug: a drop during a reconnect's GATT setup ends the recording: Bumble cancels "
-    "the pending ATT request (asyncio.CancelledError escapes BumbleClient.connect/_att), "
-    "StreamingClient._reconnect does not retry on _LinkLostDuringSetup, and a drop just before "
-    "BumbleClient.connect registers its disconnection handler leaves a dead link whose GATT "
-    "requests wait for Bumble's 30 s timeout"))
 async def test_drops_while_reconnecting_are_retried(data_dir):
     speed = 4.0
     source = _simulated(seed=5, minutes=1.0)
@@ -241,6 +238,117 @@ async def test_drops_while_reconnecting_are_retried(data_dir):
     index = _sample_index(stored.t_s)
     np.testing.assert_array_equal(index, _delivered_indices(_DeliveryLog.delivered, tag.t_us0))
     assert result.quality["gaps"] == len(store.events(result.session_id, kind="gap")) >= 2
+
+
+class _DropAtSetupStep(_DeliveryLog):
+    """Loses the radio (the tag's own drop) as a reconnect reaches one setup step.
+
+    The drop is ordered just before the step's first request goes out, so it lands
+    while that request (or the next one) is in flight.
+    """
+
+    tag: VirtualTag | None = None
+    step: str | None = None  # armed: "discovery", "subscribe" or "configure"
+    drops: list[asyncio.Future] = []
+
+    def _maybe_drop(self, step: str) -> None:
+        cls = _DropAtSetupStep
+        if cls.step == step and cls.tag is not None:
+            cls.step = None
+            cls.drops.append(asyncio.ensure_future(cls.tag.drop_connection()))
+
+    async def _discover(self, peer: Any) -> Any:
+        self._maybe_drop("discovery")
+        return await super()._discover(peer)
+
+    async def start_notify(self, characteristic: Any, callback: Any, **kwargs: Any) -> None:
+        self._maybe_drop("subscribe")
+        await super().start_notify(characteristic, callback, **kwargs)
+
+    async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
+        self._maybe_drop("configure")
+        await super().write_gatt_char(characteristic, data, response)
+
+
+@pytest.mark.parametrize("step, links_lost", [("discovery", 1), ("subscribe", 2), ("configure", 2)])
+async def test_a_drop_at_each_reconnect_setup_step_is_retried(data_dir, step, links_lost):
+    source = _simulated(seed=6, minutes=0.5)
+    store = Store.open(data_dir)
+    world = await BumbleWorld.get()
+    tag = VirtualTag(source, speed=4.0)
+    _DeliveryLog.delivered = []
+    _DropAtSetupStep.tag, _DropAtSetupStep.step, _DropAtSetupStep.drops = tag, None, []
+    backend = BleBackend("virtual-drop-at-step", BumbleScanner, _DropAtSetupStep)
+    stop = asyncio.Event()
+    policy = ReconnectPolicy(first_delay_s=0.01, max_delay_s=0.2, give_up_after_s=10.0, connect_timeout_s=2.0)
+
+    async def drop_then_stop() -> None:
+        while not (tag.streaming and tag.stats.sent_samples >= 40):
+            await asyncio.sleep(0.001)
+        _DropAtSetupStep.step = step  # the reconnect after this drop loses its link at `step`
+        await tag.drop_connection()
+        while not (tag.streaming and tag.stats.drops == 2):
+            await asyncio.sleep(0.001)
+        base = tag.stats.sent_samples
+        while not (tag.streaming and tag.stats.sent_samples >= base + 40):
+            await asyncio.sleep(0.001)
+        stop.set()
+
+    try:
+        await tag.start()
+        device = await find_device(tag.name, timeout_s=5.0, backend=backend)
+        driver = asyncio.ensure_future(drop_then_stop())
+        # Well under Bumble's 30 s GATT timeout: no step may wait for it.
+        result = await asyncio.wait_for(record_session(
+            store, device=device, profile=profile_by_id("tracker-imu"), rate_hz=RATE_HZ, stop=stop,
+            backend=backend, time_scale=4.0, policy=policy), 8.0)
+        await driver
+        await asyncio.gather(*_DropAtSetupStep.drops)
+    finally:
+        _DropAtSetupStep.tag = None
+        await tag.stop()
+        await world.close()
+    assert _DropAtSetupStep.step is None and len(_DropAtSetupStep.drops) == 1  # it did drop there
+    assert result.status == "complete" and result.ended_by == "user"
+    assert (tag.stats.drops, tag.stats.connections) == (2, 3)
+    q = result.quality
+    # A link lost after it came up (subscribing, configuring) is a disconnect of its own.
+    assert (q["disconnects"], q["reconnects"]) == (links_lost, links_lost)
+    stored = store.load_recording(result.session_id)
+    index = _sample_index(stored.t_s)
+    np.testing.assert_array_equal(index, _delivered_indices(_DeliveryLog.delivered, tag.t_us0))
+    assert q["gaps"] == len(store.events(result.session_id, kind="gap")) >= 1
+
+
+async def test_a_drop_fails_gatt_requests_at_once_and_our_own_cancel_stays_a_cancel():
+    world = await BumbleWorld.get()
+    tag = VirtualTag(_simulated(seed=7, minutes=0.5))
+    try:
+        await tag.start()
+        client = BleakClient(tag.address, backend=BumbleClient, timeout=2.0)
+        await client.connect()
+        # Ctrl-C while a request is in flight: a cancellation, and the link stays usable.
+        read = asyncio.ensure_future(client.read_gatt_char(ti.CONFIG_UUID))
+        await asyncio.sleep(0)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        assert read.cancelled() and client.is_connected
+        assert ti.decode_config(bytes(await client.read_gatt_char(ti.CONFIG_UUID))) == ti.DeviceConfig()
+        # The radio drops with one request in flight and others queued behind it: all of
+        # them end now with bleak's error for a lost link (not CancelledError, no 30 s wait).
+        reads = [asyncio.ensure_future(client.read_gatt_char(uuid))
+                 for uuid in (ti.CONFIG_UUID, ti.STATUS_UUID, ti.BATTERY_LEVEL_UUID)]
+        await asyncio.sleep(0)
+        await tag.drop_connection()
+        results = await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 5.0)
+        assert [type(r) for r in results] == [BleakError] * 3, results
+        assert not client.is_connected
+        with pytest.raises(BleakError):
+            await asyncio.wait_for(client.read_gatt_char(ti.CONFIG_UUID), 5.0)
+    finally:
+        await tag.stop()
+        await world.close()
 
 
 # ---------------------------------------------------------------- the CLI under faults

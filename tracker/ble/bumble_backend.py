@@ -395,15 +395,21 @@ class BumbleClient(BaseBleakClient):
 
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
         timeout = float(kwargs.get("timeout", self._timeout))
+        deadline = asyncio.get_running_loop().time() + timeout
         world = self._world = await BumbleWorld.get()
         async with world.connect_lock:
             connection = await self._create_connection(world, timeout)
         self._connection = connection
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
+            if world.central.connections.get(connection.handle) is not connection:
+                # It dropped before the handler above was registered: nobody else will tell.
+                self._connection = None
+                raise BleakError(f"{self.address} disconnected while connecting")
             peer = self._peer = Peer(connection)
-            await peer.request_mtu(REQUESTED_MTU)
-            self.services = await self._discover(peer)
+            async with asyncio.timeout_at(deadline):  # as BlueZ: the timeout covers discovery
+                await self._att(peer.request_mtu(REQUESTED_MTU))
+                self.services = await self._discover(peer)
         except BaseException:
             await self.disconnect()
             raise
@@ -414,8 +420,10 @@ class BumbleClient(BaseBleakClient):
         task = asyncio.ensure_future(world.central.connect(self._peer_address, timeout=None))
         try:
             return await asyncio.wait_for(task, timeout)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError) as exc:
             world.central_controller.pending_le_connection = None  # the one internal we touch
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise TimeoutError(f"no device answered at {self.address} within {timeout:g} s") from None
         except core.BaseBumbleError as exc:
             raise BleakError(f"connect to {self.address} failed: {exc}") from exc
@@ -424,17 +432,17 @@ class BumbleClient(BaseBleakClient):
         collection = BleakGATTServiceCollection()
         self._proxies.clear()
         mtu = lambda: self.mtu_size - 3  # noqa: E731 - bleak wants a callable
-        for service in await peer.discover_services():
+        for service in await self._att(peer.discover_services()):
             bleak_service = BleakGATTService(service, service.handle, to_bleak_uuid(service.uuid))
             collection.add_service(bleak_service)
-            for char in await peer.discover_characteristics(service=service):
+            for char in await self._att(peer.discover_characteristics(service=service)):
                 bleak_char = BleakGATTCharacteristic(
                     char, char.handle, to_bleak_uuid(char.uuid),
                     list(gatt_char_props_to_strs(int(char.properties))), mtu, bleak_service,
                 )
                 collection.add_characteristic(bleak_char)
                 self._proxies[char.handle] = char
-                for desc in await peer.discover_descriptors(char):
+                for desc in await self._att(peer.discover_descriptors(char)):
                     collection.add_descriptor(
                         BleakGATTDescriptor(desc, desc.handle, to_bleak_uuid(desc.type), bleak_char)
                     )
@@ -474,12 +482,27 @@ class BumbleClient(BaseBleakClient):
         return self._peer
 
     async def _att(self, coro: Any) -> Any:
+        """Run one GATT procedure; a lost link ends it at once as bleak's BleakError.
+
+        Bumble cancels only the request pending when the link drops; one sent after
+        that (the next step of a discovery, a queued request) would wait for its 30 s
+        GATT timeout. So the procedure also ends on the disconnection event.
+        """
+        connection = self._connection
+        if connection is None:
+            coro.close()
+            raise BleakError(f"not connected to {self.address}")
         try:
-            return await coro
+            return await connection.cancel_on_disconnection(coro)
         except att.ATT_Error as exc:
             raise BleakGATTProtocolError(exc.error_code) from exc
         except core.BaseBumbleError as exc:
             raise BleakError(str(exc)) from exc
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are being cancelled (Ctrl-C, a timeout): not a link problem
+            raise BleakError(f"disconnected from {self.address}") from None
 
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +180,21 @@ class _LinkLostDuringSetup(Exception):
     """The link dropped while subscribing/configuring (the device itself answered)."""
 
 
+#: What a lost or failing link raises, whichever bleak backend: bleak's own error, OS and
+#: D-Bus errors, timeouts, a D-Bus connection closing under a call (EOFError).
+_LINK_ERRORS = (BleakError, OSError, TimeoutError, EOFError)
+
+
+def _being_cancelled() -> bool:
+    """Is our own task being cancelled (Ctrl-C, the caller)?
+
+    A ``CancelledError`` can also come from the Bluetooth stack cancelling a request
+    when the link drops; only ours must propagate as a cancellation.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class LinkState:
     """Link states reported as :class:`LinkEvent` (plain strings, stable in the store)."""
 
@@ -222,7 +237,11 @@ class ReconnectPolicy:
     give_up_after_s : float
         Stop trying after this long without a link (the session then ends complete).
     connect_timeout_s : float
-        Per-attempt connect timeout.
+        Per-attempt connect timeout (connection and service discovery).
+    gatt_timeout_s : float
+        Limit for each subscribe/configure step: a link that died unnoticed must not
+        wait for the stack's own GATT timeout (30 s); a step that runs out fails the
+        attempt.
     """
 
     first_delay_s: float = 0.1
@@ -230,6 +249,7 @@ class ReconnectPolicy:
     factor: float = 2.0
     give_up_after_s: float = 120.0
     connect_timeout_s: float = 10.0
+    gatt_timeout_s: float = 5.0
 
     def delay_s(self, attempt: int) -> float:
         return min(self.max_delay_s, self.first_delay_s * self.factor ** attempt)
@@ -292,7 +312,15 @@ class StreamingClient:
             timeout=self.policy.connect_timeout_s, **self.backend.client_kwargs(),
         )
         self._lost.clear()
-        await client.connect()
+        try:
+            # The backend bounds connect + discovery by connect_timeout_s; this is a
+            # backstop (BlueZ may first scan for an address for as long again).
+            await asyncio.wait_for(
+                client.connect(), 2 * self.policy.connect_timeout_s + self.policy.gatt_timeout_s)
+        except asyncio.CancelledError as exc:
+            if _being_cancelled():
+                raise
+            raise BleakError(f"connecting to {self.address} was aborted by the Bluetooth stack") from exc
         self._client = client
         # Before subscribing: the consumer must know about a new link before its data.
         self._emit(LinkState.CONNECTED, reconnect=reconnect)
@@ -312,23 +340,35 @@ class StreamingClient:
                 def callback(_sender: Any, data: bytearray, _u: str = char_uuid) -> None:
                     queue.put_nowait((time.monotonic(), _u, bytes(data)))  # nothing else here
 
-                await client.start_notify(char, callback)
+                await self._gatt_step(client.start_notify(char, callback))
             for write in self.profile.start_commands(self.rate_hz):
-                await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
+                await self._gatt_step(
+                    client.write_gatt_char(write.char_uuid, write.data, response=write.response))
                 if write.delay_s:
                     await asyncio.sleep(write.delay_s)
         except BaseException as exc:
+            ours = _being_cancelled()
             link_lost = self._lost.is_set() or not client.is_connected
             self._stopping = True
             try:
                 await client.disconnect()
+            except _LINK_ERRORS as disconnect_exc:
+                logger.debug("disconnect after a failed setup: %s", disconnect_exc)
             finally:
                 self._stopping = False
                 self._client = None
-            if link_lost and isinstance(exc, (BleakError, OSError, TimeoutError)):
+            if ours or not isinstance(exc, (*_LINK_ERRORS, asyncio.CancelledError)):
+                raise  # cancelled by our caller, or not a link problem (DeviceError...)
+            if link_lost:
                 raise _LinkLostDuringSetup(str(exc) or type(exc).__name__) from exc
+            if isinstance(exc, asyncio.CancelledError):  # the stack gave up a request
+                raise BleakError(f"setting up {self.address} was aborted by the Bluetooth stack") from exc
             raise
         self.connects += 1
+
+    async def _gatt_step(self, step: Awaitable[Any]) -> Any:
+        """One setup step, bounded by ``policy.gatt_timeout_s`` (TimeoutError)."""
+        return await asyncio.wait_for(step, self.policy.gatt_timeout_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stream until ``stop`` is set or reconnection gives up.
@@ -344,7 +384,7 @@ class StreamingClient:
             await self._connect_once(reconnect=False)
         except _LinkLostDuringSetup:
             lost_during_setup = True  # the device is there; the radio dropped: retry
-        except (BleakError, OSError, TimeoutError) as exc:
+        except _LINK_ERRORS as exc:
             raise _device_error(exc, f"cannot connect to {self.address}") from exc
         if lost_during_setup:
             # Data may already have flowed: treat it as any other disconnect.
@@ -387,8 +427,9 @@ class StreamingClient:
             return
         try:
             for write in self.profile.poll_commands():
-                await client.write_gatt_char(write.char_uuid, write.data, response=write.response)
-        except (BleakError, OSError) as exc:
+                await self._gatt_step(
+                    client.write_gatt_char(write.char_uuid, write.data, response=write.response))
+        except _LINK_ERRORS as exc:
             logger.debug("poll write failed: %s", exc)
 
     async def _reconnect(self, stop: asyncio.Event) -> bool:
@@ -410,7 +451,13 @@ class StreamingClient:
             self._emit(LinkState.RECONNECTING, attempt=attempt)
             try:
                 await self._connect_once(reconnect=True)
-            except (BleakError, OSError, TimeoutError, DeviceError) as exc:
+            except _LinkLostDuringSetup as exc:
+                # The link came up (CONNECTED was sent) and dropped again: say so.
+                logger.info("reconnect attempt %d to %s lost the link: %s", attempt, self.address, exc)
+                self.disconnects += 1
+                self._emit(LinkState.DISCONNECTED, during_setup=True)
+                continue
+            except (*_LINK_ERRORS, DeviceError) as exc:
                 logger.info("reconnect attempt %d to %s failed: %s", attempt, self.address, exc)
                 continue
             self._emit(LinkState.STREAMING, mtu=self.mtu, reconnect=True, attempts=attempt,
@@ -430,7 +477,7 @@ class StreamingClient:
                     for uuid in self.profile.notify_uuids:
                         if client.services.get_characteristic(uuid) is not None:
                             await client.stop_notify(uuid)
-                except (BleakError, OSError, TimeoutError) as exc:
+                except _LINK_ERRORS as exc:
                     logger.debug("stopping the stream failed: %s", exc)
                 await client.disconnect()
         finally:
