@@ -95,3 +95,9 @@ def test_cli_bad_arguments(tmp_path: Path, command: str, argv: list[str]) -> Non
 @given(st.sampled_from(COMMANDS), args)
 def test_cli_fuzz(tmp_path: Path, command: str, argv: list[str]) -> None:
     _check_cli(command, argv, tmp_path / "home")
+
+
+def test_cli_overlong_names_are_user_errors(tmp_path: Path) -> None:
+    """Found by the fuzz run: a 300-character INPUT made `analyze` crash with ENAMETOOLONG."""
+    for command in COMMANDS:
+        _check_cli(command, ["x" * 300], tmp_path / "home")

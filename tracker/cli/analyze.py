@@ -15,6 +15,13 @@ def _looks_like_file(text: str) -> bool:
     return Path(text).suffix.lower() in (".csv", ".txt", ".zip") or "/" in text or "\\" in text
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system is no file of ours
+        return False
+
+
 def _fmt(value: float | None, fmt: str = "{:.1f}", none: str = "—") -> str:
     return none if value is None else fmt.format(value)
 
@@ -71,7 +78,7 @@ def analyze(input_ref: str, as_json: bool, angles_csv: Path | None, no_store: bo
     path = Path(input_ref)
     sid: str | None = None
     store = None
-    if path.is_file():
+    if _is_file(path):
         from ..csvio import read_recording
 
         rec = read_recording(path)
