@@ -101,3 +101,10 @@ def test_cli_overlong_names_are_user_errors(tmp_path: Path) -> None:
     """Found by the fuzz run: a 300-character INPUT made `analyze` crash with ENAMETOOLONG."""
     for command in COMMANDS:
         _check_cli(command, ["x" * 300], tmp_path / "home")
+
+
+def test_cli_non_utf8_arguments_are_user_errors(tmp_path: Path) -> None:
+    """Found by the fuzz run: a lone surrogate (non-UTF-8 bytes in argv) crashed `show`."""
+    for command in COMMANDS:
+        _check_cli(command, ["\udcff"], tmp_path / "home")
+        _check_cli(command, ["\ud800"], tmp_path / "home")

@@ -21,6 +21,12 @@ class TrackerGroup(click.Group):
         except TrackerError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except UnicodeEncodeError as exc:
+            # An argument with bytes that are not UTF-8 (the shell passes them through as
+            # surrogates) cannot name a session or be stored.
+            bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+            click.echo(f"error: an argument is not valid UTF-8 text ({bad!a})", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
