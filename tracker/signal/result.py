@@ -11,7 +11,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -168,7 +167,3 @@ class SessionAnalysis:
 
 #: Shared stand-in for signals that were not stored (built once: it is costly per call).
 _EMPTY_SIGNALS = pd.DataFrame(columns=list(schema.ANGLE_COLUMNS))
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
