@@ -37,6 +37,27 @@ def quat_conj(q: np.ndarray) -> np.ndarray:
 #: Samples per block in long element-wise chains (temporaries stay in the CPU cache).
 _CHUNK = 16384
 
+#: Rows per BLAS call in :func:`rows_matmul`. OpenBLAS spreads a product over threads
+#: once m * n * k exceeds 2 * 65536 * 4 (4 x 4 times 32768 rows), and its idle threads
+#: then spin for ~0.1 s of CPU, many times what the product costs; below it stays on
+#: this thread.
+_BLAS_ROWS = 16384
+
+
+def rows_matmul(m: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(m @ x.T).T``: a small matrix ``m`` (j, k) applied to many rows ``x`` (N, k).
+
+    In single-threaded BLAS calls of at most :data:`_BLAS_ROWS` rows. Returns the (N, j)
+    transposed view of a C-ordered (j, N) array (contiguous columns), like ``(m @ x.T).T``.
+    """
+    n = x.shape[0]
+    if n <= _BLAS_ROWS:
+        return (m @ x.T).T
+    out = np.empty((m.shape[0], n))
+    for a in range(0, n, _BLAS_ROWS):
+        np.matmul(m, x[a:a + _BLAS_ROWS].T, out=out[:, a:a + _BLAS_ROWS])
+    return out.T
+
 
 def _left_matrix(p: np.ndarray) -> np.ndarray:
     """``L`` with ``p ⊗ q = L @ q``."""
@@ -53,7 +74,7 @@ def _right_matrix(q: np.ndarray) -> np.ndarray:
 def quat_mul3(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
     """``p ⊗ q ⊗ r`` for constant ``p``, ``r`` (4,) and a stack ``q`` (N, 4): one 4x4 product."""
     m = _left_matrix(np.asarray(p, dtype=np.float64)) @ _right_matrix(np.asarray(r, dtype=np.float64))
-    return (m @ np.asarray(q, dtype=np.float64).T).T
+    return rows_matmul(m, np.asarray(q, dtype=np.float64))
 
 
 def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -63,9 +84,9 @@ def quat_mul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     # one constant quaternion against a stack: a (N, 4) @ (4, 4) product is much faster
     # (written M @ q.T: numpy's (N, 4) @ (4, 4) path is several times slower)
     if p.ndim == 1 and q.ndim == 2:
-        return (_left_matrix(p) @ q.T).T
+        return rows_matmul(_left_matrix(p), q)
     if q.ndim == 1 and p.ndim == 2:
-        return (_right_matrix(q) @ p.T).T
+        return rows_matmul(_right_matrix(q), p)
     pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
     qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
     shape = np.broadcast_shapes(p.shape, q.shape)
@@ -113,7 +134,7 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
     if q.ndim == 1:  # one rotation for many vectors: a matrix product
-        return (quat_to_matrix(q) @ v.T).T if v.ndim == 2 else quat_to_matrix(q) @ v
+        return rows_matmul(quat_to_matrix(q), v) if v.ndim == 2 else quat_to_matrix(q) @ v
     if v.ndim == 1:  # many rotations of one vector: a column of each matrix
         return np.einsum("...ij,j->...i", quat_to_matrix(q), v)
     w = q[..., :1]

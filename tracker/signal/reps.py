@@ -56,7 +56,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .. import schema
-from ._quat import quat_normalize
+from ._quat import _BLAS_ROWS, quat_normalize
 from .angles import body_up, gravity_angles_deg, relative_angles_deg
 from .params import RepParams
 
@@ -179,7 +179,9 @@ def classify_posture(up_body: np.ndarray, *, sampling_rate_hz: float, max_deg: f
     """
     up = lowpass(up_body, 1.0, sampling_rate_hz)
     up /= np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9)
-    cos = up @ CANONICAL_UP.T  # (N, 3)
+    cos = np.empty((up.shape[0], 3))
+    for a in range(0, up.shape[0], _BLAS_ROWS):  # single-threaded BLAS calls (see _quat)
+        np.matmul(up[a:a + _BLAS_ROWS], CANONICAL_UP.T, out=cos[a:a + _BLAS_ROWS])
     best = np.argmax(cos, axis=1)
     ok = cos[np.arange(up.shape[0]), best] >= np.cos(np.radians(max_deg))
     return np.where(ok, best + 1, 0).astype(np.int8)
