@@ -35,7 +35,7 @@ import pandas as pd
 from .. import schema
 from ..errors import ValidationError
 from ..recording import Recording
-from ._quat import euler_yxz_from_quat, quat_conj, quat_mul3
+from ._quat import _left_matrix, _right_matrix, euler_yxz_from_quat, quat_conj, rows_matmul
 from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, calibrate
 from .orientation import Orientation, estimate_orientation, has_gyroscope
@@ -217,12 +217,22 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
                 ang[a:b] = gravity_angles_deg(up_b[a:b], up_ref(ref))
         return ang
 
-    cache: dict[tuple[int, int], np.ndarray] = {}
+    # conj(ref) ⊗ q_ws ⊗ q_sb is one 4x4 matrix per reference (as quat_mul3 builds it),
+    # built once per reference: most segments are short
+    r_sb = _right_matrix(q_sb)
+    refs: dict[tuple[int, int], np.ndarray] = {}
+    mats: dict[tuple[tuple[int, int], bool], np.ndarray] = {}
 
     def q_ref(r: tuple[int, int]) -> np.ndarray:
-        if r not in cache:
-            cache[r] = q_wb_ref(r)
-        return cache[r]
+        if r not in refs:
+            refs[r] = q_wb_ref(r)
+        return refs[r]
+
+    def mat(r: tuple[int, int], flip: bool = False) -> np.ndarray:
+        if (r, flip) not in mats:
+            q = -q_ref(r) if flip else q_ref(r)
+            mats[(r, flip)] = _left_matrix(quat_conj(q)) @ r_sb
+        return mats[(r, flip)]
 
     for a0, b0, ref in segments:
         for a in range(a0, b0, _BLOCK):
@@ -230,13 +240,13 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
             if isinstance(ref, RepEvent):
                 # conj((1-w) qs + w qe) ⊗ q = (1-w) conj(qs) ⊗ q + w conj(qe) ⊗ q: two 4x4
                 # products; the Euler formulas do not need the result normalised
-                qs, qe = q_ref((ref.ref_start, ref.ref_end)), q_ref(ref.after)
-                qe = qe if qe @ qs >= 0 else -qe
+                r0, r1 = (ref.ref_start, ref.ref_end), ref.after
+                flip = not q_ref(r1) @ q_ref(r0) >= 0
                 w = (np.arange(a, b) - ref.start)[:, None] / max(1, ref.end - ref.start - 1)
-                q_rel = ((1.0 - w) * quat_mul3(quat_conj(qs), q_ws[a:b], q_sb)
-                         + w * quat_mul3(quat_conj(qe), q_ws[a:b], q_sb))
+                q_rel = ((1.0 - w) * rows_matmul(mat(r0), q_ws[a:b])
+                         + w * rows_matmul(mat(r1, flip), q_ws[a:b]))
             else:  # conj(ref) ⊗ q_ws ⊗ q_sb: one 4x4 product for the block
-                q_rel = quat_mul3(quat_conj(q_ref(ref)), q_ws[a:b], q_sb)
+                q_rel = rows_matmul(mat(ref), q_ws[a:b])
             ang[a:b] = euler_yxz_from_quat(q_rel)
     ang *= 180.0 / np.pi
     return ang
@@ -366,8 +376,10 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     neutral = dec.range_to_full(neutral_d)
     up_b = None if ori.has_heading else body_up(body_quat(ori.quat_wxyz, q_sb))
 
+    r_sb = _right_matrix(q_sb)  # body_quat(q, q_sb) is this matrix applied to q
+
     def q_wb_ref(r: tuple[int, int]) -> np.ndarray:
-        return _mean_quat(body_quat(ori.quat_wxyz[r[0]:max(r[1], r[0] + 1)], q_sb))
+        return _mean_quat(rows_matmul(r_sb, ori.quat_wxyz[r[0]:max(r[1], r[0] + 1)]))
 
     segments = _segments(n, _reference_changes(parts, events, neutral), events)
     ang = _signal_angles(ori.quat_wxyz, q_sb, up_b, ori.has_heading, segments, q_wb_ref)
