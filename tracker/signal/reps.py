@@ -385,11 +385,15 @@ def _first(cond, lo: int, hi: int, chunk: int) -> int | None:  # noqa: ANN001
     a = lo
     while a < hi:
         b = min(hi, a + chunk)
-        idx = np.flatnonzero(cond(a, b))
-        if idx.size:
-            return a + int(idx[0])
+        mask = cond(a, b)
+        i = int(mask.argmax())  # the first True (argmax of bools stops there)
+        if mask[i]:
+            return a + i
         a = b
     return None
+
+
+_max_rows = np.maximum.reduce
 
 
 def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr: float,
@@ -406,14 +410,15 @@ def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr
     n = sm.shape[0]
     chunk = max(64, max_len // 4)
 
+    # (np.maximum.reduce is ndarray.max without its Python wrapper: called per chunk)
     def exceeds(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: np.abs(sm[a:b] - ref).max(axis=1) > limit
+        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref), axis=1) > limit
 
     def within(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: np.abs(sm[a:b] - ref).max(axis=1) <= limit
+        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref), axis=1) <= limit
 
     def slow(a: int, b: int) -> np.ndarray:
-        return speed[a:b].max(axis=1) < onset
+        return _max_rows(speed[a:b], axis=1) < onset
 
     while pos < n - 1:
         j = _first(exceeds(base, thr), pos, n, chunk)
