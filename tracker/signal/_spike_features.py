@@ -41,13 +41,20 @@ def moving_detrend(x: np.ndarray, segments: np.ndarray, half: int) -> np.ndarray
     one or two samples keeps most of its height and, unlike a high-order IIR high-pass,
     rings nowhere beyond ``half`` samples. Segment edges are mirrored.
     """
-    out = np.zeros_like(x, dtype=np.float64)
+    out = np.empty(x.shape, dtype=np.float64)
     for start, stop in segments:
+        o = out[start:stop]
         if stop - start < 2:
-            continue  # nothing to compare a lone sample with
+            o[...] = 0.0  # nothing to compare a lone sample with
+            continue
         seg = x[start:stop]
-        # "mirror" keeps an impulse on a segment's first sample counted once.
-        out[start:stop] = seg - ndimage.uniform_filter1d(seg, size=2 * half + 1, axis=0, mode="mirror")
+        # "mirror" keeps an impulse on a segment's first sample counted once
+        if x.dtype != np.float64:  # (the detector passes float64) subtract in x's type
+            o[...] = seg - ndimage.uniform_filter1d(seg, size=2 * half + 1, axis=0, mode="mirror")
+            continue
+        # the mean goes straight into the output: no temporaries of the hour's size
+        ndimage.uniform_filter1d(seg, size=2 * half + 1, axis=0, mode="mirror", output=o)
+        np.subtract(seg, o, out=o)
     return out
 
 

@@ -388,9 +388,13 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     kept: list[RepEvent] = []
     for e in events:  # the peak at the full rate, against the drift-corrected start posture
         trace = ang[e.start:e.end, e.primary]
-        if not np.isfinite(trace).any():
+        finite = np.isfinite(trace)
+        if finite.all():  # the usual case: argmax is nanargmax without its NaN copy
+            k = int(np.abs(trace).argmax())
+        elif finite.any():
+            k = int(np.nanargmax(np.abs(trace)))
+        else:
             continue
-        k = int(np.nanargmax(np.abs(trace)))
         if abs(trace[k]) < params.reps.min_peak_deg:
             continue
         conf = confidence(ang[e.start:e.end], e.primary, primary_channels(parts[e.bout].posture),
