@@ -109,6 +109,23 @@ class RepEvent:
     after: tuple[int, int] | None = None  # end-posture samples (drift correction), if any
 
 
+try:  # the compiled core of scipy.signal.sosfilt: same numbers without its ~0.1 ms of
+    # argument handling per call (lowpass runs twice per posture bout)
+    from scipy.signal._sosfilt import _sosfilt as _sosfilt_core
+except ImportError:  # pragma: no cover - a scipy that moved it: the public function
+    _sosfilt_core = None
+
+
+def _sosfilt_time_last(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """``sosfilt(sos, x, axis=-1, zi=zi[:, None, :] * x[:, :1])[0]`` for a C-contiguous
+    float64 ``x`` (channels, time), filtered in place."""
+    z = np.ascontiguousarray(zi[None, :, :] * x[:, :1, None])  # (channels, sections, 2)
+    if _sosfilt_core is None:
+        return sps.sosfilt(sos, x, axis=-1, zi=np.moveaxis(z, 0, 1))[0]
+    _sosfilt_core(sos, x, z)
+    return x
+
+
 @functools.lru_cache(maxsize=64)
 def _butter(cutoff_hz: float, sampling_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
     sos = sps.butter(2, cutoff_hz, fs=sampling_rate_hz, output="sos")
@@ -126,11 +143,12 @@ def lowpass(x: np.ndarray, cutoff_hz: float, sampling_rate_hz: float) -> np.ndar
     sos, zi = _butter(float(cutoff_hz), float(sampling_rate_hz))
     pad = min(x.shape[0] - 1, int(sampling_rate_hz))
     ext = np.concatenate([2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2:-pad - 2:-1]])
-    zi_shape = (zi.shape[0], 2) + (1,) * (x.ndim - 1)
-    y, _ = sps.sosfilt(sos, ext, axis=0, zi=zi.reshape(zi_shape) * ext[:1])
-    y = y[::-1]
-    y, _ = sps.sosfilt(sos, y, axis=0, zi=zi.reshape(zi_shape) * y[:1])
-    return y[::-1][pad:pad + x.shape[0]]
+    # channels first, time last: the filter's own layout
+    y = np.array(ext.reshape(ext.shape[0], -1).T, dtype=np.float64, order="C")
+    y = _sosfilt_time_last(sos, y, zi)
+    y = _sosfilt_time_last(sos, np.ascontiguousarray(y[:, ::-1]), zi)
+    out = y[:, ::-1][:, pad:pad + x.shape[0]].T
+    return np.ascontiguousarray(out).reshape(x.shape)
 
 
 def activity_mask(acc_m_s2: np.ndarray, sampling_rate_hz: float, threshold_m_s2: float) -> np.ndarray:
@@ -294,15 +312,14 @@ def _hold(p: np.ndarray, v: np.ndarray, peak_abs: float, sign: float, fs: float,
     runs = _runs(near & slow)
     if not len(runs):
         return None
-    # bridge short interruptions (a sway or a tap inside the hold)
+    # bridge short interruptions (a sway or a tap inside the hold): a run joins the one
+    # before when the pause between them is at most `gap`
     gap = int(round(0.3 * fs))
-    merged = [list(runs[0])]
-    for a, b in runs[1:]:
-        if a - merged[-1][1] <= gap:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    a, b = max(merged, key=lambda r: r[1] - r[0])
+    new = np.flatnonzero(runs[1:, 0] - runs[:-1, 1] > gap) + 1  # runs that start a merge
+    starts = runs[np.concatenate([[0], new]), 0]
+    ends = runs[np.concatenate([new - 1, [len(runs) - 1]]), 1]
+    i = int(np.argmax(ends - starts))  # the first longest, as max() picks
+    a, b = starts[i], ends[i]
     if (b - a) / fs < params.min_hold_s:
         return None
     return int(a), int(b)
@@ -393,7 +410,14 @@ def _first(cond, lo: int, hi: int, chunk: int) -> int | None:  # noqa: ANN001
     return None
 
 
-_max_rows = np.maximum.reduce
+def _max_rows(x: np.ndarray) -> np.ndarray:
+    """``x.max(axis=1)`` for the one or two angle channels of a bout, called per chunk
+    of a scan: a reduction over two columns is several times slower than this."""
+    if x.shape[1] == 1:
+        return x[:, 0]
+    if x.shape[1] == 2:
+        return np.maximum(x[:, 0], x[:, 1])
+    return np.maximum.reduce(x, axis=1)
 
 
 def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr: float,
@@ -410,15 +434,14 @@ def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr
     n = sm.shape[0]
     chunk = max(64, max_len // 4)
 
-    # (np.maximum.reduce is ndarray.max without its Python wrapper: called per chunk)
     def exceeds(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref), axis=1) > limit
+        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref)) > limit
 
     def within(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref), axis=1) <= limit
+        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref)) <= limit
 
     def slow(a: int, b: int) -> np.ndarray:
-        return _max_rows(speed[a:b], axis=1) < onset
+        return _max_rows(speed[a:b]) < onset
 
     while pos < n - 1:
         j = _first(exceeds(base, thr), pos, n, chunk)
