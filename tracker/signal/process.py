@@ -234,6 +234,19 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
             mats[(r, flip)] = _left_matrix(quat_conj(q)) @ r_sb
         return mats[(r, flip)]
 
+    # the Euler angles of consecutive pieces are computed together, a block at a time:
+    # one call per short segment would cost more than its arithmetic
+    pending: list[np.ndarray] = []  # q_rel pieces (4, m), consecutive from sample `done`
+    done = n_pending = 0
+
+    def flush() -> None:
+        nonlocal done, n_pending
+        q = pending[0] if len(pending) == 1 else np.concatenate(pending, axis=1)
+        ang[done:done + n_pending] = euler_yxz_from_quat(q.T)
+        done += n_pending
+        n_pending = 0
+        pending.clear()
+
     for a0, b0, ref in segments:
         for a in range(a0, b0, _BLOCK):
             b = min(b0, a + _BLOCK)
@@ -247,7 +260,12 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
                          + w * rows_matmul(mat(r1, flip), q_ws[a:b]))
             else:  # conj(ref) ⊗ q_ws ⊗ q_sb: one 4x4 product for the block
                 q_rel = rows_matmul(mat(ref), q_ws[a:b])
-            ang[a:b] = euler_yxz_from_quat(q_rel)
+            pending.append(q_rel.T)
+            n_pending += q_rel.shape[0]
+            if n_pending >= _BLOCK:
+                flush()
+    if pending:
+        flush()
     ang *= 180.0 / np.pi
     return ang
 
