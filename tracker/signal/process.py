@@ -185,8 +185,10 @@ def _segments(n: int, changes: list[tuple[int, tuple[int, int]]], events: list[R
 
 def _mean_quat(q: np.ndarray) -> np.ndarray:
     q = q * np.sign(q @ q[len(q) // 2])[:, None]
-    m = q.mean(axis=0)
-    return m / np.linalg.norm(m)
+    # q.mean(axis=0) and np.linalg.norm(m) without their Python wrappers (called once
+    # per reference posture, hundreds of times an hour); the same arithmetic
+    m = np.add.reduce(q, axis=0) / q.shape[0]
+    return m / np.sqrt(m.dot(m))
 
 
 def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
