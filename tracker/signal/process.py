@@ -24,6 +24,7 @@ the repetitions start from. The live view's causal twin is
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ def _segments(n: int, changes: list[tuple[int, tuple[int, int]]], events: list[R
         if k < len(moving) and moving[k].start <= a < moving[k].end:
             out.append((a, b, moving[k]))
         else:
-            out.append((a, b, changes[int(np.searchsorted(starts, a, side="right")) - 1][1]))
+            out.append((a, b, changes[bisect.bisect_right(starts, a) - 1][1]))
     return out
 
 
