@@ -564,7 +564,17 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, fs: float, p: RepParams,
 
 def confidence(rel: np.ndarray, ch: int, usable: list[int] | tuple[int, ...], peak: float) -> float:
     """How clearly the primary angle beats the other candidate angle(s): 1 - other/peak."""
-    others = [float(np.nanmax(np.abs(rel[:, c]))) for c in usable if c != ch and not np.isnan(rel[:, c]).all()]
+    others = []
+    for c in usable:
+        if c == ch:
+            continue
+        a = np.abs(rel[:, c])
+        m = a.max() if a.size else np.nan
+        if np.isnan(m):  # NaNs present (the usual trace has none): ignore them
+            if np.isnan(a).all():
+                continue
+            m = np.nanmax(a)
+        others.append(float(m))
     return 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
 
 
