@@ -32,7 +32,7 @@ from . import schema
 from .errors import ImportFormatError, ValidationError
 from .recording import Recording, RecordingMeta
 
-__all__ = ["write_raw_csv", "read_recording", "read_csv", "write_frame_csv"]
+__all__ = ["write_raw_csv", "read_recording", "write_frame_csv"]
 
 
 # ---------------------------------------------------------------------- writing
@@ -350,5 +350,3 @@ def read_recording(*paths: Path | str) -> Recording:
         return _read_phyphox(tables)
     return _read_sensor_logger(tables)
 
-
-read_csv = read_recording

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import schema
 from .errors import StoreError, ValidationError
-from .recording import Recording, RecordingMeta
+from .recording import Recording, RecordingMeta, gap_stats
 from .signal.result import ANALYSIS_VERSION, SessionAnalysis
 
 __all__ = ["Store", "SessionInfo", "SessionWriter", "Event", "default_data_dir", "DB_FILENAME"]
@@ -694,10 +694,8 @@ def recording_quality(rec: Recording, *, gap_factor: float = 3.0) -> dict[str, A
     """Data-quality figures of a recording: achieved rate, gaps, estimated lost samples."""
     if len(rec) < 2:
         return {"samples": len(rec), "achieved_rate_hz": None, "gaps": 0, "lost_samples": 0}
+    step, gaps, lost = gap_stats(rec.t_s, gap_factor=gap_factor)
     dt = np.diff(rec.t_s)
-    step = float(np.median(dt))
-    gaps = dt > gap_factor * step
-    lost = int(np.round(dt[gaps] / step).sum() - gaps.sum()) if gaps.any() else 0
     return {
         "samples": len(rec), "duration_s": rec.duration_s,
         "achieved_rate_hz": 1.0 / step, "nominal_rate_hz": rec.meta.nominal_rate_hz,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ValidationError
-from ..recording import Recording
+from ..recording import Recording, gap_stats
 from ._quat import _left_matrix, _right_matrix, euler_yxz_from_quat, quat_conj, rows_matmul
 from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, calibrate
@@ -71,10 +71,8 @@ def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None, *,
     if n < 2:
         return {"n_samples": n, "achieved_rate_hz": None, "nominal_rate_hz": nominal_rate_hz,
                 "n_gaps": 0, "lost_samples_est": 0, "longest_gap_s": 0.0, "duration_s": 0.0}
+    period, gap, lost = gap_stats(t_s, gap_factor=1.5, period_s=period_s)
     dt = np.diff(t_s)
-    period = float(np.median(dt)) if period_s is None else float(period_s)
-    gap = dt > 1.5 * period
-    lost = int(np.sum(np.rint(dt[gap] / period) - 1)) if gap.any() else 0
     return {
         "n_samples": n,
         "duration_s": _f(t_s[-1] - t_s[0]),
