@@ -7,7 +7,8 @@ import pytest
 from live_synth import still_recording, twist_recording
 from tracker.live.analyzer import LiveAnalyzer
 from tracker.live.guided import GuidedRoutine, build_steps
-from tracker.simulate import ExerciseSpec, Routine, simulate_session
+from tracker.routine import ExerciseSpec, Routine
+from tracker.simulate import simulate_session
 
 
 def drive(guided: GuidedRoutine, rec, batch: int = 25, every: list | None = None) -> LiveAnalyzer:

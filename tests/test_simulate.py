@@ -16,7 +16,7 @@ from tracker.simulate import (
     CRACK_REFRACTORY_S, JOINTS, ExerciseSpec, GroundTruth, Routine, SensorModel, Simulation,
     plot_simulation, simulate_session,
 )
-from tracker.simulate._routine import MAX_PEAK_DEG
+from tracker.routine import MAX_PEAK_DEG
 
 G = schema.STANDARD_GRAVITY_M_S2
 QCOLS = ["q_w", "q_x", "q_y", "q_z"]

@@ -1,7 +1,7 @@
 """The guided routine: design.md's stretches step by step, advanced by what the sensor sees.
 
 :class:`GuidedRoutine` is a pure state machine. It is built from a
-:class:`tracker.simulate.Routine` (the one description of design.md's routine, with the
+:class:`tracker.routine.Routine` (the one description of design.md's routine, with the
 literature-based holds and rests of ``shared/norms.md``) and is driven by the live
 analyser's events and the device clock:
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..simulate import Routine
+from ..routine import Routine
 from .analyzer import LiveEvent
 from .state import GuidedView
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import click
 
-from ..simulate import Routine
+from ..routine import Routine
 from .guided import GuidedRoutine, exercise_label
 from .safety import ask_pain, pain_needs_stop, stop_guidance
 from .session import LiveSession, ordered_counts

@@ -13,7 +13,7 @@ confounders.
 
 from ._events import HI_RATE_HZ
 from ._plot import plot_simulation
-from ._routine import ExerciseSpec, Routine
+from ..routine import ExerciseSpec, Routine
 from ._sensor import SensorModel
 from ._session import CRACK_REFRACTORY_S, EARTH_FIELD_ENU_UT, JOINTS, Simulation, simulate_session
 from ._truth import (

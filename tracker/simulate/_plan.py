@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ._routine import MAX_PEAK_DEG, ExerciseSpec, Routine
+from ..routine import MAX_PEAK_DEG, ExerciseSpec, Routine
 
 __all__ = ["Move", "BaseSeg", "RepPlan", "Plan", "make_plan", "RAMP_SMOOTHING_S"]
 

@@ -15,7 +15,7 @@ from ..recording import Recording, RecordingMeta
 from . import _events as ev
 from ._motion import eval_angles, eval_kinematics, q_from_rotation, qconj, qmul, qrotate
 from ._plan import Plan, make_plan
-from ._routine import Routine
+from ..routine import Routine
 from ._sensor import SensorModel
 from ._truth import (
     ANGLE_TRUTH_COLUMNS, GroundTruth, TruthConfounder, TruthCrack, TruthGap, TruthMounting,

@@ -1,4 +1,7 @@
-"""What the simulated person does: the exercise routine and its parameters.
+"""The stretching routine: exercise blocks and their parameters.
+
+One description used by both the simulator (what the simulated person does) and the
+live guide (the steps it walks the person through); neither imports the other.
 
 Defaults follow ``shared/norms.md``: slow stretches of 10–40 °/s (Milosavljevic et al.
 2008 measured ~22 °/s going into a standing back-bend and ~37 °/s returning), holds of a
@@ -13,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .. import schema
-from ..errors import ValidationError
+from . import schema
+from .errors import ValidationError
 
 __all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG"]
 
