@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BROAD_DIR = Path(os.environ.get("TRACKER_BROAD_DIR", REPO.parent / "shared" / "data" / "broad"))
+TRUNKYXL_DIR = Path(os.environ.get("TRACKER_TRUNKYXL_DIR", REPO.parent / "shared" / "data" / "trunkyxl"))
 
 
 @pytest.fixture

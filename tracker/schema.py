@@ -29,17 +29,31 @@ REP_COLUMNS = (
 )
 CRACK_COLUMNS = ("t_s", "peak_m_s2", "score", "rep")
 
-EXERCISES = ("chair_backbend", "seated_twist", "trunk_rotation", "cat_stretch")
+#: The four named stretches of design.md, and the generic movements every other bend or
+#: twist is called by (design.md: a repetition whose posture and plane match no stretch).
+NAMED_EXERCISES = ("chair_backbend", "seated_twist", "trunk_rotation", "cat_stretch")
+GENERIC_EXERCISES = ("forward_bend", "back_bend", "side_bend", "twist")
+EXERCISES = (*NAMED_EXERCISES, *GENERIC_EXERCISES)
 SIDES = ("left", "right")
-#: Primary anatomical angle per exercise (design.md table).
-PRIMARY_ANGLE = {
-    "chair_backbend": "flexion_deg",
-    "seated_twist": "axial_rotation_deg",
-    "trunk_rotation": "axial_rotation_deg",
-    "cat_stretch": "flexion_deg",
+#: Plane of a repetition (its primary angle) and the posture it starts from (design.md).
+PLANES = ("flexion", "lateral_bend", "axial_rotation")
+POSTURES = ("upright", "supine", "all_fours", "other")
+#: Plane of each exercise's primary angle (design.md table and generic ids).
+PLANE_OF_EXERCISE = {
+    "chair_backbend": "flexion",
+    "seated_twist": "axial_rotation",
+    "trunk_rotation": "axial_rotation",
+    "cat_stretch": "flexion",
+    "forward_bend": "flexion",
+    "back_bend": "flexion",
+    "side_bend": "lateral_bend",
+    "twist": "axial_rotation",
 }
-#: Exercises whose repetition has a side.
-SIDED_EXERCISES = ("seated_twist", "trunk_rotation")
+#: Primary anatomical angle column per exercise.
+PRIMARY_ANGLE = {ex: f"{plane}_deg" for ex, plane in PLANE_OF_EXERCISE.items()}
+#: Exercises whose repetition has a side: rotations (where the lower back turns) and side
+#: bends (where the trunk bends).
+SIDED_EXERCISES = ("seated_twist", "trunk_rotation", "side_bend", "twist")
 
 #: Float format of every CSV we write: 9 significant digits round-trips float32
 #: exactly and keeps float64 sensor data to <1e-9 relative error.

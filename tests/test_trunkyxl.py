@@ -1,0 +1,150 @@
+"""Real people, real lower-back IMU: issue 14's targets on the TrunkyXL trials.
+
+Each full trial (seated: three forward-backward bends, three side bends each way, three
+rotations each way; quick, no holds; ``../shared/data/trunkyxl/README.md``) goes through
+the public analysis exactly as the CSV is written: sensor frame as the device reports it
+(x down the spine, z out of the back), no mounting handed over. Found repetitions are
+matched to the labels (``reps_derived``, times relative to each segment, derived from a
+second sensor at C8, ±0.3 s) by ``tests/rep_scoring.py``, the rule the simulator
+benchmark uses too.
+
+The files are never copied into the repository; without them these tests skip. Run with
+``-s`` to see the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import TRUNKYXL_DIR
+from rep_scoring import Event, Score, format_score, from_rep, from_trunkyxl_label, score, total
+from tracker.csvio import read_recording
+from tracker.signal.process import process_session
+from tracker.signal.result import SessionAnalysis
+
+#: Issue 14's targets on these trials.
+ROTATION_RECALL_MIN = 0.9
+ROTATION_PRECISION_MIN = 0.9
+ROTATION_SIDE_MIN = 0.97
+FORWARD_RECALL_MIN = 0.9
+BACKWARD_RECALL_MIN = 0.8
+#: Labels come from another sensor (±0.3 s); a found peak may sit a little outside them.
+MATCH_TOL_S = 0.5
+_SEGMENT_PLANE = {"flexion_extension": "flexion", "lateral_bend": "lateral_bend",
+                  "axial_rotation": "axial_rotation"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    name: str
+    labels: tuple[Event, ...]
+    analysis: SessionAnalysis
+    score: Score
+
+
+def _trial_names(folder: Path) -> list[str]:
+    return sorted(p.name[: -len("__full__l45.csv")] for p in folder.glob("*__full__l45.csv"))
+
+
+def _labels(folder: Path, name: str) -> list[Event]:
+    out: list[Event] = []
+    for segment, plane in _SEGMENT_PLANE.items():
+        path = folder / f"{name}__{segment}__l45.json"
+        if not path.exists():
+            continue
+        d = json.loads(path.read_text())
+        t0 = float(d["segment_window_in_trial_s"][0])
+        out.extend(from_trunkyxl_label(lab, plane=plane, offset_s=t0) for lab in d["reps_derived"])
+    return sorted(out, key=lambda e: e.start_s)
+
+
+@pytest.fixture(scope="module")
+def trials() -> list[Trial]:
+    names = _trial_names(TRUNKYXL_DIR) if TRUNKYXL_DIR.is_dir() else []
+    if not names:
+        pytest.skip(f"TrunkyXL recordings not found in {TRUNKYXL_DIR} (set $TRACKER_TRUNKYXL_DIR)")
+    out = []
+    for name in names:
+        res = process_session(read_recording(TRUNKYXL_DIR / f"{name}__full__l45.csv"))
+        labels = _labels(TRUNKYXL_DIR, name)
+        found = [from_rep(r) for r in res.reps]
+        # the labelled peaks are approximate (±10 %): peaks are not scored here
+        s = score(labels, found, tol_s=MATCH_TOL_S, compare_peaks=False, compare_exercise=False)
+        out.append(Trial(name=name, labels=tuple(labels), analysis=res, score=s))
+    all_ = total(t.score for t in out)
+    print("\n" + format_score(all_, f"TrunkyXL: {len(out)} trials, sensor frame as given"))
+    for t in out:
+        print(f"  {t.name}: twist {t.score.n_matched['twist']}/{t.score.n_truth['twist']} "
+              f"(found {t.score.n_found['twist']}), forward {t.score.n_matched['forward_bend']}/"
+              f"{t.score.n_truth['forward_bend']}, back {t.score.n_matched['back_bend']}/"
+              f"{t.score.n_truth['back_bend']}, side bend {t.score.n_matched['side_bend']}/"
+              f"{t.score.n_truth['side_bend']}; exercises found "
+              f"{sorted({r.exercise for r in t.analysis.reps})}")
+    return out
+
+
+def _all(trials: list[Trial]) -> Score:
+    return total(t.score for t in trials)
+
+
+def _fig(x: float) -> str:
+    return "nan" if math.isnan(x) else f"{x:.3f}"
+
+
+def test_labels_are_read_with_the_protocol_counts(trials: list[Trial]) -> None:
+    s = _all(trials)
+    # 6 rotations and 6 side bends per trial; forward bends 3 per trial (a few labels missing, README)
+    assert s.n_truth["twist"] >= 6 * len(trials) - 2
+    assert s.n_truth["side_bend"] >= 6 * len(trials) - 2
+    assert s.n_truth["forward_bend"] >= 3 * len(trials) - 2
+
+
+@pytest.mark.xfail(strict=False, reason="measured 0.000 (0/72) on main eabaf4b: mounting not found from the data")
+def test_rotation_recall(trials: list[Trial]) -> None:
+    r = _all(trials).recall("twist")
+    assert r >= ROTATION_RECALL_MIN, f"rotation recall {_fig(r)} < {ROTATION_RECALL_MIN}"
+
+
+@pytest.mark.xfail(strict=False, reason="measured nan (0 rotations found) on main eabaf4b")
+def test_rotation_precision(trials: list[Trial]) -> None:
+    p = _all(trials).precision("twist")
+    assert p >= ROTATION_PRECISION_MIN, f"rotation precision {_fig(p)} < {ROTATION_PRECISION_MIN}"
+
+
+@pytest.mark.xfail(strict=False, reason="measured nan (0 rotations matched) on main eabaf4b")
+def test_rotation_side(trials: list[Trial]) -> None:
+    s = _all(trials)
+    n = s.n_side_compared("twist")
+    assert n > 0, "no rotation matched: side cannot be scored"
+    acc = s.side_accuracy("twist")
+    assert acc >= ROTATION_SIDE_MIN, f"rotation side accuracy {_fig(acc)} ({n} matched) < {ROTATION_SIDE_MIN}"
+
+
+@pytest.mark.xfail(strict=False, reason="measured 0.028 (1/36) on main eabaf4b, found as a cat stretch")
+def test_forward_bend_recall(trials: list[Trial]) -> None:
+    r = _all(trials).recall("forward_bend")
+    assert r >= FORWARD_RECALL_MIN, f"forward bend recall {_fig(r)} < {FORWARD_RECALL_MIN}"
+
+
+@pytest.mark.xfail(strict=False, reason="measured 0.000 (0/26) on main eabaf4b")
+def test_back_bend_recall(trials: list[Trial]) -> None:
+    r = _all(trials).recall("back_bend")
+    assert r >= BACKWARD_RECALL_MIN, f"backward bend recall {_fig(r)} < {BACKWARD_RECALL_MIN}"
+
+
+@pytest.mark.xfail(strict=False, reason="measured on main eabaf4b: 1 cat stretch in 12 seated trials")
+def test_no_lying_or_all_fours_exercise(trials: list[Trial]) -> None:
+    bad = [(t.name, r.exercise, round(r.start_s, 1)) for t in trials for r in t.analysis.reps
+           if r.exercise in ("trunk_rotation", "cat_stretch")
+           or getattr(r, "posture", None) in ("supine", "all_fours")]
+    assert not bad, f"{len(bad)} lying or all-fours repetitions in seated trials: {bad[:6]}"
+
+
+def test_no_possible_cracks(trials: list[Trial]) -> None:
+    cracks = [(t.name, round(c.t_s, 2)) for t in trials for c in t.analysis.cracks]
+    assert not cracks, f"{len(cracks)} possible cracks in trials without any: {cracks[:6]}"
