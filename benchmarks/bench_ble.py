@@ -87,9 +87,9 @@ async def pipeline(rate_hz: float, speed: float, wall_s: float, *, latency_ms: i
     q, r = run.result.quality, run.recorder
     stream_wall = rec.duration_s / speed
     return {
-        "target_sps": rate_hz * speed, "stored": q["samples"], "sent": run.tag_stats.sent_samples,
-        "expected": len(rec), "lost": q["lost_samples"] + run.tag_stats.lost_samples,
-        "packets": q["packets"], "cpu_s": cpu, "wall_s": wall, "stream_wall_s": stream_wall,
+        "target_sps": rate_hz * speed, "stored": q.samples, "sent": run.tag_stats.sent_samples,
+        "expected": len(rec), "lost": q.lost_samples + run.tag_stats.lost_samples,
+        "packets": q.link.packets, "cpu_s": cpu, "wall_s": wall, "stream_wall_s": stream_wall,
         "ours_s": r.busy_s, "handoff_ms": np.asarray(r.handoff_latencies_s) * 1e3,
         "commit_ms": np.asarray(r.latencies_s) * 1e3,
     }

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.recording import Recording, RecordingMeta  # noqa: E402
 from tracker.report import write_report  # noqa: E402
-from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike  # noqa: E402
+from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike, Summary  # noqa: E402
 from tracker.simulate import Routine, Simulation, simulate_session  # noqa: E402
 from tracker.store import Store  # noqa: E402
 
@@ -40,15 +40,20 @@ START = datetime(2024, 1, 1, 7, 30, tzinfo=timezone.utc)
 def truth_analysis(sim: Simulation, peak_scale: float = 1.0) -> SessionAnalysis:
     """A perfect analyser's result: the simulator's truth as a SessionAnalysis."""
     tr = sim.truth
-    reps = tuple(Rep(r.exercise, r.side, r.start_s, r.hold_start_s, r.hold_end_s, r.end_s, r.hold_s,
-                     r.peak_deg * peak_scale, r.peak_s) for r in tr.reps)
-    spikes = [Spike(c.t_s, c.amplitude_m_s2, True, 0.9, "possible_crack") for c in tr.cracks]
-    spikes += [Spike(c.t_s, c.amplitude_m_s2, False, 0.1, c.kind) for c in tr.confounders
-               if c.kind != "vibration"]
-    cracks = tuple(Crack(c.t_s, c.amplitude_m_s2, 0.9, c.rep) for c in tr.cracks)
+    reps = tuple(Rep(exercise=r.exercise, side=r.side, start_s=r.start_s, hold_start_s=r.hold_start_s,
+                     hold_end_s=r.hold_end_s, end_s=r.end_s, hold_s=r.hold_s,
+                     peak_deg=r.peak_deg * peak_scale, peak_s=r.peak_s) for r in tr.reps)
+    spikes = [Spike(t_s=c.t_s, peak_m_s2=c.amplitude_m_s2, possible_crack=True, crack_score=0.9,
+                    kind="possible_crack") for c in tr.cracks]
+    spikes += [Spike(t_s=c.t_s, peak_m_s2=c.amplitude_m_s2, possible_crack=False, crack_score=0.1,
+                     kind=c.kind) for c in tr.confounders if c.kind != "vibration"]
+    cracks = tuple(Crack(t_s=c.t_s, peak_m_s2=c.amplitude_m_s2, score=0.9, rep=c.rep) for c in tr.cracks)
     signals = tr.angles[["t_s", "flexion_deg", "lateral_bend_deg", "axial_rotation_deg"]]
-    return SessionAnalysis(signals, reps, tuple(sorted(spikes, key=lambda s: s.t_s)), cracks, {},
-                           sim.recording.sample_rate_hz, sim.recording.duration_s)
+    spikes_t = tuple(sorted(spikes, key=lambda s: s.t_s))
+    return SessionAnalysis(signals=signals, reps=reps, spikes=spikes_t, cracks=cracks,
+                           summary=Summary.of_events(reps, spikes_t, cracks),
+                           sample_rate_hz=sim.recording.sample_rate_hz,
+                           duration_s=sim.recording.duration_s)
 
 
 def tiny_recording(started_at: datetime) -> Recording:

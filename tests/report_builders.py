@@ -13,7 +13,7 @@ import pandas as pd
 
 from tracker import schema
 from tracker.recording import Recording, RecordingMeta
-from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike
+from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike, Summary
 
 #: (exercise, side, sign of the primary angle, repetitions, typical |peak| in degrees)
 PLAN = (
@@ -42,8 +42,10 @@ def make_analysis(seed: int = 0, *, scale: float = 1.0, rate_hz: float = 50.0,
             hold = 8.0 + 4.0 * rng.random() if has_hold else 0.0
             p = sign * scale * peak * (0.9 + 0.2 * rng.random())
             hs, he = t0 + rise, t0 + rise + hold
-            reps.append(Rep(exercise, side, t0, hs if has_hold else None, he if has_hold else None,
-                            he + fall, hold if has_hold else None, p, hs + hold / 2))
+            reps.append(Rep(exercise=exercise, side=side, start_s=t0,
+                            hold_start_s=hs if has_hold else None, hold_end_s=he if has_hold else None,
+                            end_s=he + fall, hold_s=hold if has_hold else None, peak_deg=p,
+                            peak_s=hs + hold / 2))
             t0 = he + fall + rest
             k += 1
         t0 += 8.0
@@ -61,14 +63,17 @@ def make_analysis(seed: int = 0, *, scale: float = 1.0, rate_hz: float = 50.0,
         sig = sig[~((sig["t_s"] > gap[0]) & (sig["t_s"] < gap[1]))].reset_index(drop=True)
     crack_t = reps[2].peak_s
     spikes = tuple(sorted([
-        Spike(crack_t, 25.0, True, 0.9, "possible_crack"),
-        Spike(reps[0].start_s + 1.0, 60.0, False, 0.1, "tap"),
-        Spike(reps[-1].end_s + 1.5, 3.0, False, 0.05, "footstep"),
+        Spike(t_s=crack_t, peak_m_s2=25.0, possible_crack=True, crack_score=0.9, kind="possible_crack"),
+        Spike(t_s=reps[0].start_s + 1.0, peak_m_s2=60.0, possible_crack=False, crack_score=0.1, kind="tap"),
+        Spike(t_s=reps[-1].end_s + 1.5, peak_m_s2=3.0, possible_crack=False, crack_score=0.05,
+              kind="footstep"),
     ], key=lambda s: s.t_s))
-    cracks = (Crack(crack_t, 25.0, 0.9, 2),)
+    cracks = (Crack(t_s=crack_t, peak_m_s2=25.0, score=0.9, rep=2),)
     if not with_signals:
         sig = pd.DataFrame(columns=list(schema.ANGLE_COLUMNS))
-    return SessionAnalysis(sig, tuple(reps), spikes, cracks, {"reps": len(reps)}, rate_hz, duration)
+    return SessionAnalysis(signals=sig, reps=tuple(reps), spikes=spikes, cracks=cracks,
+                           summary=Summary.of_events(reps, spikes, cracks), sample_rate_hz=rate_hz,
+                           duration_s=duration)
 
 
 def tiny_recording(started_at: datetime, *, seconds: float = 4.0, rate_hz: float = 50.0,

@@ -108,8 +108,8 @@ def test_ctrl_c_ends_the_session_complete_with_its_quality(tmp_path):
         (info,) = store.sessions()
         quality = store.quality(info.id)
         rec = store.load_recording(info.id)
-    assert info.status == "complete" and quality["ended_by"] == "user"
-    assert quality["samples"] == len(rec) == info.n_samples and quality["lost_samples"] == 0
+    assert info.status == "complete" and quality.link.ended_by == "user"
+    assert quality.samples == len(rec) == info.n_samples and quality.lost_samples == 0
 
 
 def test_scan_virtual_lists_the_tag_with_its_profile():
@@ -145,12 +145,12 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
     with Store.open(data_dir) as store:
         (info,) = store.sessions()
         quality = store.quality(info.id)
-    assert info.status == "complete" and quality["lost_samples"] == 0 and quality["gaps"] == 0
+    assert info.status == "complete" and quality.lost_samples == 0 and quality.gaps == 0
     raw = out / "csv" / f"{info.id}_raw.csv"
     with open(raw, newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][:4] == ["t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2"]
-    assert len(rows) - 1 == info.n_samples == quality["samples"]
+    assert len(rows) - 1 == info.n_samples == quality.samples
     assert f"session   {info.id} (complete)" in result.output
     assert (out / "simulated_truth.json").exists()
     assert "Stretch gently" in result.output  # the safety line

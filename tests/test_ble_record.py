@@ -57,15 +57,15 @@ async def test_200hz_stream_every_sent_sample_is_stored_in_order(data_dir):
     store = Store.open(data_dir)
     run = await record_virtual(store, source, rate_hz=200.0, speed=1.0)
     q, stats = run.result.quality, run.tag_stats
-    assert run.result.status == "complete" and q["ended_by"] == "end_of_data"
+    assert run.result.status == "complete" and q.link.ended_by == "end_of_data"
     assert stats.sent_ranges == [(0, len(source))] and stats.lost_samples == 0
     stored = store.load_recording(run.result.session_id)
-    assert len(stored) == len(source) == q["samples"]
+    assert len(stored) == len(source) == q.samples
     # In order, on the device clock: exactly 5 ms apart from the first sample.
     np.testing.assert_allclose(stored.t_s, np.arange(len(source)) / 200.0, atol=1e-6)
     _assert_values(stored, source, np.arange(len(source)))
-    assert q["lost_samples"] == 0 and q["gaps"] == 0 and q["reconnects"] == 0
-    assert q["achieved_rate_hz"] == pytest.approx(200.0, rel=1e-6)
+    assert q.lost_samples == 0 and q.gaps == 0 and q.reconnects == 0
+    assert q.achieved_rate_hz == pytest.approx(200.0, rel=1e-6)
     info = store.session(run.result.session_id)
     assert (info.profile, info.nominal_rate_hz, info.status) == ("tracker-imu", 200.0, "complete")
     assert store.quality(run.result.session_id) == q
@@ -78,7 +78,7 @@ async def test_link_drop_reconnects_records_the_gap_and_keeps_the_time_base(data
     run = await record_virtual(store, source, speed=3.0, drop_after_s=[2.0])
     sid, q, stats = run.result.session_id, run.result.quality, run.tag_stats
     assert run.result.status == "complete"
-    assert (q["disconnects"], q["reconnects"], q["gaps"]) == (1, 1, 1)
+    assert (q.link.disconnects, q.reconnects, q.gaps) == (1, 1, 1)
     assert len(stats.sent_ranges) == 2 and stats.lost_samples > 0
     stored = store.load_recording(sid)
     # Sample times stay on the device clock across the gap: whole sample indices.
@@ -90,12 +90,12 @@ async def test_link_drop_reconnects_records_the_gap_and_keeps_the_time_base(data
     sent = _sent_indices(stats)
     per_packet = int(rate * 0.020 * 3.0)  # 20 ms of device time, scaled by the speed
     assert set(index) <= set(sent) and len(sent) - len(index) <= per_packet
-    assert len(stored) == q["samples"] and len(stored) + q["lost_samples"] == len(source)
+    assert len(stored) == q.samples and len(stored) + q.lost_samples == len(source)
     events = {e.kind: e for e in store.events(sid)}
     gap = events["gap"]
     before, after = index[np.argmax(np.diff(index) > 1)], index[np.argmax(np.diff(index) > 1) + 1]
     assert gap.t_s == pytest.approx(before / rate, abs=1e-6)
-    assert gap.data["lost_samples"] == q["lost_samples"] == after - before - 1
+    assert gap.data["lost_samples"] == q.lost_samples == after - before - 1
     assert gap.data["cause"] == "reconnect"
     assert gap.data["duration_s"] == pytest.approx((after - before) / rate, abs=1e-6)
     assert events["disconnect"].t_s == pytest.approx(before / rate, abs=1e-6)
@@ -115,7 +115,7 @@ async def test_witmotion_over_the_link_decodes_to_the_simulator_values(data_dir,
     assert len(stored) == stats.sent_samples == len(source)  # held samples flushed at the end
     np.testing.assert_allclose(stored.t_s, np.arange(len(source)) / rate, atol=1e-9)
     _assert_values(stored, source, np.arange(len(source)), mag=False)
-    assert q["lost_samples"] == 0 and q["gaps"] == 0
+    assert q.lost_samples == 0 and q.gaps == 0
     if mag:
         # Polled every 0.2 s and held: close to the simulator's field (the sensor is still).
         assert stored.mag_uT is not None
@@ -128,7 +128,7 @@ class _Collect(RecorderObserver):
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.batches: list[Recording] = []
-        self.quality: dict | None = None
+        self.quality = None
 
     def on_start(self, started) -> None:
         self.calls.append("start")
@@ -189,7 +189,7 @@ async def test_session_ends_complete_when_the_tag_vanishes_and_reconnects_give_u
         await tag.stop()
         await world.close()
     assert result.status == "complete" and result.ended_by == "gave_up"
-    assert result.quality["gave_up"] is True and result.quality["disconnects"] == 1
+    assert result.quality.link.gave_up is True and result.quality.link.disconnects == 1
     info = store.session(result.session_id)
     # All but at most the packet in flight when the link dropped.
     assert info.status == "complete" and 0 <= tag.stats.sent_samples - info.n_samples <= 2
@@ -202,4 +202,4 @@ async def test_seconds_limit_is_device_time(data_dir):
     run = await record_virtual(store, _sim(100.0, 10.0), speed=5.0, seconds=1.5)
     q = run.result.quality
     assert run.result.ended_by == "seconds" and run.result.status == "complete"
-    assert q["samples"] == 151 and q["duration_s"] == pytest.approx(1.5)  # samples 0 .. 1.5 s
+    assert q.samples == 151 and q.duration_s == pytest.approx(1.5)  # samples 0 .. 1.5 s

@@ -78,7 +78,7 @@ def results() -> dict[str, dict[str, float]]:
             "direct_9d": inclination_rmse_deg(direct["quat9D"], q_ref, movement),
             "ours": inclination_rmse_deg(ours, q_ref, movement),
             "ours_estimate_orientation": inclination_rmse_deg(ori.quat_wxyz, q_ref, movement),
-            "mode": res.summary["orientation"]["mode"],
+            "mode": res.summary.orientation.mode,
         }
     return out
 

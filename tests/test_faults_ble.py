@@ -28,6 +28,7 @@ pytest.importorskip("bumble")
 from bleak import BleakClient  # noqa: E402
 from bleak.exc import BleakError  # noqa: E402
 
+from tracker.quality import find_gaps
 from tracker.ble.bumble_backend import BumbleClient, BumbleScanner, BumbleWorld  # noqa: E402
 from tracker.ble.client import BleBackend, ReconnectPolicy, find_device, profile_by_id  # noqa: E402
 from tracker.ble.recorder import record_session  # noqa: E402
@@ -156,7 +157,7 @@ async def test_50_forced_disconnects_in_one_session_lose_nothing_delivered(data_
     sid, q, stats = result.session_id, result.quality, tag.stats
     assert result.status == "complete" and result.ended_by == "user"
     assert stats.drops == N_DROPS and stats.connections == N_DROPS + 1
-    assert (q["disconnects"], q["reconnects"], q["gaps"]) == (N_DROPS, N_DROPS, N_DROPS)
+    assert (q.link.disconnects, q.reconnects, q.gaps) == (N_DROPS, N_DROPS, N_DROPS)
 
     stored = store.load_recording(sid)
     index = _sample_index(stored.t_s)
@@ -181,11 +182,11 @@ async def test_50_forced_disconnects_in_one_session_lose_nothing_delivered(data_
         assert gap.data["lost_samples"] == after - before - 1
         assert gap.data["duration_s"] == pytest.approx((after - before) / RATE_HZ, abs=1e-6)
         assert gap.data["cause"] == "reconnect"
-    assert q["lost_samples"] == sum(g.data["lost_samples"] for g in gaps) == index[-1] + 1 - len(index)
+    assert q.lost_samples == sum(g.data["lost_samples"] for g in gaps) == index[-1] + 1 - len(index)
     assert len(store.events(sid, kind="disconnect")) == len(store.events(sid, kind="reconnect")) == N_DROPS
     print(f"\n50 drops: {N_DROPS}/{N_DROPS} reconnected, {len(gaps)} gaps, {len(index)} samples stored "
           f"= {len(delivered)} delivered ({len(sent)} sent, {len(in_flight)} lost in flight at a drop), "
-          f"lost {q['lost_samples']} = missing {index[-1] + 1 - len(index)}, wall {wall_s:.1f} s")
+          f"lost {q.lost_samples} = missing {index[-1] + 1 - len(index)}, wall {wall_s:.1f} s")
 
 
 async def test_drops_while_reconnecting_are_retried(data_dir):
@@ -237,7 +238,10 @@ async def test_drops_while_reconnecting_are_retried(data_dir):
     stored = store.load_recording(result.session_id)
     index = _sample_index(stored.t_s)
     np.testing.assert_array_equal(index, _delivered_indices(_DeliveryLog.delivered, tag.t_us0))
-    assert result.quality["gaps"] == len(store.events(result.session_id, kind="gap")) >= 2
+    assert result.quality.gaps == len(store.events(result.session_id, kind="gap")) >= 2
+    # the counter's gaps are the time base's gaps (one definition: tracker.quality.find_gaps)
+    found = find_gaps(stored.t_s)
+    assert (found.count, found.lost_samples) == (result.quality.gaps, result.quality.lost_samples)
 
 
 class _DropAtSetupStep(_DeliveryLog):
@@ -313,11 +317,11 @@ async def test_a_drop_at_each_reconnect_setup_step_is_retried(data_dir, step, li
     assert (tag.stats.drops, tag.stats.connections) == (2, 3)
     q = result.quality
     # A link lost after it came up (subscribing, configuring) is a disconnect of its own.
-    assert (q["disconnects"], q["reconnects"]) == (links_lost, links_lost)
+    assert (q.link.disconnects, q.reconnects) == (links_lost, links_lost)
     stored = store.load_recording(result.session_id)
     index = _sample_index(stored.t_s)
     np.testing.assert_array_equal(index, _delivered_indices(_DeliveryLog.delivered, tag.t_us0))
-    assert q["gaps"] == len(store.events(result.session_id, kind="gap")) >= 1
+    assert q.gaps == len(store.events(result.session_id, kind="gap")) >= 1
 
 
 async def test_a_drop_fails_gatt_requests_at_once_and_our_own_cancel_stays_a_cancel():
@@ -481,7 +485,7 @@ def test_two_record_processes_on_one_store_both_complete(tmp_path):
             sid = next(ln.split()[1].rstrip(":") for ln in out.splitlines() if ln.startswith("session "))
             info, quality = store.session(sid), store.quality(sid)
             assert (info.status, info.n_samples) == ("complete", 301)
-            assert (quality["lost_samples"], quality["gaps"], quality["ended_by"]) == (0, 0, "seconds")
+            assert (quality.lost_samples, quality.gaps, quality.link.ended_by) == (0, 0, "seconds")
             rec = store.load_recording(sid)
             index = _sample_index(rec.t_s)
             np.testing.assert_array_equal(index, np.arange(301))

@@ -162,8 +162,8 @@ def test_ctrl_c_keeps_everything_and_the_session_is_complete_and_readable(tmp_pa
         rec = store.load_recording(info.id)
         quality = store.quality(info.id)
         live_reps = store.events(info.id, "live_rep")
-    assert info.status == "complete" and quality["ended_by"] == "user"
-    assert len(rec) == info.n_samples == quality["samples"] > 0
+    assert info.status == "complete" and quality.link.ended_by == "user"
+    assert len(rec) == info.n_samples == quality.samples > 0
     assert (rec.t_s[1:] > rec.t_s[:-1]).all()
     n = len(live_reps)
     assert n >= 1 and f"live view: {n} repetition{'' if n == 1 else 's'}" in out
@@ -195,8 +195,8 @@ def test_link_loss_shows_in_the_view_and_the_analysis_carries_on(tmp_path):
 
     session, result, gaps = asyncio.run(run())
     state = session.snapshot()
-    assert state.link.reconnects == result.quality["reconnects"] == 1
-    assert state.link.dropped == result.quality["lost_samples"] > 0
+    assert state.link.reconnects == result.quality.reconnects == 1
+    assert state.link.dropped == result.quality.lost_samples > 0
     text = out.getvalue()
     assert "link disconnected" in text and "reconnected" in text and "gap:" in text
     assert re.search(r"dropped [1-9]\d* \| reconnects 1", text)

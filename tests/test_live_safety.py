@@ -15,7 +15,7 @@ from tracker.live.session import LiveSession
 from tracker.profiles import PROFILES
 from tracker.recording import RecordingMeta
 from tracker.schema import SAFETY_GUIDANCE
-from tracker.signal.result import Rep, SessionAnalysis
+from tracker.signal.result import Rep, SessionAnalysis, Summary
 from tracker.store import Store
 
 
@@ -82,9 +82,11 @@ def _session(store: Store, reps: list[dict], analysed: bool) -> str:
     sid = store.import_recording(rec)
     if analysed:
         analysis = SessionAnalysis(
-            signals=None, reps=tuple(Rep(r["exercise"], r["side"], 0.0, None, None, 1.0, None, r["peak_deg"])
-                                     for r in reps),
-            spikes=(), cracks=(), summary={}, sample_rate_hz=100.0, duration_s=1.0)
+            signals=None, reps=(reps_ := tuple(
+                Rep(exercise=r["exercise"], side=r["side"], start_s=0.0, hold_start_s=None,
+                    hold_end_s=None, end_s=1.0, hold_s=None, peak_deg=r["peak_deg"]) for r in reps)),
+            spikes=(), cracks=(), summary=Summary.of_events(reps_, (), ()), sample_rate_hz=100.0,
+            duration_s=1.0)
         store.save_analysis(sid, analysis)
     else:
         for r in reps:

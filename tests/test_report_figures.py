@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -14,7 +15,7 @@ from tracker import schema
 from tracker.errors import ValidationError
 from tracker.report import plot_progress, plot_session, reference_for, summarise_analysis
 from tracker.report.figures import CRACK_COLOR, gaps_from_times
-from tracker.signal.result import Rep
+from tracker.signal.result import Rep, Summary
 
 
 def _by_gid(fig: Figure, prefix: str) -> list:
@@ -124,7 +125,7 @@ def test_moves_between_reps_do_not_set_the_scale():
     assert between.any()
     sig.loc[between, "axial_rotation_deg"] = 150.0
     sig["posture"] = np.where(sig["t_s"] < a.reps[2].start_s, "upright", "supine")
-    fig = plot_session(type(a)(sig, a.reps, a.spikes, a.cracks, {}, a.sample_rate_hz, a.duration_s))
+    fig = plot_session(dataclasses.replace(a, signals=sig))
     ax = fig.axes[0]
     biggest = max(abs(r.peak_deg) for r in a.reps)
     assert ax.get_ylim()[1] < 2 * biggest < 150.0
@@ -348,10 +349,12 @@ def test_summarise_analysis_groups_by_exercise_and_side():
 
 
 def test_summarise_orders_rows_like_the_schema():
-    reps = tuple(Rep(e, s, 0.0, None, None, 1.0, None, 10.0, 0.5)
+    reps = tuple(Rep(exercise=e, side=s, start_s=0.0, hold_start_s=None, hold_end_s=None, end_s=1.0,
+                     hold_s=None, peak_deg=10.0, peak_s=0.5)
                  for e, s in (("cat_stretch", None), ("seated_twist", "right"), ("chair_backbend", None)))
     a = make_analysis(seed=7)
-    a2 = type(a)(a.signals, reps, (), (), {}, 50.0, 2.0)
+    a2 = type(a)(signals=a.signals, reps=reps, spikes=(), cracks=(),
+                 summary=Summary.of_events(reps, (), ()), sample_rate_hz=50.0, duration_s=2.0)
     s = summarise_analysis(a2)
     assert list(s["exercise"]) == ["chair_backbend", "seated_twist", "cat_stretch"]
     assert set(s["exercise"]) <= set(schema.EXERCISES)

@@ -126,7 +126,7 @@ def test_tables_cover_every_session_and_quality(multi):
     assert len(body_rows(tables["sessions"])) == len(ids)
     assert len(body_rows(tables["quality"])) == len(ids)
     # session 0 lost 10 samples in the middle: the quality table says so and flags it
-    lost = store.quality(ids[0])["lost_samples"]
+    lost = store.quality(ids[0]).lost_samples
     assert lost == 10
     first = body_rows(tables["quality"])[0]
     assert "10 (" in "".join(first.itertext()) and first.get("class") == "flag"

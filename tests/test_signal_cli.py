@@ -57,7 +57,7 @@ def test_analyze_stored_session_saves_result(sim, data_dir: Path) -> None:  # no
     with Store.open(data_dir) as store:
         saved = store.load_analysis(sid, ANALYSIS_VERSION)
     assert saved is not None and len(saved.reps) == len(js["reps"])
-    assert saved.summary["n_reps"] == js["summary"]["n_reps"]
+    assert saved.summary.n_reps == js["summary"]["n_reps"]
 
 
 def test_analyze_errors_are_one_line(data_dir: Path, tmp_path: Path) -> None:

@@ -212,7 +212,7 @@ def test_result_shape_and_json_contract(cases: list[Case]) -> None:
     assert s["exercises"]["seated_twist"]["left"]["n"] == sum(
         r.exercise == "seated_twist" and r.side == "left" for r in res.reps)
     assert s["calibration"]["mounting_deg"] == pytest.approx(c.sim.truth.mounting.misalignment_deg, abs=2.0)
-    assert s["data_quality"]["n_samples"] == n
+    assert s["data_quality"]["samples"] == n
     assert s["angles_available"] == {"flexion": True, "lateral_bend": True, "axial_rotation": True}
     # the rep column marks exactly the repetitions' samples
     rep_col = res.signals["rep"].to_numpy()
@@ -224,7 +224,7 @@ def test_result_shape_and_json_contract(cases: list[Case]) -> None:
 
 
 def test_magnetometer_sessions_use_9d(cases: list[Case]) -> None:
-    modes = {c.seed: c.res.summary["orientation"]["mode"] for c in cases}
+    modes = {c.seed: c.res.summary.orientation.mode for c in cases}
     assert modes[3] == "9D" and modes[8] == "9D" and modes[0] == "6D"
 
 
@@ -249,7 +249,7 @@ def test_still_recording_has_no_reps() -> None:
 
     res = process_session(still_recording(3000, 100.0, mag=True))
     assert res.reps == () and res.cracks == ()
-    assert res.summary["calibration"]["neutral_start_s"] is not None
+    assert res.summary.calibration["neutral_start_s"] is not None
     json.dumps(res.to_json(None), allow_nan=False)
 
 
@@ -265,8 +265,8 @@ def test_sensor_without_gyroscope() -> None:
         rec = Recording(r.t_s, r.acc_m_s2, np.zeros_like(r.gyr_rad_s), None,
                         dataclasses.replace(r.meta, profile="microbit"))
         res = process_session(rec)
-        assert res.summary["orientation"]["mode"] == "gravity"
-        assert res.summary["angles_available"]["axial_rotation"] is False
+        assert res.summary.orientation.mode == "gravity"
+        assert res.summary.angles_available.axial_rotation is False
         upright = (res.signals["posture"] == "upright").to_numpy()
         assert np.isnan(res.signals["axial_rotation_deg"].to_numpy()[upright]).all()
         truth = [t for t in sim.truth.reps if t.exercise != "seated_twist"]

@@ -138,9 +138,9 @@ def test_no_gyroscope_sensor() -> None:
     res = process_session(_recording(t, acc, np.zeros_like(gyr), profile="microbit"))
     assert [r.exercise for r in res.reps] == ["chair_backbend", "chair_backbend"]
     assert [r.peak_deg for r in res.reps] == pytest.approx([-25, -22], abs=1.5)
-    assert res.summary["angles_available"]["axial_rotation"] is False
+    assert res.summary.angles_available.axial_rotation is False
     assert np.isnan(res.signals["axial_rotation_deg"]).all()
-    assert any("axial rotation unavailable while upright" in n for n in res.summary["notes"])
+    assert any("axial rotation unavailable while upright" in n for n in res.summary.notes)
 
 
 def test_params_are_validated() -> None:

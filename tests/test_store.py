@@ -21,7 +21,7 @@ from hypothesis.extra.numpy import arrays
 
 from tracker.errors import StoreError, ValidationError
 from tracker.recording import Recording, RecordingMeta
-from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike
+from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike, Summary
 from tracker.store import DB_FILENAME, MIGRATIONS, SCHEMA_VERSION, Store
 
 from helpers import still_recording
@@ -44,7 +44,7 @@ def test_import_and_load_round_trip_exact(data_dir: Path) -> None:
     info = store.session(sid)
     assert (info.status, info.n_samples, info.notes, info.has_mag) == ("complete", 70_000, "first", True)
     assert info.started_at == rec.meta.started_at
-    assert store.quality(sid)["achieved_rate_hz"] == pytest.approx(200.0)
+    assert store.quality(sid).achieved_rate_hz == pytest.approx(200.0)
 
 
 finite = st.floats(-100, 100, allow_nan=False, width=64)
@@ -124,13 +124,17 @@ def test_analysis_saved_with_version(data_dir: Path) -> None:
     store = Store.open(data_dir)
     sid = store.import_recording(still_recording(10))
     analysis = SessionAnalysis(
-        signals=still_recording(10).to_frame(), summary={"reps": 1}, sample_rate_hz=100.0, duration_s=0.09,
-        reps=(Rep("seated_twist", "left", 1.0, 2.0, 5.0, 6.0, 3.0, 21.5, 3.0),),
-        spikes=(Spike(4.0, 30.0, True, 0.9),), cracks=(Crack(4.0, 30.0, 0.9, 0),),
+        signals=still_recording(10).to_frame(), sample_rate_hz=100.0, duration_s=0.09,
+        reps=(reps := (Rep(exercise="seated_twist", side="left", start_s=1.0, hold_start_s=2.0,
+                           hold_end_s=5.0, end_s=6.0, hold_s=3.0, peak_deg=21.5, peak_s=3.0),)),
+        spikes=(spikes := (Spike(t_s=4.0, peak_m_s2=30.0, possible_crack=True, crack_score=0.9),)),
+        cracks=(cracks := (Crack(t_s=4.0, peak_m_s2=30.0, score=0.9, rep=0),)),
+        summary=Summary.of_events(reps, spikes, cracks),
     )
     store.save_analysis(sid, analysis)
     back = store.load_analysis(sid)
     assert back is not None and back.reps == analysis.reps and back.cracks == analysis.cracks
+    assert back.summary == analysis.summary
     assert back.to_json(sid)["reps"][0]["peak_deg"] == 21.5
     assert store.load_analysis(sid, version="0.0.0-old") is None
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .csvio import write_frame_csv, write_raw_csv
 from .errors import TrackerError, ValidationError
+from .quality import Quality
 from .signal.result import SessionAnalysis
 from .store import SessionInfo, Store
 
@@ -36,16 +37,16 @@ def safe_output_path(out_dir: Path, name: str) -> Path:
     return out
 
 
-def session_summary_row(info: SessionInfo, quality: dict[str, Any], pain: dict[str, Any],
+def session_summary_row(info: SessionInfo, quality: Quality, pain: dict[str, Any],
                         analysis: SessionAnalysis | None) -> dict[str, Any]:
     """One row of the per-session summary export (units in the keys)."""
     row: dict[str, Any] = {
         "session_id": info.id, "started_at_utc": info.started_at.isoformat(),
         "device": info.device, "profile": info.profile, "status": info.status,
         "duration_s": info.duration_s, "samples": info.n_samples,
-        "achieved_rate_hz": quality.get("achieved_rate_hz"),
-        "lost_samples": quality.get("lost_samples"), "gaps": quality.get("gaps"),
-        "reconnects": quality.get("reconnects", 0),
+        "achieved_rate_hz": quality.achieved_rate_hz,
+        "lost_samples": quality.lost_samples, "gaps": quality.gaps,
+        "reconnects": quality.reconnects,
         "pain_before_0_10": pain.get("pain_before"), "pain_after_0_10": pain.get("pain_after"),
     }
     if analysis is not None:

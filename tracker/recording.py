@@ -17,7 +17,7 @@ import pandas as pd
 from . import schema
 from .errors import ValidationError
 
-__all__ = ["Recording", "RecordingMeta", "validate_arrays", "gap_stats"]
+__all__ = ["Recording", "RecordingMeta", "validate_arrays"]
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,6 @@ def validate_arrays(
     _check_finite_and_range("gyr", gyr_rad_s, schema.MAX_ABS_GYR_RAD_S, "rad/s", t_s)
     if mag_uT is not None:
         _check_finite_and_range("mag", mag_uT, schema.MAX_ABS_MAG_UT, "µT", t_s)
-
-
-def gap_stats(t_s: np.ndarray, *, gap_factor: float, period_s: float | None = None
-              ) -> tuple[float, np.ndarray, int]:
-    """Sample period, gap mask and estimated lost samples of a time base (N >= 2).
-
-    A step longer than ``gap_factor`` median periods is a gap; each gap lost about
-    ``round(step / period) - 1`` samples. ``period_s`` skips the median when known.
-    """
-    dt = np.diff(t_s)
-    period = float(np.median(dt)) if period_s is None else float(period_s)
-    gaps = dt > gap_factor * period
-    lost = int(np.sum(np.rint(dt[gaps] / period) - 1)) if gaps.any() else 0
-    return period, gaps, lost
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,7 +37,8 @@ import numpy as np
 
 from . import schema
 from .errors import StoreError, ValidationError
-from .recording import Recording, RecordingMeta, gap_stats
+from .quality import Quality
+from .recording import Recording, RecordingMeta
 from .signal.result import ANALYSIS_VERSION, SessionAnalysis
 
 __all__ = ["Store", "SessionInfo", "SessionWriter", "Event", "default_data_dir", "DB_FILENAME"]
@@ -529,14 +530,21 @@ class Store:
         return [Event(k, t, json.loads(d)) for k, t, d in rows]
 
     # ------------------------------------------------------- quality and pain
-    def set_quality(self, session_id: str, quality: dict[str, Any]) -> None:
+    def set_quality(self, session_id: str, quality: Quality) -> None:
         with self._tx("saving data quality") as conn:
             conn.execute("UPDATE sessions SET quality_json=? WHERE id=?",
-                         (json.dumps(quality, allow_nan=False, default=_json_default), session_id))
+                         (json.dumps(quality.to_json(), allow_nan=False, default=_json_default),
+                          session_id))
 
-    def quality(self, session_id: str) -> dict[str, Any]:
+    def quality(self, session_id: str) -> Quality:
+        """The session's stored data quality; computed from its samples when none was stored
+        (a recording that was cut off before it could save one)."""
         rows = self._query("SELECT quality_json FROM sessions WHERE id=?", (session_id,))
-        return json.loads(rows[0][0]) if rows and rows[0][0] else {}
+        if rows and rows[0][0]:
+            return Quality.from_json(json.loads(rows[0][0]))
+        info = self.session(session_id)
+        data = self.load_array(session_id)
+        return Quality.of_times(data[:, 0], nominal_rate_hz=info.nominal_rate_hz)
 
     def set_self_report(self, session_id: str, pain_before: int | None = None,
                         pain_after: int | None = None, notes: str | None = None) -> None:
@@ -690,17 +698,9 @@ class SessionWriter:
             self.store.finish(self.session_id, status)
 
 
-def recording_quality(rec: Recording, *, gap_factor: float = 3.0) -> dict[str, Any]:
+def recording_quality(rec: Recording) -> Quality:
     """Data-quality figures of a recording: achieved rate, gaps, estimated lost samples."""
-    if len(rec) < 2:
-        return {"samples": len(rec), "achieved_rate_hz": None, "gaps": 0, "lost_samples": 0}
-    step, gaps, lost = gap_stats(rec.t_s, gap_factor=gap_factor)
-    dt = np.diff(rec.t_s)
-    return {
-        "samples": len(rec), "duration_s": rec.duration_s,
-        "achieved_rate_hz": 1.0 / step, "nominal_rate_hz": rec.meta.nominal_rate_hz,
-        "gaps": int(gaps.sum()), "gap_s": float(dt[gaps].sum()), "lost_samples": lost,
-    }
+    return Quality.of_times(rec.t_s, nominal_rate_hz=rec.meta.nominal_rate_hz)
 
 
 def _blob_array(blob: bytes, n: int, ncols: int, session_id: str, chunk: int) -> np.ndarray:

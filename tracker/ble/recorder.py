@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import DecodeError, DeviceError, ValidationError
 from ..profiles import Profile, SampleBatch
+from ..quality import LinkQuality, Quality
 from ..recording import Recording, RecordingMeta
 from .client import SYSTEM, BleBackend, FoundDevice, LinkEvent, LinkState, ReconnectPolicy, StreamingClient
 
@@ -91,7 +92,7 @@ class RecorderObserver:
     def on_state(self, event: LinkEvent) -> None:
         """A link state change (connecting, streaming, disconnected, reconnecting...)."""
 
-    def on_stop(self, quality: dict[str, Any]) -> None:
+    def on_stop(self, quality: Quality) -> None:
         """The session ended; ``quality`` is what the store keeps."""
 
 
@@ -107,7 +108,7 @@ class RecordResult:
         Final session status (``complete`` or ``interrupted``).
     ended_by : str
         ``user`` (Ctrl-C / stop), ``seconds``, ``end_of_data``, ``gave_up`` or ``error``.
-    quality : dict
+    quality : Quality
         The data-quality summary stored with the session.
     recorder : Recorder
         The recorder itself (latencies, decode/store time) for benchmarks and tests.
@@ -116,7 +117,7 @@ class RecordResult:
     session_id: str | None
     status: str
     ended_by: str
-    quality: dict[str, Any] = field(default_factory=dict)
+    quality: Quality
     recorder: Any = field(default=None, repr=False, compare=False)
 
 
@@ -403,34 +404,42 @@ class Recorder:
                 self.observers.remove(obs)
 
     # ------------------------------------------------------------------ quality
-    def quality(self, ended_by: str | None = None) -> dict[str, Any]:
-        """The data-quality summary (what ``tracker show`` prints)."""
+    def quality(self, ended_by: str | None = None) -> Quality:
+        """The data-quality summary (what ``tracker show`` prints).
+
+        Gaps and lost samples come from the device's sample counter, which also sets
+        the samples' times: each counter jump is a step of two or more periods, a gap
+        of :func:`tracker.quality.find_gaps` on the stored times.
+        """
         stats = self.decoder.stats
         duration = (self.last_t_s - self.first_t_s) if self.samples > 1 else 0.0  # type: ignore[operator]
-        lost = int(stats.get("lost_samples", 0))
         lat = np.asarray(self.latencies_s) if self.latencies_s else None
         drift = stats.get("clock_drift_ppm")
-        return {
-            "samples": self.samples,
-            "duration_s": round(duration, 6),
-            "nominal_rate_hz": self.rate_hz,
-            # Samples per second of session, gaps included: what the analysis got.
-            "achieved_rate_hz": round((self.samples - 1) / duration, 4) if duration > 0 else None,
-            "lost_samples": lost,
-            "lost_pct": round(100.0 * lost / (self.samples + lost), 4) if self.samples + lost else 0.0,
-            "gaps": len(self.gaps),
-            "gap_s": round(sum(g["duration_s"] for g in self.gaps), 6),
-            "disconnects": self.disconnects,
-            "reconnects": self.reconnects,
-            "decode_errors": self.decode_errors + self.rejected_batches,
-            "packets": int(stats.get("packets", 0)),
-            "clock_drift_ppm": None if drift is None or not math.isfinite(drift) else round(float(drift), 1),
-            "latency_ms_median": None if lat is None else round(float(np.median(lat)) * 1e3, 3),
-            "latency_ms_p99": None if lat is None else round(float(np.percentile(lat, 99)) * 1e3, 3),
-            "gave_up": self.gave_up,
-            "ended_by": ended_by,
-            "time_scale": self.time_scale,
-        }
+        lost = int(stats.get("lost_samples", 0))
+        return Quality(
+            samples=self.samples,
+            duration_s=round(duration, 6),
+            nominal_rate_hz=self.rate_hz,
+            # the device clock's rate: samples (received or lost) per second, 1 / period
+            achieved_rate_hz=round((self.samples + lost - 1) / duration, 4) if duration > 0 else None,
+            lost_samples=lost,
+            gaps=len(self.gaps),
+            gap_s=round(sum(g["duration_s"] for g in self.gaps), 6),
+            longest_gap_s=round(max((g["duration_s"] for g in self.gaps), default=0.0), 6),
+            link=LinkQuality(
+                disconnects=self.disconnects,
+                reconnects=self.reconnects,
+                decode_errors=self.decode_errors + self.rejected_batches,
+                packets=int(stats.get("packets", 0)),
+                clock_drift_ppm=(None if drift is None or not math.isfinite(drift)
+                                 else round(float(drift), 1)),
+                latency_ms_median=None if lat is None else round(float(np.median(lat)) * 1e3, 3),
+                latency_ms_p99=None if lat is None else round(float(np.percentile(lat, 99)) * 1e3, 3),
+                gave_up=self.gave_up,
+                ended_by=ended_by,
+                time_scale=self.time_scale,
+            ),
+        )
 
 
 async def record_session(

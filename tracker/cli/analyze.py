@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import TrackerError
 from ..schema import SAFETY_GUIDANCE
 from ._common import data_dir_option, echo_json, open_store
+
+if TYPE_CHECKING:
+    from ..signal.result import SessionAnalysis
 
 
 def _looks_like_file(text: str) -> bool:
@@ -26,17 +30,16 @@ def _fmt(value: float | None, fmt: str = "{:.1f}", none: str = "—") -> str:
     return none if value is None else fmt.format(value)
 
 
-def _print_table(analysis, label: str) -> None:  # noqa: ANN001 - SessionAnalysis
+def _print_table(analysis: SessionAnalysis, label: str) -> None:
     s = analysis.summary
-    q = s.get("data_quality", {})
+    q = s.data_quality
     click.echo(f"session   {label}")
     click.echo(f"duration  {analysis.duration_s:.1f} s at {analysis.sample_rate_hz:.1f} Hz"
-               f"   gaps {q.get('n_gaps', 0)} (~{q.get('lost_samples_est', 0)} samples lost)")
-    cal = s.get("calibration", {})
-    ori = s.get("orientation", {})
-    click.echo(f"sensor    orientation {ori.get('mode')}   mounting {_fmt(cal.get('mounting_deg'))}° from "
+               f"   gaps {q.gaps} (~{q.lost_samples} samples lost)")
+    cal = s.calibration
+    click.echo(f"sensor    orientation {s.orientation.mode}   mounting {_fmt(cal.get('mounting_deg'))}° from "
                f"nominal   reference: {cal.get('reference')}")
-    if not s.get("angles_available", {}).get("axial_rotation", True):
+    if not s.angles_available.axial_rotation:
         click.echo("note      no gyroscope: axial rotation (twists) cannot be measured")
     click.echo("")
     if not analysis.reps:
@@ -52,7 +55,7 @@ def _print_table(analysis, label: str) -> None:  # noqa: ANN001 - SessionAnalysi
     for c in analysis.cracks:
         where = f"in repetition {c.rep}" if c.rep is not None else "outside repetitions"
         click.echo(f"  possible crack at {c.t_s:8.2f} s  score {c.score:.2f}  {where}")
-    for note in s.get("notes", []):
+    for note in s.notes:
         click.echo(f"note      {note}")
     click.echo("")
     click.echo(SAFETY_GUIDANCE)

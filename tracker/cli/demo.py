@@ -22,16 +22,6 @@ from ._common import data_dir_option, open_store
 __all__ = ["demo", "run_demo"]
 
 
-def _try_import(module: str, name: str) -> Any:
-    """A part of the tool that may not be installed/landed yet: None if missing."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module, __package__), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, rate_hz: float = 100.0,
              minutes: float = 1.5, echo: Any = click.echo) -> dict[str, Any]:
     """Run the demo and return what it did (also used by the tests).
@@ -39,16 +29,18 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     Returns
     -------
     dict
-        ``session_id``, ``quality``, ``truth`` counts, ``analysis`` counts (or None),
-        ``files`` written, ``skipped`` parts with the reason, ``timings_s``.
+        ``session_id``, ``quality`` (JSON), ``truth`` counts, ``analysis`` counts,
+        ``files`` written, ``timings_s``.
     """
     from ..ble.client import virtual_backend
     from ..ble.emulated import quiet_bumble_logging, record_virtual
+    from ..export import EXPORT_KINDS, export_sessions
+    from ..report.writer import write_report
+    from ..signal import process_session
     from ..simulate import SensorModel, simulate_session
 
     virtual_backend()  # fail first, with install advice, if bumble is missing
     timings: dict[str, float] = {}
-    skipped: dict[str, str] = {}
     files: list[Path] = []
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,79 +75,41 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     if result.session_id is None:
         raise click.ClickException("the emulated tag never streamed; nothing was recorded")
     echo(f"2/4 recorded session {result.session_id} over the emulated BLE link ({speed:g}× real time): "
-         f"{q['samples']} samples, {q['achieved_rate_hz']} Hz, lost {q['lost_samples']}, "
-         f"{q['reconnects']} reconnects ({result.status})")
+         f"{q.samples} samples, {q.achieved_rate_hz} Hz, lost {q.lost_samples}, "
+         f"{q.reconnects} reconnects ({result.status})")
 
     t0 = time.perf_counter()
-    analysis = None
-    process_session = _try_import("..signal", "process_session")
-    if process_session is None:
-        skipped["analysis"] = "the analysis (tracker.signal.process_session) is not installed yet"
-    else:
-        analysis = process_session(store.load_recording(result.session_id))
-        store.save_analysis(result.session_id, analysis)
+    analysis = process_session(store.load_recording(result.session_id))
+    store.save_analysis(result.session_id, analysis)
     timings["analyse"] = time.perf_counter() - t0
-    if analysis is not None:
-        echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
-             f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
-             f"{len(analysis.spikes)} spikes")
-    else:
-        echo(f"3/4 analysis skipped: {skipped['analysis']}")
+    echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
+         f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
+         f"{len(analysis.spikes)} spikes")
 
     t0 = time.perf_counter()
-    export_sessions = _try_import("..export", "export_sessions")
     csv_dir = out_dir / "csv"
-    if export_sessions is None:
-        skipped["csv"] = "CSV export (tracker.export) is not installed yet"
-    else:
-        what = ["raw", "summary"] + (["angles", "reps", "cracks"] if analysis is not None else [])
-        files += export_sessions(store, [result.session_id], what, csv_dir, analyse=lambda _sid: analysis)
+    files += export_sessions(store, [result.session_id], list(EXPORT_KINDS), csv_dir,
+                             analyse=lambda _sid: analysis)
     timings["export"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    write_report = _try_import("..report", "write_report") or _try_import("..report.writer", "write_report")
-    if write_report is None:
-        skipped["report"] = "the HTML report (tracker.report) is not installed yet"
-    elif analysis is None:
-        skipped["report"] = "the report needs the analysis"
-    else:
-        report = write_report(store, [result.session_id], out_dir, pdf=False,
-                              analyse=lambda _rec: analysis, name="report")
-        files += [Path(p) for p in _report_paths(report)]
+    report = write_report(store, [result.session_id], out_dir, pdf=False,
+                          analyse=lambda _rec: analysis, name="report")
+    files += [report.html, *report.pngs]
     timings["report"] = time.perf_counter() - t0
     kinds = {}
     for p in files:
         kinds[p.suffix.lstrip(".")] = kinds.get(p.suffix.lstrip("."), 0) + 1
     wrote = ", ".join(f"{n} {k.upper()}" for k, n in sorted(kinds.items())) or "nothing"
-    echo(f"4/4 wrote {wrote} file(s) to {out_dir}" + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
+    echo(f"4/4 wrote {wrote} file(s) to {out_dir}")
     return {
-        "session_id": result.session_id, "status": result.status, "quality": q,
+        "session_id": result.session_id, "status": result.status, "quality": q.to_json(),
         "tag": {"sent_samples": run.tag_stats.sent_samples, "lost_samples": run.tag_stats.lost_samples},
         "truth": {"reps": len(truth.reps), "cracks": len(truth.cracks)},
-        "analysis": None if analysis is None else {
-            "reps": len(analysis.reps), "cracks": len(analysis.cracks), "spikes": len(analysis.spikes)},
-        "files": [str(p) for p in files], "skipped": skipped, "timings_s": timings,
+        "analysis": {"reps": len(analysis.reps), "cracks": len(analysis.cracks),
+                     "spikes": len(analysis.spikes)},
+        "files": [str(p) for p in files], "timings_s": timings,
     }
-
-
-def _report_paths(report: Any) -> list[Any]:
-    """Paths from whatever ``write_report`` returns (a ReportFiles, a path, or paths)."""
-    if report is None:
-        return []
-    if isinstance(report, (str, Path)):
-        return [report]
-    if dataclasses.is_dataclass(report):
-        out: list[Any] = []
-        for f in dataclasses.fields(report):
-            v = getattr(report, f.name)
-            if isinstance(v, (str, Path)) and str(v).endswith((".html", ".pdf", ".png")):
-                out.append(v)
-            elif isinstance(v, (list, tuple)):
-                out += [p for p in v if isinstance(p, (str, Path))]
-        return out
-    if isinstance(report, (list, tuple)):
-        return list(report)
-    return []
 
 
 def _plural(n: int, noun: str) -> str:
@@ -195,8 +149,6 @@ def demo(out_dir: Path, speed: float, seed: int, minutes: float, data_dir: Path 
     if csvs:
         click.echo(f"CSV       {len(csvs)} files in {Path(csvs[0]).parent}")
     click.echo(f"truth     {out_dir / 'simulated_truth.json'} (what the simulator put in)")
-    for part, why in did["skipped"].items():
-        click.echo(f"skipped   {part}: {why}")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
     click.echo("")
     click.echo(SAFETY_GUIDANCE)

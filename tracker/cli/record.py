@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..quality import Quality
 from ..schema import SAFETY_GUIDANCE
 from ._common import data_dir_option, open_store
 
@@ -51,7 +52,7 @@ class ProgressPrinter:
     def on_state(self, event: Any) -> None:
         pass
 
-    def on_stop(self, quality: dict[str, Any]) -> None:
+    def on_stop(self, quality: Quality) -> None:
         pass
 
 
@@ -80,17 +81,18 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def print_quality(result: Any) -> None:
-    q = result.quality
+    q: Quality = result.quality
     if result.session_id is None:
         click.echo("nothing was recorded (the sensor never streamed)")
         return
-    rate = q.get("achieved_rate_hz")
-    click.echo(f"session {result.session_id}: {result.status} ({q.get('ended_by')})")
-    click.echo(f"  {q.get('samples', 0)} samples over {q.get('duration_s', 0):.1f} s, "
-               f"achieved {rate if rate is None else round(rate, 1)} Hz of {q.get('nominal_rate_hz'):g} Hz")
-    click.echo(f"  lost {q.get('lost_samples', 0)} samples ({q.get('lost_pct', 0):.2f} %), "
-               f"{q.get('gaps', 0)} gaps, {q.get('reconnects', 0)} reconnects"
-               + (f", clock drift {q['clock_drift_ppm']:+.0f} ppm" if q.get("clock_drift_ppm") is not None else ""))
+    rate = q.achieved_rate_hz
+    drift = q.link.clock_drift_ppm if q.link is not None else None
+    click.echo(f"session {result.session_id}: {result.status} ({result.ended_by})")
+    click.echo(f"  {q.samples} samples over {q.duration_s:.1f} s, "
+               f"achieved {rate if rate is None else round(rate, 1)} Hz of {q.nominal_rate_hz:g} Hz")
+    click.echo(f"  lost {q.lost_samples} samples ({q.lost_pct:.2f} %), "
+               f"{q.gaps} gaps, {q.reconnects} reconnects"
+               + (f", clock drift {drift:+.0f} ppm" if drift is not None else ""))
 
 
 @click.command("record")

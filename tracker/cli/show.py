@@ -30,7 +30,7 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     analysis = store.load_analysis(sid)
     events = store.events(sid)
     if as_json:
-        echo_json({"session": info.to_json(), "quality": quality, "self_report": pain,
+        echo_json({"session": info.to_json(), "quality": quality.to_json(), "self_report": pain,
                    "events": [{"kind": e.kind, "t_s": e.t_s, **e.data} for e in events],
                    "analysis": analysis.to_json(sid) if analysis else None})
         return
@@ -40,11 +40,12 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     if info.notes:
         click.echo(f"notes     {info.notes}")
     click.echo("data quality")
-    click.echo(f"  samples {info.n_samples}   achieved rate {_fmt(quality.get('achieved_rate_hz'), ' Hz')}"
+    drift = quality.link.clock_drift_ppm if quality.link is not None else None
+    click.echo(f"  samples {info.n_samples}   achieved rate {_fmt(quality.achieved_rate_hz, ' Hz')}"
                f" (nominal {_fmt(info.nominal_rate_hz, ' Hz')})")
-    click.echo(f"  lost samples {_fmt(quality.get('lost_samples', 0))}   gaps {_fmt(quality.get('gaps', 0))}"
-               f"   reconnects {_fmt(quality.get('reconnects', 0))}"
-               f"   clock drift {_fmt(quality.get('clock_drift_ppm'), ' ppm')}")
+    click.echo(f"  lost samples {_fmt(quality.lost_samples)}   gaps {_fmt(quality.gaps)}"
+               f"   reconnects {_fmt(quality.reconnects)}"
+               f"   clock drift {_fmt(drift, ' ppm')}")
     click.echo(f"pain      before {_fmt(pain['pain_before'])}/10   after {_fmt(pain['pain_after'])}/10")
     if analysis is None:
         click.echo("analysis  none stored yet (run `tracker analyze " + sid + "`)")

@@ -707,9 +707,11 @@ class LiveAnalyzer:
         others = [r["pmax"][c] for c in r["chans"] if c != ch]
         conf = 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
         d = self._delay_s  # times found on the smoothed angle lag the movement by this
-        rep = Rep(exercise, side, r["start"] - d, None if hold is None else hold[0] - d,
-                  None if hold is None else hold[1] - d, t - d, None if hold is None else hold[1] - hold[0],
-                  peak, r["pt"][ch], conf)
+        rep = Rep(exercise=exercise, side=side, start_s=r["start"] - d,
+                  hold_start_s=None if hold is None else hold[0] - d,
+                  hold_end_s=None if hold is None else hold[1] - d, end_s=t - d,
+                  hold_s=None if hold is None else hold[1] - hold[0],
+                  peak_deg=peak, peak_s=r["pt"][ch], confidence=conf)
         self.reps.append(rep)
         key = (exercise, side)
         self.rep_counts[key] = self.rep_counts.get(key, 0) + 1

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..ble.recorder import RecorderObserver, RecordResult, SessionStarted
 from ..errors import StoreError, TrackerError
+from ..quality import Quality
 from ..recording import Recording
 from ..schema import EXERCISES
 from ..signal.params import AnalysisParams
@@ -94,7 +95,7 @@ class LiveSession(RecorderObserver):
         self.analyzer: LiveAnalyzer | None = None
         self.link = LinkInfo()
         self.status = "recording"
-        self.quality: dict[str, Any] = {}
+        self.quality: Quality | None = None
         self._pending: list[Recording] = []
         self._rate_hist: deque[tuple[float, int]] = deque()
         self._alerts: list[tuple[Alert, float]] = []  # (alert, expires at device time)
@@ -159,11 +160,11 @@ class LiveSession(RecorderObserver):
         level = "warning" if state in ("disconnected", "gave_up") else "info"
         self._say(self.analyzer.t_s if self.analyzer else None, level, f"link {state}")
 
-    def on_stop(self, quality: dict[str, Any]) -> None:
-        self.quality = dict(quality)
+    def on_stop(self, quality: Quality) -> None:
+        self.quality = quality
         self.link = _replace(self.link, state="stopped")
         # the recorder marks a session interrupted exactly when it ended by an error
-        ended_by = quality.get("ended_by")
+        ended_by = quality.link.ended_by if quality.link is not None else None
         self.status = ("interrupted" if ended_by == "error" else "complete") + \
             (f" ({ended_by})" if ended_by else "")
 
@@ -195,7 +196,7 @@ class LiveSession(RecorderObserver):
             self.status = "ended"
         if result is not None:
             self.status = f"{result.status} ({result.ended_by})"
-            self.quality = dict(result.quality) or self.quality
+            self.quality = result.quality
             if result.session_id is not None:
                 self.session_id = result.session_id
 

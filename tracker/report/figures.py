@@ -30,6 +30,7 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from .. import schema
+from ..quality import find_gaps
 from ..signal.result import SessionAnalysis
 from .norms import CITATIONS, HOLD_GUIDANCE, LUMBOPELVIC_NOTE, reference_for
 from .summaries import EXERCISE_NAMES, SIDE_LETTER, exercise_label
@@ -58,16 +59,13 @@ GAP_COLOR = "#555555"
 
 
 # --------------------------------------------------------------------------- helpers
-def gaps_from_times(t_s: np.ndarray, *, factor: float = 3.0) -> list[tuple[float, float]]:
-    """Spans ``(start_s, end_s)`` where consecutive samples are more than ``factor``
-    median steps apart (lost packets, reconnects)."""
+def gaps_from_times(t_s: np.ndarray) -> list[tuple[float, float]]:
+    """Spans ``(start_s, end_s)`` of the gaps in the samples' times (lost packets,
+    reconnects): :func:`tracker.quality.find_gaps`, the definition every count uses."""
     t = np.asarray(t_s, dtype=float)
     if t.size < 3:
         return []
-    dt = np.diff(t)
-    step = float(np.median(dt))
-    idx = np.flatnonzero(dt > factor * step)
-    return [(float(t[i]), float(t[i + 1])) for i in idx]
+    return find_gaps(t).spans(t)
 
 
 def _merge_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..quality import Quality
 from ..signal.result import SessionAnalysis
 
 if TYPE_CHECKING:  # the store is passed in; reports never open it themselves
@@ -135,11 +136,11 @@ def _num(value: Any) -> float:
 
 
 def session_row(info: Any, analysis: SessionAnalysis | None, self_report: dict[str, Any],
-                quality: dict[str, Any], reconnects: int = 0) -> dict[str, Any]:
+                quality: Quality, reconnects: int = 0) -> dict[str, Any]:
     """One row of the session table (:data:`SESSION_COLUMNS`) from what the store keeps.
 
     ``info`` is a :class:`tracker.store.SessionInfo`; ``reconnects`` counts the
-    session's ``reconnect`` events (or comes from ``quality["reconnects"]``).
+    session's ``reconnect`` events (or comes from ``quality.reconnects``).
     """
     return {
         "session_id": info.id, "started_at": info.started_at, "status": info.status,
@@ -151,13 +152,14 @@ def session_row(info: Any, analysis: SessionAnalysis | None, self_report: dict[s
         "spikes": len(analysis.spikes) if analysis is not None else 0,
         "pain_before": self_report.get("pain_before"), "pain_after": self_report.get("pain_after"),
         "notes": " ".join(x for x in (info.notes, self_report.get("notes") or "") if x),
-        "nominal_rate_hz": _num(quality.get("nominal_rate_hz", info.nominal_rate_hz)),
-        "achieved_rate_hz": _num(quality.get("achieved_rate_hz")),
-        "samples": int(quality.get("samples", info.n_samples) or 0),
-        "lost_samples": int(quality.get("lost_samples") or 0),
-        "gaps": int(quality.get("gaps") or 0),
-        "gap_s": _num(quality.get("gap_s", 0.0)),
-        "reconnects": int(max(reconnects, int(quality.get("reconnects") or 0))),
+        "nominal_rate_hz": _num(quality.nominal_rate_hz if quality.nominal_rate_hz is not None
+                                else info.nominal_rate_hz),
+        "achieved_rate_hz": _num(quality.achieved_rate_hz),
+        "samples": int(quality.samples),
+        "lost_samples": int(quality.lost_samples),
+        "gaps": int(quality.gaps),
+        "gap_s": _num(quality.gap_s),
+        "reconnects": int(max(reconnects, quality.reconnects)),
     }
 
 

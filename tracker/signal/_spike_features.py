@@ -1,7 +1,8 @@
 """Signal building blocks of the spike detector (private; see :mod:`tracker.signal.spikes`).
 
 Everything here is vectorised over samples or over spikes; the only Python loops run
-over contiguous segments (a new segment starts at every gap in the sample times), so
+over contiguous segments (a new segment starts at every gap in the sample times,
+:func:`tracker.quality.find_gaps`), so
 a dropped BLE packet never looks like an impulse.
 """
 
@@ -13,25 +14,10 @@ import numpy as np
 from scipy import ndimage, signal
 
 __all__ = [
-    "split_segments", "moving_detrend", "norm3", "local_residual", "impulse_fraction",
+    "moving_detrend", "norm3", "local_residual", "impulse_fraction",
     "background_level", "find_candidates", "spike_width_s", "gyro_jump", "burst_count",
     "periodicity", "gait_rms", "delta_v", "block_median",
 ]
-
-
-def split_segments(t_s: np.ndarray, sampling_rate_hz: float, gap_factor: float) -> np.ndarray:
-    """Start/stop sample indices ``[start, stop)`` of runs without gaps, shape (K, 2).
-
-    A gap is a time step longer than ``gap_factor`` nominal periods. Jitter below that
-    keeps the segment: samples are filtered by index, as the device produced them.
-    """
-    n = t_s.size
-    if n == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    cut = np.flatnonzero(np.diff(t_s) > gap_factor / sampling_rate_hz) + 1
-    starts = np.concatenate(([0], cut))
-    stops = np.concatenate((cut, [n]))
-    return np.stack([starts, stops], axis=1).astype(np.int64)
 
 
 def moving_detrend(x: np.ndarray, segments: np.ndarray, half: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import vqf
 from scipy import signal as sps
 
 from ..errors import ValidationError
+from ..quality import find_gaps
 from ._quat import quat_from_two_vectors, quat_normalize
 from .params import OrientationParams
 
@@ -128,13 +129,12 @@ def _grid(t_s: np.ndarray, sampling_rate_hz: float, max_gap_fill_s: float
     if n < 2:
         return None
     dt = 1.0 / sampling_rate_hz
-    x = np.diff(t_s) / dt
-    # a step of rint(x) >= 2 periods is a gap: x >= 1.5 (rint rounds 1.5 up to 2)
-    gap = np.flatnonzero(x >= 1.5)
+    # a gap rounds to >= 2 periods: the grid points in it are filled
+    gap = find_gaps(t_s, period_s=dt).after
     if not gap.size:
         return None
     cap = max(1, int(round(max_gap_fill_s / dt)))
-    extra = np.clip(np.rint(x[gap]), 1, cap).astype(np.int64) - 1
+    extra = np.clip(np.rint((t_s[gap + 1] - t_s[gap]) / dt), 1, cap).astype(np.int64) - 1
     runs = np.diff(np.concatenate([[0], gap + 1, [n]]))
     pos = np.arange(n, dtype=np.int64) + np.repeat(np.concatenate([[0], np.cumsum(extra)]), runs)
     return pos, int(pos[-1]) + 1, gap

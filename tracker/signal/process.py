@@ -35,19 +35,24 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ValidationError
-from ..recording import Recording, gap_stats
+from ..quality import Quality
+from ..recording import Recording
 from ._quat import _left_matrix, _right_matrix, euler_yxz_from_quat, quat_conj, rows_matmul
 from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, calibrate
 from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
+from . import spikes as spk
 from .reps import (
     POSTURES, Bout, RepEvent, activity_mask, confidence, find_reps, primary_channels,
     still_mask,
 )
-from .result import ANALYSIS_VERSION, Crack, Rep, SessionAnalysis, Spike
+from .result import (
+    ANALYSIS_VERSION, AnglesAvailable, Crack, OrientationSummary, Rep, SessionAnalysis, Spike,
+    Summary,
+)
 
-__all__ = ["process_session", "data_quality", "assign_rep"]
+__all__ = ["process_session", "assign_rep"]
 
 #: Shortest recording worth analysing.
 MIN_SAMPLES = 10
@@ -59,31 +64,6 @@ def _f(x: float | None, nd: int = 3) -> float | None:
         return None
     x = float(x)
     return None if not math.isfinite(x) else round(x, nd)
-
-
-def data_quality(t_s: np.ndarray, nominal_rate_hz: float | None, *,
-                 period_s: float | None = None) -> dict[str, Any]:
-    """Achieved rate, gaps and an estimate of the lost samples of a time base.
-
-    ``period_s`` is the median sample period when already known.
-    """
-    n = int(t_s.size)
-    if n < 2:
-        return {"n_samples": n, "achieved_rate_hz": None, "nominal_rate_hz": nominal_rate_hz,
-                "n_gaps": 0, "lost_samples_est": 0, "longest_gap_s": 0.0, "duration_s": 0.0}
-    period, gap, lost = gap_stats(t_s, gap_factor=1.5, period_s=period_s)
-    dt = np.diff(t_s)
-    return {
-        "n_samples": n,
-        "duration_s": _f(t_s[-1] - t_s[0]),
-        "achieved_rate_hz": _f(1.0 / period, 2),
-        "nominal_rate_hz": nominal_rate_hz,
-        "n_gaps": int(gap.sum()),
-        "lost_samples_est": lost,
-        "lost_fraction": _f(lost / (n + lost), 4),
-        "longest_gap_s": _f(dt.max() if gap.any() else 0.0),
-        "timing_jitter_frac": _f(float(np.std(dt[~gap])) / period if (~gap).any() else 0.0, 4),
-    }
 
 
 def _median_rate_hz(t_s: np.ndarray) -> float:
@@ -104,11 +84,6 @@ def assign_rep(t_s: float, reps: list[Rep] | tuple[Rep, ...]) -> int | None:
 def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: AnalysisParams,
                        reps: list[Rep], notes: list[str], acc_norm: np.ndarray | None = None
                        ) -> tuple[list[Spike], list[Crack]]:
-    try:
-        from . import spikes as spk
-    except ImportError as exc:  # the detector is built in parallel; keep the rest usable
-        notes.append(f"spike detection unavailable: {exc}")
-        return [], []
     # the Recording's arrays are validated: the internal path skips a second validation
     judged = spk.detect_and_judge(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, fs, params.spikes,
                                   params.cracks, rest, acc_norm)
@@ -122,9 +97,11 @@ def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: Anal
     poss = np.asarray(judged["possible_crack"], dtype=bool)
     kind = judged["kind"]
     for i in np.argsort(t, kind="stable"):
-        spikes.append(Spike(float(t[i]), float(peak[i]), bool(poss[i]), float(score[i]), str(kind[i])))
+        spikes.append(Spike(t_s=float(t[i]), peak_m_s2=float(peak[i]), possible_crack=bool(poss[i]),
+                            crack_score=float(score[i]), kind=str(kind[i])))
         if poss[i]:
-            cracks.append(Crack(float(t[i]), float(peak[i]), float(score[i]), assign_rep(float(t[i]), reps)))
+            cracks.append(Crack(t_s=float(t[i]), peak_m_s2=float(peak[i]), score=float(score[i]),
+                                rep=assign_rep(float(t[i]), reps)))
     return spikes, cracks
 
 
@@ -276,46 +253,23 @@ _BLOCK = 16384
 
 
 def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Calibration,
-             ori: Orientation, quality: dict[str, Any], notes: list[str],
-             posture_time: dict[str, float]) -> dict[str, Any]:
-    per: dict[str, dict[str, Any]] = {}
-    for ex in schema.EXERCISES:
-        sides = schema.SIDES if ex in schema.SIDED_EXERCISES else ("all",)
-        for side in sides:
-            rs = [r for r in reps if r.exercise == ex and (r.side or "all") == side]
-            if not rs:
-                continue
-            peaks = np.array([r.peak_deg for r in rs])
-            holds = np.array([r.hold_s for r in rs if r.hold_s is not None])
-            per.setdefault(ex, {})[side] = {
-                "n": len(rs),
-                "peak_deg_mean": _f(peaks.mean(), 2),
-                # the largest magnitude, signed as the stretch goes (design.md signs)
-                "peak_deg_max": _f(peaks[np.argmax(np.abs(peaks))], 2),
-                "n_with_hold": int(holds.size),
-                "hold_s_mean": _f(holds.mean()) if holds.size else None,
-                "hold_s_max": _f(holds.max()) if holds.size else None,
-            }
-    axial = ori.has_heading
-    return {
-        "n_reps": len(reps),
-        "exercises": per,
-        "n_spikes": len(spikes),
-        "n_possible_cracks": len(cracks),
-        "angles_available": {"flexion": True, "lateral_bend": True, "axial_rotation": axial},
-        "orientation": {"mode": ori.mode, "mag_disturbed_fraction": _f(ori.mag_disturbed_fraction),
-                        "samples_interpolated": int(ori.n_filled)},
-        "calibration": cal.to_dict(),
-        "reference": ("angles and peak_deg: each repetition's start posture (interpolated to "
-                      "its end posture across the repetition, which removes drift); before "
-                      "the first repetition the neutral calibration posture, or the posture "
-                      "settled into after turning round or changing position"),
-        "posture_s": {k: _f(v, 1) for k, v in posture_time.items()},
-        "data_quality": quality,
-        "notes": notes,
-        "crack_note": schema.SAFETY_GUIDANCE,
-        "analysis_version": ANALYSIS_VERSION,
-    }
+             ori: Orientation, quality: Quality, notes: list[str],
+             posture_time: dict[str, float]) -> Summary:
+    return Summary.of_events(
+        reps, spikes, cracks,
+        angles_available=AnglesAvailable(axial_rotation=ori.has_heading),
+        orientation=OrientationSummary(mode=ori.mode,
+                                       mag_disturbed_fraction=_f(ori.mag_disturbed_fraction),
+                                       samples_interpolated=int(ori.n_filled)),
+        calibration=cal.to_dict(),
+        reference=("angles and peak_deg: each repetition's start posture (interpolated to "
+                   "its end posture across the repetition, which removes drift); before "
+                   "the first repetition the neutral calibration posture, or the posture "
+                   "settled into after turning round or changing position"),
+        posture_s={k: _f(v, 1) for k, v in posture_time.items()},
+        data_quality=quality,
+        notes=tuple(notes),
+    )
 
 
 def process_session(recording: Recording, *, params: AnalysisParams | None = None) -> SessionAnalysis:
@@ -334,7 +288,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         ``axial_rotation_deg``, ``q_w..q_z`` (sensor orientation, ENU, scalar first),
         ``rest``, ``acc_norm_m_s2``, ``posture``, ``rep`` (index or -1), ``primary_deg``
         (the repetition's primary angle against its start posture, NaN outside)),
-        ``reps``, ``spikes``, ``cracks`` and a JSON-serialisable ``summary``.
+        ``reps``, ``spikes``, ``cracks`` and a :class:`~tracker.signal.result.Summary`.
 
     Raises
     ------
@@ -440,7 +394,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         "rep": rep_col,
         "primary_deg": primary,
     }, copy=False)
-    quality = data_quality(t, rec.meta.nominal_rate_hz, period_s=1.0 / fs)
+    quality = Quality.of_times(t, nominal_rate_hz=rec.meta.nominal_rate_hz, period_s=1.0 / fs)
     counts = np.bincount(posture_d, minlength=len(POSTURES))
     posture_time = {name: counts[i] / dec.fs for i, name in enumerate(POSTURES)}
     summary = _summary(reps, spikes, cracks, cal, ori, quality, notes, posture_time)

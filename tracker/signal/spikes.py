@@ -79,6 +79,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ValidationError
+from ..quality import find_gaps
 from ..recording import validate_arrays
 from . import _spike_features as F
 
@@ -115,8 +116,6 @@ class SpikeParams:
         A spike must also exceed this multiple of the local background level.
     merge_s : float
         Of maxima closer than this, only the largest is a spike (one impulse rings).
-    gap_factor : float
-        A time step longer than this many nominal periods splits the samples.
     background_block_s, background_span_s : float
         Block length of the background medians and the span of their running maximum.
     gyr_context_s : float
@@ -147,7 +146,6 @@ class SpikeParams:
     min_peak_m_s2: float = 0.5
     min_snr: float = 4.0
     merge_s: float = 0.08
-    gap_factor: float = 2.5
     background_block_s: float = 0.25
     background_span_s: float = 2.0
     gyr_context_s: float = 0.1
@@ -164,8 +162,6 @@ class SpikeParams:
         _check_positive(self, ("detrend_window_s", "min_peak_m_s2", "min_snr", "merge_s",
                                "background_block_s", "background_span_s", "gyr_context_s",
                                "shape_window_s", "burst_window_s", "gait_window_s"))
-        if self.gap_factor <= 1.0:
-            raise ValidationError(f"SpikeParams.gap_factor must be > 1, got {self.gap_factor}")
 
 
 @dataclass(frozen=True)
@@ -291,7 +287,7 @@ def detect_spikes(
     gyr_rad_s : ndarray, shape (N, 3)
         Gyroscope in rad/s, same frame.
     sampling_rate_hz : float
-        Nominal sample rate; time steps longer than ``params.gap_factor`` periods are gaps.
+        Nominal sample rate; the samples are split at gaps (:func:`tracker.quality.find_gaps`).
     params : SpikeParams, optional
 
     Returns
@@ -333,7 +329,7 @@ def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: Spike
     if n < 3:
         return _empty_cols()
 
-    segs = F.split_segments(t, fs, p.gap_factor)
+    segs = find_gaps(t, period_s=1.0 / fs).segments(n)
     too_short = np.zeros(n, dtype=bool)
     for start, stop in segs[(segs[:, 1] - segs[:, 0]) < 8]:
         too_short[start:stop] = True
