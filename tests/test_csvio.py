@@ -21,10 +21,25 @@ from helpers import still_recording
 HEADER = ",".join(schema.RAW_COLUMNS)
 
 
-def test_header_carries_units(tmp_path: Path) -> None:
-    path = write_raw_csv(still_recording(5, mag=True), tmp_path / "a.csv")
-    assert path.read_text().splitlines()[0] == ",".join(schema.RAW_COLUMNS_WITH_MAG)
+def test_header_carries_units_and_start_plain_pandas_reads_it(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    import pandas as pd
+
+    start = datetime(2025, 1, 6, 7, 7, 0, 250_000, tzinfo=timezone.utc)
+    rec = still_recording(5, mag=True).with_meta(started_at=start)
+    path = write_raw_csv(rec, tmp_path / "a.csv")
+    assert path.read_text().splitlines()[0] == ",".join([*schema.RAW_COLUMNS_WITH_MAG, schema.STARTED_AT])
     assert b"\r\n" not in path.read_bytes()
+    frame = pd.read_csv(path)  # design.md: no options needed
+    assert list(frame.columns[:10]) == list(schema.RAW_COLUMNS_WITH_MAG) and len(frame) == 5
+    assert frame[schema.STARTED_AT].iloc[0] == "2025-01-06T07:07:00.250000Z"
+    assert frame[schema.STARTED_AT].iloc[1:].isna().all()
+    back = read_recording(path)
+    assert back.meta.started_at == start and len(back) == 5
+    # A file without the column stays valid (dated at import, said in a note).
+    frame.drop(columns=[schema.STARTED_AT]).to_csv(tmp_path / "b.csv", index=False)
+    assert len(read_recording(tmp_path / "b.csv")) == 5
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -374,7 +374,7 @@ def test_cli_writes_csv_and_truth(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     assert "2 cracks" in res.output
     header = out.read_text().splitlines()[0]
-    assert header == ",".join(schema.RAW_COLUMNS_WITH_MAG)
+    assert header == ",".join([*schema.RAW_COLUMNS_WITH_MAG, schema.STARTED_AT])
     sim = simulate_session(seed=3, rate_hz=50.0, minutes=1, with_mag=True, cracks=2)
     rec = read_recording(out)
     np.testing.assert_allclose(rec.acc_m_s2, sim.recording.acc_m_s2, rtol=1e-8, atol=1e-7)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.errors import StoreError
-from tracker.store import DB_FILENAME, Store
+from tracker.store import DB_FILENAME, SCHEMA_VERSION, Store
 
 from helpers import still_recording
 
@@ -105,4 +105,4 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> No
                                   text=True) for _ in range(3)]
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), errors
-        assert Store.open(target).schema_version == 2
+        assert Store.open(target).schema_version == SCHEMA_VERSION

@@ -21,6 +21,10 @@ MAG = ("mag_x_uT", "mag_y_uT", "mag_z_uT")
 
 RAW_COLUMNS = (TIME, *ACC, *GYR)
 RAW_COLUMNS_WITH_MAG = (*RAW_COLUMNS, *MAG)
+#: Optional last column of a raw CSV: the session's UTC start (ISO-8601, ``Z``) in the
+#: first data row only, empty below. A plain ``pandas.read_csv`` reads such a file (short
+#: rows are filled with NaN) and files without the column stay valid (design.md).
+STARTED_AT = "started_at_utc"
 
 ANGLE_COLUMNS = ("t_s", "flexion_deg", "lateral_bend_deg", "axial_rotation_deg")
 QUAT_COLUMNS = ("q_w", "q_x", "q_y", "q_z")

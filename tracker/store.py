@@ -27,7 +27,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,6 +109,17 @@ MIGRATIONS: tuple[str, ...] = (
         last_seen TEXT NOT NULL
     );
     CREATE INDEX sessions_started ON sessions (started_at);
+    """,
+    # 3: files kept with a session (e.g. the microphone audio of a phone export, for the
+    # crack analysis), byte for byte
+    """
+    CREATE TABLE attachments (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (session_id, name)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -494,8 +505,13 @@ class Store:
             raise StoreError(f"session {session_id} has no samples")
         return Recording.from_array(data, info.meta)
 
-    def import_recording(self, rec: Recording, notes: str = "") -> str:
-        """Store a whole recording as one complete session, atomically."""
+    def import_recording(self, rec: Recording, notes: str = "", *,
+                         attachments: Sequence[tuple[str, str, bytes]] = ()) -> str:
+        """Store a whole recording as one complete session, atomically.
+
+        ``attachments``: ``(name, media_type, data)`` files kept with the session
+        (see :meth:`attachments`).
+        """
         started = rec.meta.started_at.astimezone(timezone.utc)
         data = rec.to_array()
         parts = [data[i:i + MAX_CHUNK_SAMPLES] for i in range(0, len(data), MAX_CHUNK_SAMPLES)]
@@ -508,8 +524,24 @@ class Store:
                  rec.meta.placement, notes, "complete", int(rec.has_mag), _utc_now()),
             )
             self._write_chunks(conn, sid, 0, parts)
+            for name, media_type, blob in attachments:
+                conn.execute("INSERT OR REPLACE INTO attachments (session_id, name, media_type, data)"
+                             " VALUES (?,?,?,?)", (sid, name, media_type, bytes(blob)))
         self.set_quality(sid, recording_quality(rec))
         return sid
+
+    def attachments(self, session_id: str) -> list[tuple[str, str, int]]:
+        """Files kept with a session: ``(name, media_type, size in bytes)``."""
+        rows = self._query("SELECT name, media_type, length(data) FROM attachments WHERE session_id=?"
+                           " ORDER BY name", (session_id,))
+        return [(str(n), str(m), int(s)) for n, m, s in rows]
+
+    def attachment_data(self, session_id: str, name: str) -> bytes:
+        """The bytes of one kept file; :class:`StoreError` when there is none by that name."""
+        rows = self._query("SELECT data FROM attachments WHERE session_id=? AND name=?", (session_id, name))
+        if not rows:
+            raise StoreError(f"session {session_id} has no attachment {name!r}")
+        return bytes(rows[0][0])
 
     def writer(self, session_id: str, *, flush_interval_s: float = 0.5) -> "SessionWriter":
         """A buffered appender for live recording; see :class:`SessionWriter`."""

@@ -102,6 +102,8 @@ def parse_settings(params: bytes) -> dict[int, list[float]]:
     out: dict[int, list[float]] = {}
     i = 0
     while i < len(params):
+        if all(b == 0xFF for b in params[i:]):
+            break  # 0xFF padding after the last setting (Polar SDK's GET-settings responses)
         if i + 2 > len(params):
             raise DecodeError(f"polar: settings truncated at byte {i}")
         sid, count = params[i], params[i + 1]
