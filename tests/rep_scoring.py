@@ -23,7 +23,7 @@ from tracker import schema
 
 __all__ = [
     "Event", "Score", "KINDS", "kind_of", "from_rep", "from_truth", "from_trunkyxl_label",
-    "match", "score", "total", "format_score",
+    "match", "score", "total", "format_score", "TurnFigures", "turn_figures",
 ]
 
 #: Kinds of repetition scored separately (flexion split by direction: bends forward and
@@ -288,3 +288,47 @@ def format_score(s: Score, title: str = "") -> str:
                  f"({s.exercise_compared})  posture {s.posture_accuracy:.3f} ({s.posture_compared})  "
                  f"hold MAE {s.hold_mae_s:.2f} s  peak MAE {s.peak_mae_deg:.2f} deg")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnFigures:
+    """How the analysed angles behave while the person turns round (issue 14).
+
+    ``max_abs_flexion_deg`` / ``max_abs_lateral_bend_deg``: largest magnitude during the
+    turn (upright walking: should stay small); ``axial_change_deg``: the unwrapped axial
+    rotation just after the turn minus just before it; ``turn_deg``: the true heading change.
+    """
+
+    turn_deg: float
+    max_abs_flexion_deg: float
+    max_abs_lateral_bend_deg: float
+    axial_change_deg: float
+
+    @property
+    def axial_error_deg(self) -> float:
+        return abs(self.axial_change_deg - self.turn_deg)
+
+
+def turn_figures(turns: Sequence[Any], signals: Any, *, edge_s: float = 0.2) -> list[TurnFigures]:
+    """Per true turn (``TruthTurn``), figures from the analysis ``signals`` frame."""
+    import numpy as np
+
+    t = signals["t_s"].to_numpy()
+    out = []
+    for turn in turns:
+        a, b = np.searchsorted(t, (turn.t_start_s, turn.t_end_s))
+        pre = np.searchsorted(t, turn.t_start_s - edge_s)
+        post = np.searchsorted(t, turn.t_end_s + edge_s)
+        if b <= a:
+            continue
+        ax = np.unwrap(np.deg2rad(signals["axial_rotation_deg"].to_numpy()[pre:post]))
+        ax = np.rad2deg(ax)
+        n_edge = max(1, a - pre)
+        change = float(np.median(ax[-max(1, post - b):]) - np.median(ax[:n_edge]))
+        out.append(TurnFigures(
+            turn_deg=float(turn.heading_change_deg),
+            max_abs_flexion_deg=float(np.nanmax(np.abs(signals["flexion_deg"].to_numpy()[a:b]))),
+            max_abs_lateral_bend_deg=float(np.nanmax(np.abs(signals["lateral_bend_deg"].to_numpy()[a:b]))),
+            axial_change_deg=change,
+        ))
+    return out

@@ -100,7 +100,7 @@ def test_acc_reads_plus_g_up_at_rest_and_gravity_direction_per_posture(ideal_sim
     np.testing.assert_allclose(R_ws.apply(np.array(rec.acc_m_s2))[still], np.tile([0, 0, G], (still.sum(), 1)), atol=1e-9)
     # aligned ideal mounting: seated z up; lying on the back x (front) up; on all fours x down
     for posture, axis, sign in (("sitting", 2, 1), ("supine", 0, 1), ("all_fours", 0, -1)):
-        rep = next(r for r in truth.reps if r.posture == posture)
+        rep = next(r for r in truth.reps if r.stance == posture)
         i = int(np.searchsorted(t, rep.start_s)) - 5
         assert rec.acc_m_s2[i, axis] * sign > 0.99 * G, (posture, rec.acc_m_s2[i])
     # walking and posture changes do move it
@@ -308,7 +308,7 @@ def test_angles_are_the_body_orientation_with_design_signs(ideal_sim: Simulation
     for r in truth.reps:
         i0 = int(np.searchsorted(t, r.start_s)) - 1
         ip = int(np.argmin(np.abs(t - r.peak_s)))
-        ref = R_wb[0] if r.posture == "sitting" else R_wb[i0]  # calibration / rep start posture
+        ref = R_wb[0] if r.stance == "sitting" else R_wb[i0]  # calibration / rep start posture
         f, l, z = (ref.inv() * R_wb[ip]).as_euler("YXZ", degrees=True)
         tf, tl, tz = a.loc[ip, ["flexion_deg", "lateral_bend_deg", "axial_rotation_deg"]]
         # the reference itself sways by a few tenths of a degree
@@ -342,7 +342,7 @@ def test_custom_routine_and_validation() -> None:
     for r in sim.truth.reps:
         assert r.hold_start_s is None and r.hold_end_s is None and r.hold_s is None
         assert r.peak_deg == pytest.approx(30.0, abs=0.6)
-        assert r.posture == "all_fours"
+        assert r.stance == "all_fours"
     with pytest.raises(ValueError, match="needs sides"):
         ExerciseSpec("seated_twist", (None,))
     with pytest.raises(ValueError, match="peak_deg"):

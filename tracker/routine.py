@@ -19,23 +19,35 @@ from dataclasses import dataclass, field
 from . import schema
 from .errors import ValidationError
 
-__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG"]
+__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG", "STANCES"]
 
-#: Posture each exercise is done in; the simulator inserts the transitions between them.
+#: Body positions a block can be done in (``upright`` in design.md = sitting or standing).
+STANCES = ("sitting", "standing", "supine", "all_fours")
+#: Usual position of each exercise; the simulator inserts the transitions between them.
+#: Generic movements default to sitting (the TrunkyXL protocol: seated on a stool).
 POSTURE_OF_EXERCISE = {
     "chair_backbend": "sitting",
     "seated_twist": "sitting",
     "trunk_rotation": "supine",
     "cat_stretch": "all_fours",
+    "forward_bend": "sitting",
+    "back_bend": "sitting",
+    "side_bend": "sitting",
+    "twist": "sitting",
 }
 
 #: Largest |primary angle| the simulator produces per exercise (creep and variation
-#: included): Magee's extension 35°, rotation with the pelvis ~35°, flexion 60°.
+#: included): Magee's extension 35°, rotation with the pelvis ~35°, flexion 60°, lateral
+#: flexion ~30°.
 MAX_PEAK_DEG = {
     "chair_backbend": 35.0,
     "seated_twist": 35.0,
     "trunk_rotation": 35.0,
     "cat_stretch": 60.0,
+    "forward_bend": 60.0,
+    "back_bend": 35.0,
+    "side_bend": 30.0,
+    "twist": 35.0,
 }
 
 
@@ -67,6 +79,16 @@ class ExerciseSpec:
     coupling : float
         Typical secondary-angle motion as a fraction of the primary (coupled motion of
         the spine; the sign and exact size are drawn per repetition).
+    stance : str or None
+        Position the block is done in (:data:`STANCES`); None = the exercise's usual one
+        (:data:`POSTURE_OF_EXERCISE`). E.g. a standing ``forward_bend``.
+    peak_deg_range : (low, high) or None
+        The person's own range: when given, the block's peak is drawn uniformly from it
+        once per session (then varied per repetition), instead of ``peak_deg``.
+
+    Any of :data:`tracker.schema.EXERCISES` can be done; what the analysis should call a
+    repetition follows design.md from its posture and plane
+    (:func:`tracker.schema.exercise_of`): a seated ``twist`` is a ``seated_twist``.
     """
 
     exercise: str
@@ -79,6 +101,8 @@ class ExerciseSpec:
     rest_s: float = 4.0
     hold_creep_deg: float = 1.0
     coupling: float = 0.1
+    stance: str | None = None
+    peak_deg_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.exercise not in schema.EXERCISES:
@@ -100,10 +124,18 @@ class ExerciseSpec:
                 raise ValidationError(f"{name} {getattr(self, name)} is not in [1, 200] °/s")
         if self.hold_s < 0 or self.rest_s < 0:
             raise ValidationError("hold_s and rest_s must be >= 0")
+        if self.stance is not None and self.stance not in STANCES:
+            raise ValidationError(f"stance {self.stance!r} is not one of {STANCES}")
+        if self.peak_deg_range is not None:
+            lo, hi = self.peak_deg_range
+            if not 1.0 <= lo <= hi <= MAX_PEAK_DEG[self.exercise]:
+                raise ValidationError(f"peak_deg_range {self.peak_deg_range} of {self.exercise} is not "
+                                      f"within [1, {MAX_PEAK_DEG[self.exercise]}] (low <= high)")
 
     @property
     def posture(self) -> str:
-        return POSTURE_OF_EXERCISE[self.exercise]
+        """Position the block is done in (one of :data:`STANCES`)."""
+        return self.stance or POSTURE_OF_EXERCISE[self.exercise]
 
 
 def _default_exercises() -> tuple[ExerciseSpec, ...]:
@@ -152,6 +184,13 @@ class Routine:
     sitting_tilt_deg : float
         Pitch of the seated posture vs upright standing (default 0: sitting upright, so
         the calibration posture is the body frame of design.md).
+    turn_deg : float or None
+        Heading change of each walk, degrees (+ = to the left), done as a turn in the
+        middle of the walk (e.g. 180: a U-turn); None = a turn of 90–180° either way
+        spread over the walk.
+    walk_between_blocks : bool
+        Stand up, walk (with the turn) and come back between every two blocks, even when
+        they are done in the same position.
     """
 
     exercises: tuple[ExerciseSpec, ...] = field(default_factory=_default_exercises)
@@ -161,6 +200,8 @@ class Routine:
     final_still_s: float = 3.0
     variability: float = 0.1
     sitting_tilt_deg: float = 0.0
+    turn_deg: float | None = None
+    walk_between_blocks: bool = False
 
     def __post_init__(self) -> None:
         if not self.exercises:
@@ -171,6 +212,10 @@ class Routine:
             raise ValidationError(f"variability {self.variability} is not in [0, 0.3]")
         if self.walk_steps < 0:
             raise ValidationError("walk_steps must be >= 0")
+        if self.turn_deg is not None and not -360.0 <= self.turn_deg <= 360.0:
+            raise ValidationError(f"turn_deg {self.turn_deg} is not in [-360, 360]")
+        if self.walk_between_blocks and self.walk_steps < 2:
+            raise ValidationError("walk_between_blocks needs walk_steps >= 2")
 
     @classmethod
     def default(cls) -> "Routine":
@@ -185,6 +230,59 @@ class Routine:
             for e in _default_exercises()
         )
         return cls(exercises=ex, settle_s=2.0, walk_steps=4, final_still_s=2.0)
+
+    @classmethod
+    def trunkyxl(cls) -> "Routine":
+        """The TrunkyXL protocol (``shared/data/trunkyxl``), seated on a stool, no holds.
+
+        Three forward–backward bends, three side bends each way, three rotations each
+        way, alternating sides, each excursion out and back in about 1–2.5 s. Peaks at
+        the L4/5 sensor as the real files show: forward 15–25°, extension 15–25° (many
+        real extensions are smaller; the analysis must not rely on it), side bends
+        2–8°, twists 5–10°; each person's own range is drawn per session.
+        """
+        fwd = ExerciseSpec("forward_bend", (None,), 1, peak_deg=20.0, peak_deg_range=(15.0, 25.0),
+                           speed_out_deg_s=22.0, speed_back_deg_s=28.0, hold_s=0.0, rest_s=0.3,
+                           hold_creep_deg=0.0, coupling=0.05)
+        back = dataclasses.replace(fwd, exercise="back_bend", peak_deg_range=(15.0, 25.0))
+        side = ExerciseSpec("side_bend", ("right", "left") * 3, 1, peak_deg=5.0, peak_deg_range=(2.0, 8.0),
+                            speed_out_deg_s=8.0, speed_back_deg_s=9.0, hold_s=0.0, rest_s=0.3,
+                            hold_creep_deg=0.0, coupling=0.15)
+        twist = ExerciseSpec("twist", ("left", "right") * 3, 1, peak_deg=7.5, peak_deg_range=(5.0, 10.0),
+                             speed_out_deg_s=10.0, speed_back_deg_s=12.0, hold_s=0.0, rest_s=0.3,
+                             hold_creep_deg=0.0, coupling=0.15)
+        return cls(exercises=(fwd, back) * 3 + (side, twist), neutral_s=3.0, settle_s=2.0,
+                   walk_steps=0, final_still_s=2.0, variability=0.15)
+
+    @classmethod
+    def varied(cls) -> "Routine":
+        """Every plane, quick and held, seated and standing, with a U-turn walk between blocks.
+
+        Quick excursions without holds and holds of 1–60 s; small movements (side bends
+        2–8°, seated twists 5–10°) next to larger ones; a 180° turn while walking
+        between blocks; the four named stretches too. About 6 minutes.
+        """
+        ex = (
+            ExerciseSpec("twist", ("left", "right") * 2, 1, peak_deg=7.5, peak_deg_range=(4.0, 10.0),
+                         speed_out_deg_s=9.0, speed_back_deg_s=10.0, hold_s=0.0, rest_s=0.8,
+                         hold_creep_deg=0.0, coupling=0.15),
+            ExerciseSpec("side_bend", ("left", "right"), 2, peak_deg=6.0, peak_deg_range=(4.0, 8.0),
+                         speed_out_deg_s=6.0, speed_back_deg_s=8.0, hold_s=1.5, rest_s=1.0,
+                         hold_creep_deg=0.2, coupling=0.15),
+            ExerciseSpec("forward_bend", (None,), 2, peak_deg=30.0, peak_deg_range=(15.0, 40.0),
+                         stance="standing", speed_out_deg_s=20.0, speed_back_deg_s=25.0,
+                         hold_s=8.0, rest_s=2.0, hold_creep_deg=1.0),
+            ExerciseSpec("chair_backbend", (None,), 2, peak_deg=20.0, peak_deg_range=(10.0, 25.0),
+                         speed_out_deg_s=15.0, speed_back_deg_s=20.0, hold_s=30.0, rest_s=2.0),
+            ExerciseSpec("seated_twist", ("left", "right"), 1, peak_deg=10.0, peak_deg_range=(6.0, 15.0),
+                         speed_out_deg_s=10.0, speed_back_deg_s=12.0, hold_s=60.0, rest_s=3.0),
+            ExerciseSpec("trunk_rotation", ("left", "right"), 1, peak_deg=25.0, speed_out_deg_s=15.0,
+                         speed_back_deg_s=20.0, hold_s=15.0, rest_s=3.0, hold_creep_deg=1.5),
+            ExerciseSpec("cat_stretch", (None,), 2, peak_deg=25.0, speed_out_deg_s=20.0,
+                         speed_back_deg_s=25.0, hold_s=3.0, rest_s=2.0, hold_creep_deg=0.5),
+        )
+        return cls(exercises=ex, settle_s=2.0, walk_steps=8, final_still_s=2.0, turn_deg=180.0,
+                   walk_between_blocks=True)
 
     def scaled(self, hold_factor: float, rounds: int = 1) -> "Routine":
         """Holds and rests times ``hold_factor``; the block list repeated ``rounds`` times."""

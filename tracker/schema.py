@@ -58,6 +58,26 @@ PRIMARY_ANGLE = {ex: f"{plane}_deg" for ex, plane in PLANE_OF_EXERCISE.items()}
 #: Exercises whose repetition has a side: rotations (where the lower back turns) and side
 #: bends (where the trunk bends).
 SIDED_EXERCISES = ("seated_twist", "trunk_rotation", "side_bend", "twist")
+#: The named stretch of a (posture, plane, direction of the primary angle) (design.md);
+#: direction 0 = either way (rotations).
+_NAMED_STRETCH = {
+    ("upright", "flexion", -1): "chair_backbend",
+    ("upright", "axial_rotation", 0): "seated_twist",
+    ("supine", "axial_rotation", 0): "trunk_rotation",
+    ("all_fours", "flexion", +1): "cat_stretch",
+}
+
+
+def exercise_of(posture: str, plane: str, peak_deg: float) -> str:
+    """design.md's exercise id of a repetition: the named stretch when posture and plane
+    match one, otherwise ``forward_bend``, ``back_bend``, ``side_bend`` or ``twist``."""
+    sign = 1 if peak_deg >= 0 else -1
+    named = _NAMED_STRETCH.get((posture, plane, 0)) or _NAMED_STRETCH.get((posture, plane, sign))
+    if named:
+        return named
+    if plane == "flexion":
+        return "forward_bend" if sign > 0 else "back_bend"
+    return "side_bend" if plane == "lateral_bend" else "twist"
 
 #: Float format of every CSV we write: 9 significant digits round-trips float32
 #: exactly and keeps float64 sensor data to <1e-9 relative error.

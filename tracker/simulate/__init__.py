@@ -14,16 +14,17 @@ confounders.
 from ._events import HI_RATE_HZ
 from ._plot import plot_simulation
 from ..routine import ExerciseSpec, Routine
-from ._sensor import SensorModel
+from ._sensor import MOUNTINGS, RANDOM_MOUNTINGS, SensorModel
 from ._session import CRACK_REFRACTORY_S, EARTH_FIELD_ENU_UT, JOINTS, Simulation, simulate_session
 from ._truth import (
     ANGLE_TRUTH_COLUMNS, GroundTruth, TruthConfounder, TruthCrack, TruthGap, TruthMounting,
-    TruthPosture, TruthRep,
+    TruthPosture, TruthRep, TruthTurn,
 )
 
 __all__ = [
     "simulate_session", "Simulation", "GroundTruth", "Routine", "ExerciseSpec", "SensorModel",
     "TruthRep", "TruthCrack", "TruthConfounder", "TruthPosture", "TruthMounting", "TruthGap",
+    "TruthTurn", "MOUNTINGS", "RANDOM_MOUNTINGS",
     "ANGLE_TRUTH_COLUMNS", "JOINTS", "CRACK_REFRACTORY_S", "EARTH_FIELD_ENU_UT", "HI_RATE_HZ",
     "plot_simulation",
 ]

@@ -35,6 +35,10 @@ _PRIMARY = {
     "seated_twist": ("r", +1.0),
     "trunk_rotation": ("r", +1.0),
     "cat_stretch": ("f", +1.0),
+    "forward_bend": ("f", +1.0),
+    "back_bend": ("f", -1.0),
+    "side_bend": ("l", -1.0),  # left = negative lateral bend, right positive
+    "twist": ("r", +1.0),
 }
 _CHANNEL_COLUMN = {"f": "flexion_deg", "l": "lateral_bend_deg", "r": "axial_rotation_deg"}
 _STEP_HZ_RANGE = (1.7, 1.95)
@@ -101,6 +105,7 @@ class Plan:
     tremor: dict[str, np.ndarray]
     duration_s: float
     transitions: list[tuple[float, float]] = field(default_factory=list)
+    turns: list[tuple[float, float, float]] = field(default_factory=list)  # (t0, t1, heading change °)
 
 
 def _ry(deg: float) -> Rotation:
@@ -129,6 +134,7 @@ class _Builder:
         self.postures: list[tuple[float, float, str]] = []
         self.walks: list[tuple[float, float]] = []
         self.transitions: list[tuple[float, float]] = []
+        self.turns: list[tuple[float, float, float]] = []
         self.step_hz = float(rng.uniform(*_STEP_HZ_RANGE))
         self._posture_since = 0.0
 
@@ -143,7 +149,11 @@ class _Builder:
            disp_m: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
         """Move the posture to ``Rz(heading + dpsi) · P`` over ``dur`` seconds."""
         R_next = _rz(self.heading_deg + dpsi_deg) * P
-        rotvec = (self.R.inv() * R_next).as_rotvec()
+        if dpsi_deg != 0.0 and (self.P.inv() * P).magnitude() < 1e-12:
+            # a pure turn: the exact rotation vector, so that 180° (and more) keeps its direction
+            rotvec = P.inv().apply([0.0, 0.0, np.deg2rad(dpsi_deg)])
+        else:
+            rotvec = (self.R.inv() * R_next).as_rotvec()
         disp = _rz(self.heading_deg).apply(np.asarray(disp_m, dtype=float))
         self.segs.append(BaseSeg(self.t, dur, tuple(rotvec), tuple(disp)))
         self.t += dur
@@ -205,6 +215,9 @@ class _Builder:
         n = self.r.walk_steps
         if n == 0:
             return
+        if self.r.turn_deg is not None:
+            self._walk_and_turn(n, self.r.turn_deg)
+            return
         dur = n / self.step_hz + 0.6
         turn = float(self.rng.uniform(90.0, 180.0)) * (1 if self.rng.random() < 0.5 else -1)
         t0 = self.t
@@ -213,8 +226,46 @@ class _Builder:
         self.move("env_walk", t0 + dur - 0.5, 0.5, -1.0, 0.25)
         self.go(dur, self.P, dpsi_deg=turn, disp_m=(0.55 * n, 0.0, 0.0))
         self.walks.append((t0, self.t))
+        self.turns.append((t0, self.t, turn))
         self._label("standing")
         self.still(0.8)
+
+    def _walk_and_turn(self, n: int, turn_deg: float) -> None:
+        """Walk half the steps, turn on the spot while stepping (~100–150 °/s), walk back."""
+        half = n / 2 / self.step_hz
+        turn_s = max(1.0, abs(turn_deg) / float(self.rng.uniform(100.0, 150.0)))
+        t0 = self.t
+        self._label("walking")
+        dur = 2 * half + turn_s + 0.6
+        self.move("env_walk", t0, 0.5, 1.0, 0.25)
+        self.move("env_walk", t0 + dur - 0.5, 0.5, -1.0, 0.25)
+        self.go(half + 0.3, self.P, disp_m=(0.55 * n / 2, 0.0, 0.0))
+        t_turn = self.t
+        self.go(turn_s, self.P, dpsi_deg=turn_deg, disp_m=(0.2, 0.0, 0.0))
+        self.turns.append((t_turn, self.t, turn_deg))
+        self.go(half + 0.3, self.P, disp_m=(0.55 * n / 2, 0.0, 0.0))
+        self.walks.append((t0, self.t))
+        self._label("standing")
+        self.still(0.8)
+
+    def walk_round(self, b: str) -> None:
+        """Get up, walk (with the routine's turn) and get into ``b``, even when already in it."""
+        a = self.posture
+        if a != b:
+            self.route(b)  # passes through standing, and walks there
+            return
+        if a == "standing":
+            self._walk()
+        elif a == "sitting":
+            self._transition("sitting", "standing")
+            self.still(0.5)
+            self._walk()
+            self._transition("standing", "sitting")
+        else:
+            self.route("standing")
+            self.route(b)
+            return
+        self.still(self.r.settle_s)
 
     def route(self, b: str) -> None:
         """Get from the current posture to ``b``, walking when passing through standing."""
@@ -240,12 +291,12 @@ class _Builder:
     def _vary(self, x: float, lo: float = 0.6, hi: float = 1.4) -> float:
         return x * float(np.clip(1.0 + self.r.variability * self.rng.standard_normal(), lo, hi))
 
-    def rep(self, spec: ExerciseSpec, side: str | None) -> None:
+    def rep(self, spec: ExerciseSpec, side: str | None, peak_deg: float) -> None:
         ch, sign = _PRIMARY[spec.exercise]
         if side == "right":
             sign = -sign
         ta = RAMP_SMOOTHING_S
-        amp = self._vary(spec.peak_deg, 0.7, 1.3)
+        amp = self._vary(peak_deg, 0.7, 1.3)
         v_out = self._vary(spec.speed_out_deg_s)
         v_back = self._vary(spec.speed_back_deg_s)
         hold = self._vary(spec.hold_s, 0.5, 1.5) if spec.hold_s > 0 else 0.0
@@ -313,11 +364,17 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
     b = _Builder(routine, rng)
     b._label("sitting")
     b.still(routine.neutral_s)
-    for spec in routine.exercises:
-        b.route(spec.posture)
+    for k, spec in enumerate(routine.exercises):
+        if routine.walk_between_blocks and k > 0:
+            b.walk_round(spec.posture)
+        else:
+            b.route(spec.posture)
+        # the person's own range: drawn once per block (only when asked, so that routines
+        # without ranges keep their random streams)
+        peak = float(rng.uniform(*spec.peak_deg_range)) if spec.peak_deg_range else spec.peak_deg
         for side in spec.sides:
             for _ in range(spec.reps_per_side):
-                b.rep(spec, side)
+                b.rep(spec, side, peak)
     b.route("standing")
     b.still(routine.final_still_s)
     b.finish()
@@ -339,5 +396,5 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
     return Plan(
         moves=b.moves, base_start=b.base_start, base_segs=b.segs, reps=b.reps,
         postures=b.postures, walks=b.walks, step_times_s=steps, step_hz=b.step_hz,
-        sway=sway, tremor=tremor, duration_s=b.t, transitions=b.transitions,
+        sway=sway, tremor=tremor, duration_s=b.t, transitions=b.transitions, turns=b.turns,
     )

@@ -10,9 +10,31 @@ import numpy as np
 from .. import schema
 from ..errors import ValidationError
 
-__all__ = ["SensorModel"]
+__all__ = ["SensorModel", "MOUNTINGS", "RANDOM_MOUNTINGS"]
 
 _G = schema.STANDARD_GRAVITY_M_S2
+
+#: Ways to wear the sensor over L4–S1: sensor -> body rotation matrices (``v_body = R
+#: v_sensor``; the columns are the sensor's x, y, z in body axes: x forward, y left, z up).
+#: "Out of the back" is body -x; a screen "in" faces the body (+x).
+MOUNTINGS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "aligned": ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    # tag flat on the back, or a phone upright in a pouch, screen out: x right, y up, z out
+    "flat_back": ((0, 0, -1), (-1, 0, 0), (0, 1, 0)),
+    # TrunkyXL's QSense sensor: x down the spine, y right, z out of the back
+    "flat_back_x_down": ((0, 0, -1), (0, -1, 0), (-1, 0, 0)),
+    # phone upright, screen toward the body: x left, y up, z forward
+    "phone_upright_screen_in": ((0, 0, 1), (1, 0, 0), (0, 1, 0)),
+    # phone upside down in a waistband, screen out: x left, y down, z out of the back
+    "phone_upside_down_screen_out": ((0, 0, -1), (1, 0, 0), (0, -1, 0)),
+    # phone sideways (long axis across the back), screen out: x up, y left, z out
+    "phone_sideways_screen_out": ((0, 0, -1), (0, 1, 0), (1, 0, 0)),
+    # phone sideways, screen in: x down, y left, z forward
+    "phone_sideways_screen_in": ((0, 0, 1), (0, 1, 0), (-1, 0, 0)),
+}
+#: Drawn per session: ``any_flat`` = flat on the back in any rotation about the back's
+#: normal, face out or in; ``any`` = any orientation at all (uniform over rotations).
+RANDOM_MOUNTINGS = ("any_flat", "any")
 
 
 @dataclass(frozen=True)
@@ -22,16 +44,20 @@ class SensorModel:
     ================================  ==========================  =========================
     field                             default                     meaning
     ================================  ==========================  =========================
-    ``nominal_mounting``              ``"aligned"``               sensor axes = body axes, or
-                                                                  ``"flat_back"``: tag flat on
-                                                                  the back, x right, y up,
-                                                                  z out of the back
+    ``nominal_mounting``              ``"aligned"``               sensor axes = body axes; a
+                                                                  name of :data:`MOUNTINGS`
+                                                                  (``"flat_back"``: x right,
+                                                                  y up, z out of the back...)
+                                                                  or ``"any_flat"``/``"any"``
+                                                                  (drawn per session)
     ``mounting_max_deg``              10                          misalignment: random axis,
                                                                   angle uniform in [0, max]
     ``mounting_quat_wxyz``            None                        exact sensor→body rotation
                                                                   (overrides the two above)
     ``acc_noise_density``             1.8e-3 m/s²/√Hz             white noise, σ = d·√(rate/2)
-    ``gyr_noise_density``             1.5e-4 rad/s/√Hz            (0.0086 °/s/√Hz)
+    ``gyr_noise_density``             1.5e-4 rad/s/√Hz            (0.0086 °/s/√Hz; TrunkyXL's
+                                                                  QSense: ~3.5e-4, 0.1 °/s at
+                                                                  50 Hz, LSB 0.07 °/s)
     ``acc_bias_std_m_s2``             0.05                        constant bias per axis
     ``gyr_bias_std_rad_s``            0.005                       turn-on bias (0.29 °/s)
     ``gyr_bias_walk_rad_s_rts``       3e-5                        bias random walk, rad/s/√s
@@ -79,8 +105,9 @@ class SensorModel:
     samples_per_packet: int | None = None
 
     def __post_init__(self) -> None:
-        if self.nominal_mounting not in ("aligned", "flat_back"):
-            raise ValidationError(f"nominal_mounting must be 'aligned' or 'flat_back', got {self.nominal_mounting!r}")
+        if self.nominal_mounting not in (*MOUNTINGS, *RANDOM_MOUNTINGS):
+            raise ValidationError(f"nominal_mounting must be one of {(*MOUNTINGS, *RANDOM_MOUNTINGS)}, "
+                                  f"got {self.nominal_mounting!r}")
         if not 0 <= self.mounting_max_deg <= 45:
             raise ValidationError(f"mounting_max_deg {self.mounting_max_deg} is not in [0, 45]")
         if not 0.05 <= self.aa_cutoff_frac <= 0.5:

@@ -16,10 +16,10 @@ from . import _events as ev
 from ._motion import eval_angles, eval_kinematics, q_from_rotation, qconj, qmul, qrotate
 from ._plan import Plan, make_plan
 from ..routine import Routine
-from ._sensor import SensorModel
+from ._sensor import MOUNTINGS, SensorModel
 from ._truth import (
-    ANGLE_TRUTH_COLUMNS, GroundTruth, TruthConfounder, TruthCrack, TruthGap, TruthMounting,
-    TruthPosture, TruthRep,
+    ANGLE_TRUTH_COLUMNS, DESIGN_POSTURE, GroundTruth, TruthConfounder, TruthCrack, TruthGap,
+    TruthMounting, TruthPosture, TruthRep, TruthTurn,
 )
 
 __all__ = ["Simulation", "simulate_session", "JOINTS", "CRACK_REFRACTORY_S", "EARTH_FIELD_ENU_UT"]
@@ -35,7 +35,6 @@ _CRACK_P_REP = 0.3
 _CRACK_P_TRANSITION = 0.1
 _MIN_EVENT_SEPARATION_S = 1.5
 _DEFAULT_START = datetime(2025, 1, 6, 8, 0, 0, tzinfo=timezone.utc)
-_FLAT_BACK = Rotation.from_matrix([[0, 0, -1], [-1, 0, 0], [0, 1, 0]])  # sensor -> body
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,18 +67,33 @@ def _resolve_routine(routine: Routine | None, minutes: float | None, seq: np.ran
     return base.scaled(k)
 
 
-def _mounting(sensor: SensorModel, rng: np.random.Generator) -> tuple[Rotation, float]:
+def _nominal(sensor: SensorModel, rng: np.random.Generator) -> tuple[Rotation, str]:
+    """The way the sensor is worn (named, or drawn for ``any_flat`` / ``any``) and its name."""
+    name = sensor.nominal_mounting
+    if name == "any":
+        return Rotation.random(random_state=rng), "any"
+    if name == "any_flat":  # flat on the back: any angle about the back's normal, face out or in
+        face = "flat_back" if rng.random() < 0.5 else "phone_upright_screen_in"
+        spin = float(rng.uniform(-180.0, 180.0))
+        base = Rotation.from_matrix(MOUNTINGS[face])
+        return Rotation.from_euler("x", spin, degrees=True) * base, f"{face} turned {spin:.0f} deg"
+    return Rotation.from_matrix(MOUNTINGS[name]), name
+
+
+def _mounting(sensor: SensorModel, rng: np.random.Generator) -> tuple[Rotation, float, str]:
     if sensor.mounting_quat_wxyz is not None:
         w, x, y, z = sensor.mounting_quat_wxyz
         M = Rotation.from_quat([x, y, z, w])
-        nominal = _FLAT_BACK if sensor.nominal_mounting == "flat_back" else Rotation.identity()
-        return M, float(np.rad2deg((nominal.inv() * M).magnitude()))
+        if sensor.nominal_mounting in MOUNTINGS:
+            nominal = Rotation.from_matrix(MOUNTINGS[sensor.nominal_mounting])
+            return M, float(np.rad2deg((nominal.inv() * M).magnitude())), sensor.nominal_mounting
+        return M, 0.0, "given"
     axis = rng.normal(size=3)
     axis /= np.linalg.norm(axis)
     angle = rng.uniform(0.0, sensor.mounting_max_deg)
     mis = Rotation.from_rotvec(np.deg2rad(angle) * axis)
-    nominal = _FLAT_BACK if sensor.nominal_mounting == "flat_back" else Rotation.identity()
-    return nominal * mis, float(angle)
+    nominal, name = _nominal(sensor, rng)  # draws after the misalignment: named mountings keep their streams
+    return nominal * mis, float(angle), name
 
 
 def _sample_times(n: int, rate_hz: float, jitter_frac: float, rng: np.random.Generator) -> np.ndarray:
@@ -283,7 +297,7 @@ def simulate_session(
     kin = eval_kinematics(t, plan, _G)
     sf_b = kin.specific_force_body_m_s2.copy()
     om_b = kin.omega_body_rad_s.copy()
-    M, mis_deg = _mounting(sensor, np.random.default_rng(s_mount))
+    M, mis_deg, nominal = _mounting(sensor, np.random.default_rng(s_mount))
     q_m = q_from_rotation(M)
     q_ws = qmul(kin.q_wb, q_m)  # sensor -> world
 
@@ -302,19 +316,19 @@ def simulate_session(
     for tc, kind, dur in conf_plan:
         if kind == "vibration":
             vib.append((tc, dur))
-            confs.append(TruthConfounder(tc, kind, dur, 0.4 * _G))
+            confs.append(TruthConfounder(t_s=tc, kind=kind, duration_s=dur, amplitude_m_s2=0.4 * _G))
             continue
         wave, amp = (ev.tap_wave if kind == "tap" else ev.slap_wave)(tc, rng_w)
         for sig, target in (("acc", sf_b), ("gyr", om_b)):
             idx, val = ev.band_limited(t, wave, rate_hz, cut, sig)
             target[idx] += val
-        confs.append(TruthConfounder(tc, kind, dur, amp))
+        confs.append(TruthConfounder(t_s=tc, kind=kind, duration_s=dur, amplitude_m_s2=amp))
     if confounders:
         for ts in plan.step_times_s:
             wave, amp = ev.heel_wave(ts, rng_w)
             idx, val = ev.band_limited(t, wave, rate_hz, cut)
             sf_b[idx] += val
-            confs.append(TruthConfounder(ts, "footstep", 0.1, amp))
+            confs.append(TruthConfounder(t_s=ts, kind="footstep", duration_s=0.1, amplitude_m_s2=amp))
     confs.sort(key=lambda c: c.t_s)
 
     acc = qrotate(qconj(q_m), sf_b)
@@ -351,12 +365,13 @@ def simulate_session(
                          started_at=started_at or _DEFAULT_START, placement="lower_back")
     recording = Recording(t, acc, gyr, mag, meta)
 
-    truth = _truth(plan, t, kin, q_ws, M, mis_deg, sensor, routine, truth_cracks, confs, keep, t_all,
+    truth = _truth(plan, t, kin, q_ws, M, mis_deg, nominal, sensor, routine, truth_cracks, confs, keep, t_all,
                    rate_hz, seed, with_mag)
     return Simulation(recording, truth, routine, sensor)
 
 
-def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_deg: float, sensor: SensorModel,
+def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_deg: float, nominal: str,
+           sensor: SensorModel,
            routine: Routine, cracks: list, confs: list, keep: np.ndarray, t_all: np.ndarray,
            rate_hz: float, seed: int | None, with_mag: bool) -> GroundTruth:
     # peak: 100 Hz scan of each repetition, refined at 1 kHz around the best sample
@@ -376,14 +391,19 @@ def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_de
             x = ang[k * g.size: (k + 1) * g.size, ("f", "l", "r").index(r.channel)]
             i = int(np.argmax(np.abs(x)))
             hold = None if r.hold_start_s is None else r.hold_end_s - r.hold_start_s
+            plane = schema.PLANE_OF_EXERCISE[r.exercise]
+            posture = DESIGN_POSTURE[r.posture]
             reps.append(TruthRep(
-                r.exercise, r.side, r.start_s, r.hold_start_s, r.hold_end_s, r.end_s, hold,
-                float(g[i]), float(x[i]), r.posture, r.primary_column,
+                exercise=schema.exercise_of(posture, plane, float(x[i])), side=r.side,
+                start_s=r.start_s, hold_start_s=r.hold_start_s, hold_end_s=r.hold_end_s,
+                end_s=r.end_s, hold_s=hold, peak_s=float(g[i]), peak_deg=float(x[i]), plane=plane,
+                posture=posture, stance=r.posture, movement=r.exercise,
+                primary_angle=r.primary_column,
             ))
     t_cracks = []
     for tc, amp, joint, peak in cracks:
         rep = next((i for i, r in enumerate(reps) if r.start_s <= tc <= r.end_s), None)
-        t_cracks.append(TruthCrack(tc, amp, rep, joint, peak))
+        t_cracks.append(TruthCrack(t_s=tc, amplitude_m_s2=amp, rep=rep, joint=joint, observed_peak_m_s2=peak))
 
     q = q_ws
     angles = pd.DataFrame({
@@ -398,17 +418,20 @@ def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_de
         breaks = np.flatnonzero(np.diff(lost) > 1)
         for a, b in zip(np.r_[0, breaks + 1], np.r_[breaks, lost.size - 1]):
             i0, i1 = lost[a], lost[b]
-            gaps.append(TruthGap(float(t_all[i0 - 1]), float(t_all[i1 + 1]), int(i1 - i0 + 1)))
+            gaps.append(TruthGap(after_s=float(t_all[i0 - 1]), before_s=float(t_all[i1 + 1]), n_samples=int(i1 - i0 + 1)))
 
     mq = M.as_quat()
     mounting = TruthMounting(
-        (float(mq[3]), float(mq[0]), float(mq[1]), float(mq[2])), mis_deg, sensor.nominal_mounting,
-        tuple(TruthPosture(a, b, p) for a, b, p in plan.postures),
+        quat_wxyz=(float(mq[3]), float(mq[0]), float(mq[1]), float(mq[2])), misalignment_deg=mis_deg,
+        nominal=nominal, postures=tuple(TruthPosture(t_start_s=a, t_end_s=b, posture=p)
+                                        for a, b, p in plan.postures),
     )
+    turns = [TruthTurn(t_start_s=a, t_end_s=b, heading_change_deg=d) for a, b, d in plan.turns]
     params = {
         "routine": routine.to_dict(), "sensor": sensor.to_dict(), "gravity_m_s2": _G,
         "earth_field_enu_uT": list(EARTH_FIELD_ENU_UT) if with_mag else None,
         "step_hz": plan.step_hz, "joints": list(JOINTS), "crack_refractory_s": CRACK_REFRACTORY_S,
     }
-    return GroundTruth(reps, t_cracks, confs, angles, mounting, gaps, float(rate_hz), seed,
-                       float(t[-1]), params)
+    return GroundTruth(reps=reps, cracks=t_cracks, confounders=confs, angles=angles, mounting=mounting,
+                       gaps=gaps, turns=turns, rate_hz=float(rate_hz), seed=seed,
+                       duration_s=float(t[-1]), params=params)

@@ -8,10 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import schema
+
 __all__ = [
     "TruthRep", "TruthCrack", "TruthConfounder", "TruthPosture", "TruthMounting", "TruthGap",
-    "GroundTruth", "ANGLE_TRUTH_COLUMNS",
+    "GroundTruth", "ANGLE_TRUTH_COLUMNS", "TruthTurn", "DESIGN_POSTURE",
 ]
+
+#: The simulator's positions in design.md's posture vocabulary.
+DESIGN_POSTURE = {"sitting": "upright", "standing": "upright", "supine": "supine", "all_fours": "all_fours"}
 
 #: Columns of :attr:`GroundTruth.angles`: anatomical angles (design.md signs) and the
 #: true sensor orientation (sensor -> east-north-up world, scalar first).
@@ -20,7 +25,7 @@ ANGLE_TRUTH_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TruthRep:
     """One repetition as it really happened.
 
@@ -47,8 +52,17 @@ class TruthRep:
         start and end, found at 1 kHz on the true angle. During the hold the angle sways
         (~0.4°, 0.1–0.6 Hz), trembles (~0.01°, 8–12 Hz) and creeps deeper by the
         exercise's ``hold_creep_deg``, so the peak usually lies late in the hold.
-    ``posture``, ``primary_angle``
-        Posture of the rep (sitting, supine, all_fours) and its primary angle column.
+    ``exercise``
+        What the analysis should call it (design.md, :func:`tracker.schema.exercise_of`
+        of posture, plane and peak sign): a seated ``twist`` is a ``seated_twist``.
+    ``movement``
+        What the person was asked to do (the routine's exercise id).
+    ``plane``, ``posture``
+        design.md's plane of the primary angle and posture the rep starts from
+        (``upright``, ``supine``, ``all_fours``).
+    ``stance``, ``primary_angle``
+        The simulator's position (sitting, standing, supine, all_fours) and the primary
+        angle column.
     """
 
     exercise: str
@@ -60,11 +74,34 @@ class TruthRep:
     hold_s: float | None
     peak_s: float
     peak_deg: float
-    posture: str = "sitting"
+    plane: str = "flexion"
+    posture: str = "upright"
+    stance: str = "sitting"
+    movement: str = ""
     primary_angle: str = "flexion_deg"
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "TruthRep":
+        """Reads this version's dicts and those written before plane/posture existed."""
+        d = dict(d)
+        if "plane" not in d:  # older truth files: posture held the simulator's position
+            d["stance"] = d.get("posture", "sitting")
+            d["posture"] = DESIGN_POSTURE.get(d["stance"], "other")
+            d["plane"] = schema.PLANE_OF_EXERCISE[d["exercise"]]
+            d.setdefault("movement", d["exercise"])
+        return cls(**d)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
+class TruthTurn:
+    """The body's heading changed by ``heading_change_deg`` (+ = to the left) while walking."""
+
+    t_start_s: float
+    t_end_s: float
+    heading_change_deg: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class TruthCrack:
     """A joint cavitation.
 
@@ -81,7 +118,7 @@ class TruthCrack:
     observed_peak_m_s2: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TruthConfounder:
     """A spike that is not a crack: ``kind`` in tap, footstep, strap_slap, vibration.
 
@@ -97,7 +134,7 @@ class TruthConfounder:
     amplitude_m_s2: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TruthPosture:
     """``posture`` in sitting, standing, walking, transition, supine, all_fours."""
 
@@ -106,7 +143,7 @@ class TruthPosture:
     posture: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TruthMounting:
     """The true sensor -> body rotation (``v_body = R v_sensor``), scalar first."""
 
@@ -116,7 +153,7 @@ class TruthMounting:
     postures: tuple[TruthPosture, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TruthGap:
     """Samples lost to dropped packets: none in ``(after_s, before_s)``."""
 
@@ -125,7 +162,7 @@ class TruthGap:
     n_samples: int
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class GroundTruth:
     """Everything the simulator knows about a session.
 
@@ -146,6 +183,8 @@ class GroundTruth:
         Sensor -> body rotation and the posture segments.
     gaps : list of TruthGap
         Dropped packets.
+    turns : list of TruthTurn
+        Heading changes while walking (e.g. a 180° U-turn between stretches).
     rate_hz : float
     seed : int or None
     duration_s : float
@@ -159,6 +198,7 @@ class GroundTruth:
     angles: pd.DataFrame
     mounting: TruthMounting
     gaps: list[TruthGap] = field(default_factory=list)
+    turns: list[TruthTurn] = field(default_factory=list)
     rate_hz: float = 100.0
     seed: int | None = None
     duration_s: float = 0.0
@@ -186,6 +226,7 @@ class GroundTruth:
                 "postures": [asdict(p) for p in self.mounting.postures],
             },
             "gaps": [asdict(g) for g in self.gaps],
+            "turns": [asdict(t) for t in self.turns],
             "params": self.params,
         }
         if angles:
@@ -198,7 +239,7 @@ class GroundTruth:
         angles = pd.DataFrame(d.get("angles") or {c: [] for c in ANGLE_TRUTH_COLUMNS})
         angles = angles.astype(np.float64)
         return cls(
-            reps=[TruthRep(**r) for r in d["reps"]],
+            reps=[TruthRep.from_json(r) for r in d["reps"]],
             cracks=[TruthCrack(**c) for c in d["cracks"]],
             confounders=[TruthConfounder(**c) for c in d["confounders"]],
             angles=angles,
@@ -207,6 +248,7 @@ class GroundTruth:
                 nominal=m["nominal"], postures=tuple(TruthPosture(**p) for p in m["postures"]),
             ),
             gaps=[TruthGap(**g) for g in d.get("gaps", [])],
+            turns=[TruthTurn(**t) for t in d.get("turns", [])],
             rate_hz=d["rate_hz"], seed=d.get("seed"), duration_s=d.get("duration_s", 0.0),
             params=d.get("params", {}),
         )

@@ -1,0 +1,141 @@
+"""Accuracy of the analysis on the simulator, across seeds, rates and mountings (issue 14).
+
+Sessions: ``Routine.varied()`` (every plane, quick reps without holds and holds of
+1–60 s, seated twists of 4–10° and side bends of 4–8°, standing forward bends, the four
+named stretches, a 180° U-turn walk between blocks) and ``Routine.trunkyxl()`` (the
+seated TrunkyXL protocol, no holds), each with every mounting of
+``tracker.simulate.MOUNTINGS`` plus ``any_flat`` and ``any``, at 50–400 Hz, with sensor
+noise drawn between our default part and TrunkyXL's QSense, ±15° misalignment, cracks
+and confounders on. The mounting is never handed to the analysis.
+
+Scoring is ``tests/rep_scoring.py`` (the rule the TrunkyXL test uses). Targets: rep F1
+>= 0.95 (and on 4–10° reps), exercise >= 95 %, side >= 98 %, hold MAE <= 0.3 s, peak MAE
+<= 2°; while turning 180°: flexion and lateral bend within ±25°, axial rotation change
+within 10° of the turn.
+
+Usage: python benchmarks/bench_accuracy.py [--quick]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from rep_scoring import (  # noqa: E402
+    Event, Score, TurnFigures, format_score, from_rep, from_truth, score, total, turn_figures,
+)
+from tracker.routine import Routine  # noqa: E402
+from tracker.signal.process import process_session  # noqa: E402
+from tracker.simulate import MOUNTINGS, RANDOM_MOUNTINGS, SensorModel, simulate_session  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+RATES_HZ = (50.0, 100.0, 200.0, 400.0)
+MOUNTS = (*MOUNTINGS, *RANDOM_MOUNTINGS)
+ROUTINES = {"varied": Routine.varied, "trunkyxl": Routine.trunkyxl}
+SMALL_DEG = (4.0, 10.0)
+
+TARGETS = {
+    "rep F1": (0.95, ">="),
+    "rep F1, 4-10 deg reps": (0.95, ">="),
+    "exercise accuracy": (0.95, ">="),
+    "side accuracy": (0.98, ">="),
+    "hold MAE s": (0.3, "<="),
+    "peak MAE deg": (2.0, "<="),
+    "turn max |flexion| deg": (25.0, "<="),
+    "turn max |lateral bend| deg": (25.0, "<="),
+    "turn axial error deg": (10.0, "<="),
+}
+
+
+def sensor_for(seed: int, mounting: str) -> SensorModel:
+    """Noise between our default MEMS part and TrunkyXL's QSense (measured 0.1 °/s at 50 Hz)."""
+    rng = np.random.default_rng(seed)
+    return SensorModel(nominal_mounting=mounting, mounting_max_deg=15.0,
+                       gyr_noise_density=float(rng.uniform(1.5e-4, 4e-4)),
+                       acc_noise_density=float(rng.uniform(1.8e-3, 3.5e-3)))
+
+
+def cases(quick: bool) -> list[tuple[str, str, float, int]]:
+    out = []
+    for k, mount in enumerate(MOUNTS):
+        for j, name in enumerate(ROUTINES):
+            if quick and (k + j) % 2:
+                continue
+            out.append((name, mount, RATES_HZ[(k + j) % len(RATES_HZ)], 100 * (j + 1) + k))
+    return out
+
+
+def small_score(truth: list[Event], found: list[Event]) -> Score:
+    """Reps of 4–10° at the sensor, against found reps that could be one (|peak| < 12°)."""
+    lo, hi = SMALL_DEG
+    return score([e for e in truth if lo <= abs(e.peak_deg) <= hi],
+                 [e for e in found if abs(e.peak_deg) < hi + 2.0])
+
+
+def run_case(name: str, mount: str, rate_hz: float, seed: int) -> tuple[Score, Score, list[TurnFigures], float]:
+    sim = simulate_session(seed=seed, rate_hz=rate_hz, routine=ROUTINES[name](), sensor=sensor_for(seed, mount))
+    t0 = time.perf_counter()
+    res = process_session(sim.recording)
+    dt = time.perf_counter() - t0
+    truth = [from_truth(r) for r in sim.truth.reps]
+    found = [from_rep(r) for r in res.reps]
+    return score(truth, found), small_score(truth, found), turn_figures(sim.truth.turns, res.signals), dt
+
+
+def main() -> int:
+    rows = []
+    all_scores: list[Score] = []
+    small: list[Score] = []
+    turns: list[TurnFigures] = []
+    by_mount: dict[str, list[Score]] = {}
+    by_rate: dict[float, list[Score]] = {}
+    for name, mount, rate, seed in cases(QUICK):
+        s, ss, tf, dt = run_case(name, mount, rate, seed)
+        all_scores.append(s)
+        small.append(ss)
+        turns.extend(tf)
+        by_mount.setdefault(mount, []).append(s)
+        by_rate.setdefault(rate, []).append(s)
+        rows.append(f"  {name:8s} {mount:28s} {rate:5.0f} Hz seed {seed:4d}: F1 {s.f1():.3f} "
+                    f"(recall {s.recall():.2f}, precision {s.precision():.2f}), small-rep F1 {ss.f1():.3f}, "
+                    f"exercise {s.exercise_accuracy:.2f}, side {s.side_accuracy():.2f}, analysis {dt:.1f} s")
+    tot, tot_small = total(all_scores), total(small)
+    figures = {
+        "rep F1": tot.f1(),
+        "rep F1, 4-10 deg reps": tot_small.f1(),
+        "exercise accuracy": tot.exercise_accuracy,
+        "side accuracy": tot.side_accuracy(),
+        "hold MAE s": tot.hold_mae_s,
+        "peak MAE deg": tot.peak_mae_deg,
+        "turn max |flexion| deg": max((t.max_abs_flexion_deg for t in turns), default=float("nan")),
+        "turn max |lateral bend| deg": max((t.max_abs_lateral_bend_deg for t in turns), default=float("nan")),
+        "turn axial error deg": max((t.axial_error_deg for t in turns), default=float("nan")),
+    }
+    print("per session:")
+    print("\n".join(rows))
+    print("per mounting: " + ", ".join(f"{m} {total(v).f1():.2f}" for m, v in by_mount.items()))
+    print("per rate:     " + ", ".join(f"{r:.0f} Hz {total(v).f1():.2f}" for r, v in sorted(by_rate.items())))
+    print(format_score(tot, f"all {len(all_scores)} sessions"))
+    if turns:
+        print(f"turns: {len(turns)}; median max |flexion| {statistics.median(t.max_abs_flexion_deg for t in turns):.1f} deg, "
+              f"median max |lateral| {statistics.median(t.max_abs_lateral_bend_deg for t in turns):.1f} deg, "
+              f"median axial error {statistics.median(t.axial_error_deg for t in turns):.1f} deg")
+    print(f"\n{'figure':32s} {'measured':>9s}  target")
+    for k, v in figures.items():
+        lim, op = TARGETS[k]
+        ok = (v >= lim) if op == ">=" else (v <= lim)
+        print(f"{k:32s} {v:9.3f}  {op} {lim:<6g} {'ok' if ok else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
