@@ -422,3 +422,19 @@ def test_any_seed_gives_a_consistent_session(seed: int, rate_hz: float, mounting
     posture_times = [(p.t_start_s, p.t_end_s) for p in truth.postures]
     assert posture_times[0][0] == 0.0
     assert all(a[1] == pytest.approx(b[0]) for a, b in zip(posture_times, posture_times[1:]))
+
+
+def test_cli_routine_and_mounting(tmp_path) -> None:
+    from tracker.cli.simulate import simulate
+
+    out, truth = tmp_path / "s.csv", tmp_path / "t.json"
+    res = CliRunner().invoke(simulate, ["--out", str(out), "--truth", str(truth), "--rate", "25",
+                                        "--routine", "trunkyxl", "--mounting", "flat_back_x_down",
+                                        "--ideal", "--no-angles"])
+    assert res.exit_code == 0, res.output
+    t = GroundTruth.from_json(json.loads(truth.read_text()))
+    assert len(t.reps) == 18 and t.mounting.nominal == "flat_back_x_down"
+    first = pd.read_csv(out).iloc[0]
+    assert first["acc_x_m_s2"] == pytest.approx(-schema.STANDARD_GRAVITY_M_S2, abs=0.05)  # x down the spine
+    bad = CliRunner().invoke(simulate, ["--out", str(out), "--mounting", "belt_clip"])
+    assert bad.exit_code == 2 and "--mounting" in bad.output
