@@ -160,10 +160,8 @@ def test_display_keys_report_pain_skip_and_stop():
     calls = []
 
     class S(_Idle):
-        class guided:  # noqa: N801 - stands in for a GuidedRoutine
-            @staticmethod
-            def skip(t: float) -> None:
-                calls.append("skip")
+        def skip_step(self) -> None:
+            calls.append("skip")
 
         def report_pain_during(self) -> None:
             calls.append("pain")

@@ -95,6 +95,24 @@ def print_quality(result: Any) -> None:
                + (f", clock drift {drift:+.0f} ppm" if drift is not None else ""))
 
 
+def _web_option(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    from ..errors import ValidationError
+
+    from ..web import parse_bind
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:  # the `web` extra
+        raise click.UsageError(f"--web needs the web extra: pip install -e '.[web]' ({exc.name} is missing)") from None
+    try:
+        return parse_bind(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"--web {value!r}: "), ctx, param) from None
+
+
 @click.command("record")
 @click.option("--device", "target", default=None, metavar="ADDR|NAME",
               help="Address or advertised name (default: the first recognised sensor).")
@@ -121,11 +139,16 @@ def print_quality(result: Any) -> None:
 @click.option("--no-prompt", is_flag=True, help="Ask nothing (no pain scores, no keys): for scripts.")
 @click.option("--plain", is_flag=True, default=None,
               help="Plain progress lines instead of the live view (automatic when not on a terminal).")
+@click.option("--web", "web", default=None, metavar="[HOST:]PORT", callback=_web_option,
+              help="Also show the session as a web page (big type, sound; for a laptop or a phone). "
+                   "Listens on 127.0.0.1 unless a host is given (0.0.0.0: your network); "
+                   "the printed address carries a secret token.")
+@click.option("--quiet", is_flag=True, help="No sound: no terminal bell, the web page starts muted.")
 @data_dir_option
 def record(target: str | None, profile_id: str | None, rate_hz: float | None, seconds: float | None,
            notes: str, give_up_s: float, scan_seconds: float, virtual: bool, virtual_profile: str,
            speed: float, seed: int, guided: bool, no_prompt: bool, plain: bool | None,
-           data_dir: Path | None) -> None:
+           web: tuple[str, int] | None, quiet: bool, data_dir: Path | None) -> None:
     """Record a session from a BLE sensor into the store.
 
     Every sample is stored as it arrives (committed at least every 0.5 s). If the
@@ -137,8 +160,11 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     beyond your usual range). Pain 0–10 is asked before and after (Enter skips);
     press p during the session if it hurts.
 
+    With --web PORT the same view is also a web page, with big type and sound cues,
+    to follow from the floor on a laptop or a phone; pain can be answered there.
+
     Examples: tracker record --seconds 300 ; tracker record --device WT901BLE68 --rate 100 ;
-    tracker record --virtual --speed 10
+    tracker record --virtual --speed 10 ; tracker record --guided --web 8765
     """
     from ..ble.client import ReconnectPolicy
     from ..live.run import LiveRun
@@ -146,7 +172,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     store = open_store(data_dir)
     policy = ReconnectPolicy(give_up_after_s=give_up_s)
     click.echo(SAFETY_GUIDANCE, err=True)
-    live = LiveRun(store, guided=guided, no_prompt=no_prompt, plain=plain)
+    live = LiveRun(store, guided=guided, no_prompt=no_prompt, plain=plain, web=web, quiet=quiet)
     if not live.before():
         return
 

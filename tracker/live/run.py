@@ -27,9 +27,13 @@ from ..routine import Routine
 from .guided import GuidedRoutine, exercise_label
 from .safety import ask_pain, pain_needs_stop, stop_guidance
 from .session import LiveSession, ordered_counts
-from .view import LiveDisplay, make_renderer
+from .view import LiveDisplay, TeeRenderer, make_renderer
 
-__all__ = ["LiveRun"]
+__all__ = ["LiveRun", "WEB_AFTER_WAIT_S"]
+
+#: With the web page open, a guided recording waits this long (wall seconds) after the
+#: routine for the pain-after answer on the page before it stops.
+WEB_AFTER_WAIT_S = 30.0
 
 
 def _n(count: int, noun: str) -> str:
@@ -61,13 +65,25 @@ class LiveRun:
         The guided routine (default: design.md's).
     prompt, echo : callables
         How to ask and tell (tests pass their own).
+    web : (host, port), optional
+        Also serve the session as a web page there (:class:`tracker.web.WebView`) while
+        it records; the URL (with its token) is printed first.
+    quiet : bool
+        No sound: no terminal bell, and the page starts muted.
+    web_token : str, optional
+        The page's token (default: random).
     """
 
     def __init__(self, store: Any, *, guided: bool = False, no_prompt: bool = False,
                  plain: bool | None = None, stream: IO[str] | None = None,
                  routine: Routine | None = None, prompt: Callable[[str], str] = _click_prompt,
-                 echo: Callable[..., None] = click.echo) -> None:
+                 echo: Callable[..., None] = click.echo, web: tuple[str, int] | None = None,
+                 quiet: bool = False, web_token: str | None = None) -> None:
         self.store = store
+        self.web = web
+        self.web_token = web_token
+        self.quiet = quiet
+        self.web_view: Any = None
         self.no_prompt = no_prompt
         self.stream = stream or sys.stderr
         self.plain = plain
@@ -105,18 +121,47 @@ class LiveRun:
         """Show the view while the body records; yields the observers to pass on."""
         if self.session is None:
             self.session = LiveSession(self.store, guided=self.guided)
-        renderer = make_renderer(self.stream, plain=self.plain)
+        renderer = make_renderer(self.stream, plain=self.plain, bell=not self.quiet)
+        web = None
+        if self.web is not None:
+            from ..web import WebView
+
+            web = self.web_view = WebView(self.session, host=self.web[0], port=self.web[1],
+                                          token=self.web_token, sound=not self.quiet, stop=stop)
+            await web.serve()  # a clear error before anything records if it cannot listen
+            self._announce(web)
+            # the page asks the pain after at the end of the routine: give it time
+            self.session.after_wait_s = WEB_AFTER_WAIT_S
+            renderer = TeeRenderer(renderer, web)
         display = self.display = LiveDisplay(self.session, renderer, stop=stop,
                                              keys=not self.no_prompt)
-        await display.__aenter__()
         try:
-            yield [self.session]
-        finally:
-            await display.close()
+            await display.__aenter__()
             try:
-                self.session.finish()
+                yield [self.session]
             finally:
-                display.final_frame()
+                await display.close()
+                try:
+                    self.session.finish()
+                finally:
+                    display.final_frame()
+        finally:
+            if web is not None:
+                await web.aclose()
+
+    def _announce(self, web: Any) -> None:
+        from ..web import terminal_qr
+
+        self._err(f"web view: {web.url}")
+        if web.local_only:
+            port = web.port
+            self._err(f"  (this computer only; for a phone on the same network: --web 0.0.0.0:{port})")
+            return
+        qr = terminal_qr(web.url, color=getattr(self.stream, "isatty", lambda: False)())
+        if qr is not None:
+            self._err("  scan with a phone on the same network:")
+            self._err(qr)
+        self._err("  anyone on this network with the address can watch: keep it to yourself")
 
     def after(self, result: Any) -> None:
         """Pain after (unless ``no_prompt``), the guidance when it applies, and a summary."""
@@ -125,7 +170,12 @@ class LiveRun:
             return
         session.finish(result)
         if result is not None and result.session_id is not None:
-            if not self.no_prompt:
+            if session.pain["after"] is not None:
+                before, after = session.pain["before"], session.pain["after"]
+                self._err(f"pain after: {after} (answered on the web page)")
+                if pain_needs_stop(before=before, after=after):
+                    self._err(stop_guidance(before=before, after=after, during=session.pain["during"] is not None))
+            elif not self.no_prompt and not session.after_answered:
                 try:
                     pain = ask_pain("after", self.prompt, self._err)
                 except KeyboardInterrupt:

@@ -108,6 +108,10 @@ class LiveSession(RecorderObserver):
         self._guided_note = ""
         self.guided_done_t: float | None = None
         self.data_ready: asyncio.Event | None = None
+        # the web page asks the pain after at the end of a guided routine: wait this long for it
+        self.after_wait_s = 0.0  # wall seconds after the routine's end
+        self._done_clock = 0.0
+        self.after_answered = False
         self.received: list[tuple[float, float]] = []  # (last t_s of a batch, clock) — latency
         if pain_before is not None and pain_needs_stop(before=pain_before):
             self._guidance = stop_guidance(before=pain_before)
@@ -124,13 +128,8 @@ class LiveSession(RecorderObserver):
             has_gyro=started.profile.has_gyro, use_mag=False, usual_peaks_deg=self._usual)
         self._say(None, "info", f"Recording session {started.session_id} from {started.meta.device} "
                                 f"at {started.rate_hz:g} Hz")
-        before = self.pain["before"]
-        if before is not None:
-            self._store("set_self_report", pain_before=before)
-            self._store_event("pain", 0.0, score=before, when="before",
-                              guidance_shown=pain_needs_stop(before=before))
-            if pain_needs_stop(before=before):
-                self._store_event("safety_warning", 0.0, type="pain", message=self._guidance)
+        if self.pain["before"] is not None:
+            self._store_pain_before()
 
     def on_batch(self, batch: Recording) -> None:
         self._pending.append(batch)
@@ -255,13 +254,18 @@ class LiveSession(RecorderObserver):
             self._guided_seen = len(g.completed)
             if g.done and self.guided_done_t is None:
                 self.guided_done_t = an.t_s
+                self._done_clock = self.clock()
 
     @property
     def wants_stop(self) -> bool:
         """Guided routine finished a while ago: the recording can end."""
         an = self.analyzer
-        return (self.guided_done_t is not None and an is not None and an.t_s is not None
-                and an.t_s - self.guided_done_t >= GUIDED_STOP_AFTER_S)
+        if self.guided_done_t is None or an is None or an.t_s is None:
+            return False
+        if an.t_s - self.guided_done_t < GUIDED_STOP_AFTER_S:
+            return False
+        # waiting for the page's pain-after answer is in wall seconds (a person answers)
+        return self.after_answered or self.clock() - self._done_clock >= self.after_wait_s
 
     # ------------------------------------------------------------------- pain
     def report_pain_during(self, score: int | None = None) -> None:
@@ -274,8 +278,34 @@ class LiveSession(RecorderObserver):
         self._store_event("pain", t, score=score, when="during", guidance_shown=True)
         self._store_event("safety_warning", t, type="pain", message=self._guidance)
 
+    def record_pain_before(self, score: int) -> None:
+        """Pain before, given once the recording runs (the web page asks it when the terminal did not)."""
+        self.pain["before"] = score
+        if pain_needs_stop(before=score):
+            self._guidance = stop_guidance(before=score, during=self.pain["during"] is not None)
+        if self.session_id is not None:
+            self._store_pain_before()
+
+    def _store_pain_before(self) -> None:
+        before = self.pain["before"]
+        self._store("set_self_report", pain_before=before)
+        self._store_event("pain", 0.0, score=before, when="before",
+                          guidance_shown=pain_needs_stop(before=before))
+        if pain_needs_stop(before=before):
+            self._store_event("safety_warning", 0.0, type="pain", message=stop_guidance(before=before))
+
+    def skip_step(self) -> None:
+        """Skip the current guided step (the terminal's ``n``, the page's button)."""
+        if self.guided is not None:
+            t = self.analyzer.t_s if self.analyzer is not None else None
+            self.guided.skip(t or 0.0)
+
     def record_pain_after(self, score: int | None) -> str | None:
-        """Store the pain after the session; returns the guidance text when it applies."""
+        """Store the pain after the session; returns the guidance text when it applies.
+
+        None: the question was skipped (nothing stored).
+        """
+        self.after_answered = True
         if score is None:
             return None
         self.pain["after"] = score

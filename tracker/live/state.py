@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Alert", "LinkInfo", "GuidedView", "LiveState", "ANGLE_LABELS"]
+__all__ = ["ANGLE_LABELS", "Alert", "GuidedView", "LinkInfo", "LiveState"]
 
 #: Gauge labels of the three anatomical angles, in design.md order and signs.
 ANGLE_LABELS = (
@@ -172,6 +172,15 @@ class LiveState:
     pain: dict[str, Any] = field(default_factory=dict)
     status: str = "recording"
     session_id: str | None = None
+
+    @property
+    def usual_marker_deg(self) -> float | None:
+        """Where the usual peak sits on the primary angle's gauge (signed like this repetition)."""
+        if self.usual_peak_deg is None or self.primary is None:
+            return None
+        v = None if self.angles_deg is None else self.angles_deg.get(self.primary)
+        sign = 1.0 if (self.peak_deg or v or 0.0) >= 0 else -1.0
+        return sign * abs(self.usual_peak_deg)
 
     @property
     def total_reps(self) -> int:

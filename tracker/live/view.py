@@ -33,16 +33,18 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from .cues import CueTracker
 from .guided import exercise_label
 from .state import ANGLE_LABELS, LiveState
 
-__all__ = ["LiveDisplay", "RichRenderer", "PlainRenderer", "make_renderer", "render_state",
-           "status_line", "gauge"]
+__all__ = ["LiveDisplay", "RichRenderer", "PlainRenderer", "TeeRenderer", "make_renderer", "render_state",
+           "status_line", "gauge", "PHASE_TEXT", "GAUGE_RANGE_DEG"]
 
 #: Gauge half-range per angle, degrees (lumbopelvic ranges, norms.md).
 GAUGE_RANGE_DEG = {"flexion_deg": 60.0, "lateral_bend_deg": 40.0, "axial_rotation_deg": 45.0}
 _SHORT = {"flexion_deg": "flex", "lateral_bend_deg": "lat", "axial_rotation_deg": "rot"}
-_PHASE_TEXT = {
+#: What each analyser phase means, in words (both views).
+PHASE_TEXT = {
     "calibrating": "calibrating — sit upright and keep still",
     "ready": "ready",
     "moving": "moving into the stretch",
@@ -237,8 +239,7 @@ def render_state(state: LiveState, width: int = 100) -> Text:
         marker = None
         style = "cyan"
         if primary and state.usual_peak_deg is not None:
-            sign = 1.0 if (state.peak_deg or v or 0.0) >= 0 else -1.0
-            marker = sign * abs(state.usual_peak_deg)
+            marker = state.usual_marker_deg
             if v is not None and math.isfinite(v) and abs(v) > abs(state.usual_peak_deg):
                 style = "yellow"
         if primary:
@@ -255,7 +256,7 @@ def render_state(state: LiveState, width: int = 100) -> Text:
     if not recording:
         lines.append(_field("Status") + Text(f"session {state.status}", style="bold"))
     elif not state.calibrated:
-        lines.append(_field("Status") + Text(_PHASE_TEXT["calibrating"], style="yellow"))
+        lines.append(_field("Status") + Text(PHASE_TEXT["calibrating"], style="yellow"))
     if state.calibrated:
         if not recording:
             phase = Text("")
@@ -264,7 +265,7 @@ def render_state(state: LiveState, width: int = 100) -> Text:
         elif state.phase != "ready" and state.exercise is None:
             phase = Text("moving — not one of the stretches", style="dim")
         else:
-            phase = Text(_PHASE_TEXT.get(state.phase, state.phase),
+            phase = Text(PHASE_TEXT.get(state.phase, state.phase),
                          style="bold green" if state.phase == "holding" else "")
         ex = Text(exercise_label(state.exercise, state.side) if state.exercise else "—", style="bold")
         lines.append(_field("Exercise") + ex + Text("   ") + phase)
@@ -326,12 +327,18 @@ def render_state(state: LiveState, width: int = 100) -> Text:
 
 
 class RichRenderer:
-    """The terminal view (``rich.live.Live`` on ``console``, redrawn on each update)."""
+    """The terminal view (``rich.live.Live`` on ``console``, redrawn on each update).
 
-    def __init__(self, console: Console | None = None) -> None:
+    ``bell``: ring the terminal bell when a hold ends (someone on the floor hears it).
+    """
+
+    def __init__(self, console: Console | None = None, *, bell: bool = True) -> None:
         self.console = console or Console(stderr=True)
+        self.bell = bell
+        self._cues = CueTracker()
         self._live: Live | None = None
         self.frames = 0
+        self.bells = 0
 
     def start(self) -> None:
         # other output (the Ctrl-C notice, log warnings) goes above the view, not through it
@@ -345,6 +352,9 @@ class RichRenderer:
         assert self._live is not None
         self._live.update(render_state(state, self.console.width), refresh=True)
         self.frames += 1
+        if any(c.kind == "hold_end" for c in self._cues.update(state)) and self.bell:
+            self.console.bell()
+            self.bells += 1
 
     def stop(self, state: LiveState, messages: list[tuple[float | None, str, str]]) -> None:
         if self._live is None:
@@ -354,17 +364,41 @@ class RichRenderer:
         self._live = None
 
 
-def make_renderer(stream: IO[str] | None = None, *, plain: bool | None = None) -> Any:
+class TeeRenderer:
+    """Several renderers fed the same frames (the terminal view and the web view)."""
+
+    def __init__(self, *renderers: Any) -> None:
+        self.renderers = renderers
+
+    @property
+    def frames(self) -> int:
+        return int(self.renderers[0].frames)
+
+    def start(self) -> None:
+        for r in self.renderers:
+            r.start()
+
+    def update(self, state: LiveState, messages: list[tuple[float | None, str, str]]) -> None:
+        for r in self.renderers:
+            r.update(state, messages)
+
+    def stop(self, state: LiveState, messages: list[tuple[float | None, str, str]]) -> None:
+        for r in self.renderers:
+            r.stop(state, messages)
+
+
+def make_renderer(stream: IO[str] | None = None, *, plain: bool | None = None, bell: bool = True) -> Any:
     """Rich when ``stream`` (default stderr) is a terminal, else plain lines.
 
-    ``TERM=dumb`` also gives plain lines; ``plain`` forces the choice.
+    ``TERM=dumb`` also gives plain lines; ``plain`` forces the choice; ``bell`` rings the
+    terminal bell at the end of each hold (rich view only: plain lines go to logs).
     """
     stream = stream or sys.stderr
     if plain is None:
         plain = not (hasattr(stream, "isatty") and stream.isatty()) or os.environ.get("TERM") == "dumb"
     if plain:
         return PlainRenderer(stream)
-    return RichRenderer(Console(file=stream))
+    return RichRenderer(Console(file=stream), bell=bell)
 
 
 # ------------------------------------------------------------------ the loop
@@ -453,7 +487,7 @@ class LiveDisplay:
         self.frames = 0
         self.frame_s: list[float] = []  # time spent per frame (analysis + drawing)
 
-    async def __aenter__(self) -> "LiveDisplay":
+    async def __aenter__(self) -> LiveDisplay:
         self.session.data_ready = asyncio.Event()
         self.renderer.start()
         if self._keys is not None:
@@ -485,9 +519,8 @@ class LiveDisplay:
         key = ch.lower()
         if key == "p":
             self.session.report_pain_during()
-        elif key == "n" and self.session.guided is not None:
-            t = self.session.analyzer.t_s if self.session.analyzer is not None else 0.0
-            self.session.guided.skip(t or 0.0)
+        elif key == "n":
+            self.session.skip_step()
         elif key == "q" and self.stop_event is not None:
             self.stop_event.set()
 

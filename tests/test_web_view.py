@@ -1,0 +1,167 @@
+"""The live web page (``tracker record --web``): real HTTP server on 127.0.0.1, real
+emulated BLE recording into real SQLite, real headless Chromium (Playwright)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from web_browser import chromium_missing, launch
+
+from rich.console import Console
+
+from tracker.live.cues import CueTracker
+from tracker.live.session import LiveSession
+from tracker.live.state import GuidedView, LiveState
+from tracker.live.view import RichRenderer
+from tracker.store import Store
+from tracker.web import WebView, frame_of, parse_bind
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _get(url: str, data: dict | None = None) -> tuple[int, bytes]:
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+# ------------------------------------------------------------------ no browser
+def test_bind_defaults_to_this_machine_only():
+    assert parse_bind("8765") == ("127.0.0.1", 8765)
+    assert parse_bind("0.0.0.0:80") == ("0.0.0.0", 80)
+    assert parse_bind("[::1]:9000") == ("::1", 9000)
+    for bad in ("http", "host:", ":80", "70000", "[::1]9000"):
+        with pytest.raises(Exception, match="--web"):
+            parse_bind(bad)
+
+
+async def test_every_route_refuses_a_request_without_the_token(data_dir):
+    store = Store.open(data_dir)
+    session = LiveSession(store)
+    async with WebView(session) as web:
+        assert web.host == "127.0.0.1" and web.local_only
+        base = f"http://127.0.0.1:{web.port}"
+        web.update(session.snapshot(), [])
+        for path in ("/", "/app.js", "/app.css", "/events"):
+            for query in ("", "?token=", "?token=" + "x" * len(web.token)):
+                status, body = await asyncio.to_thread(_get, base + path + query)
+                assert status == 403, (path, query, status)
+                assert web.token.encode() not in body
+        status, _ = await asyncio.to_thread(_get, base + "/pain", {"when": "during", "score": 5})
+        assert status == 403 and session.pain["during"] is None  # nothing reached the session
+        status, page = await asyncio.to_thread(_get, f"{base}/?token={web.token}")
+        assert status == 200 and b"app.js?token=" + web.token.encode() in page
+        assert b"http://" not in page and b"https://" not in page  # nothing from elsewhere
+        status, err = await asyncio.to_thread(_get, f"{base}/pain?token={web.token}", {"when": "now", "score": 2})
+        assert status == 400 and b"'when' must be" in err
+        status, err = await asyncio.to_thread(_get, f"{base}/pain?token={web.token}",
+                                              {"when": "during", "score": 11})
+        assert status == 400 and b"0 (none) to 10" in err
+    store.close()
+
+
+def test_cues_hold_start_countdown_end_and_step_change():
+    def guided(index: int, waiting: str, left: float | None) -> LiveState:
+        g = GuidedView(index, 9, f"step {index}", "do it", countdown_s=left, waiting_for=waiting)
+        return LiveState(guided=g, calibrated=True)
+
+    tracker = CueTracker()
+    frames = [guided(1, "repetition", None), guided(1, "hold", 5.0)]
+    frames += [guided(1, "hold", 5.0 - 0.25 * k) for k in range(1, 20)]
+    frames += [guided(1, "return", None), guided(2, "rest", 4.0)]
+    cues = [(c.kind, c.seconds_left) for f in frames for c in tracker.update(f)]
+    assert cues == [("hold_start", None), ("count", 3), ("count", 2), ("count", 1), ("hold_end", None),
+                    ("step", None)]
+    # the terminal view rings the bell once, at the end of the hold (not with --quiet)
+    for bell in (True, False):
+        out = io.StringIO()
+        rich = RichRenderer(Console(file=out, force_terminal=True, width=100), bell=bell)
+        for f in frames:
+            rich.update(f, [])
+        rich.stop(frames[-1], [])
+        assert out.getvalue().count("\a") == rich.bells == int(bell)
+    # nothing is lost when frames are skipped: the page gets the recent cues with each frame
+    state = guided(2, "rest", 4.0)
+    frame = frame_of(state, cues=[(7, c) for c in CueTracker().update(state)])
+    assert frame["countdown"] == {"kind": "rest", "s": 4.0} and frame["cues"] == []
+
+
+# ------------------------------------------------------------------- browser
+WHY = chromium_missing()
+browser = pytest.mark.skipif(WHY is not None, reason=f"browser tests skipped: {WHY}")
+
+
+@browser
+async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_store(data_dir):
+    from playwright.async_api import async_playwright
+
+    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.run import LiveRun
+    from tracker.simulate import ExerciseSpec, Routine, SensorModel, simulate_session
+
+    quiet_bumble_logging()
+    routine = Routine(exercises=(ExerciseSpec("seated_twist", ("left",), 2, peak_deg=16.0, hold_s=6.0,
+                                              rest_s=3.0),), walk_steps=0, variability=0.0)
+    sim = simulate_session(seed=1, rate_hz=100.0, routine=routine, with_mag=True, cracks=False,
+                           confounders=False, sensor=SensorModel(drop_prob=0.0))
+    store = Store.open(data_dir)
+    live = LiveRun(store, guided=True, no_prompt=True, plain=True, stream=io.StringIO(), routine=routine,
+                   web=("127.0.0.1", 0), echo=lambda *a, **k: None)
+    live.before()
+    stop = asyncio.Event()
+    seen: dict[str, list] = {"step": [], "timer": [], "rot": []}
+    async with async_playwright() as pw:
+        chrome = await launch(pw)
+        async with live.running(stop) as observers:
+            web = live.web_view
+            page = await chrome.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(web.url)
+            rec = asyncio.ensure_future(record_virtual(store, sim.recording, rate_hz=100.0, speed=2.0,
+                                                       stop=stop, observers=observers))
+            while not rec.done():
+                seen["step"].append(await page.text_content("#step-title"))
+                seen["timer"].append((await page.get_attribute("#timer", "data-kind"),
+                                      await page.text_content("#timer-value")))
+                seen["rot"].append(await page.text_content(".gauge[data-key=axial_rotation_deg] .g-value"))
+                if len(seen["step"]) == 15:  # not asked at the terminal: the page asks before
+                    assert await page.get_attribute("#pain", "data-mode") == "before"
+                    await page.click("#pain-scale button[data-score='2']")
+                if len(seen["step"]) == 40:  # a few seconds in: it hurts, says the page
+                    assert await page.get_attribute("#pain", "data-mode") == "during"
+                    await page.click("#pain-scale button[data-score='3']")
+                await asyncio.sleep(0.1)
+            run = await rec
+        assert await page.evaluate("window.trackerDebug.ended")
+        debug = await page.evaluate("window.trackerDebug")
+        await chrome.close()
+    sid = run.result.session_id
+    # the step shows: every step of the routine appeared, in order
+    titles = [t for k, t in enumerate(seen["step"]) if k == 0 or t != seen["step"][k - 1]]
+    assert [t for t in titles if "repetition" in t] == [s.title for s in live.guided.steps if s.kind == "rep"]
+    assert titles[-1] == "Routine complete" and live.guided.done
+    # the countdown moves: the hold counted down through several whole seconds
+    holds = [int(v) for kind, v in seen["timer"] if kind == "hold"]
+    assert len(set(holds)) >= 4 and holds[0] > holds[-1]
+    # the angles update, and the twist to the left shows as a positive rotation near its peak
+    values = [float(v.replace("−", "-").rstrip("°")) for v in seen["rot"] if v not in ("—", None)]
+    assert len(set(values)) > 10 and max(values) >= 12
+    # the page's answers went the terminal's way: self-report, pain events, guidance stored
+    pain = store.events(sid, "pain")
+    assert [(e.data["when"], e.data["score"], e.data["guidance_shown"]) for e in pain] == [
+        ("before", 2, False), ("during", 3, True)]
+    assert store.self_report(sid)["pain_before"] == 2
+    assert [e.data["type"] for e in store.events(sid, "safety_warning")] == ["pain"]
+    # frames arrived at >= 10 per second; cues were played (hold start/count/end, steps)
+    assert debug["frames"] >= 10 * 5
+    kinds = [c["kind"] for c in debug["cues"]]
+    assert {"hold_start", "count", "hold_end", "step"} <= set(kinds)
+    store.close()
