@@ -37,8 +37,10 @@ def _print_table(analysis: SessionAnalysis, label: str) -> None:
     click.echo(f"duration  {analysis.duration_s:.1f} s at {analysis.sample_rate_hz:.1f} Hz"
                f"   gaps {q.gaps} (~{q.lost_samples} samples lost)")
     cal = s.calibration
-    click.echo(f"sensor    orientation {s.orientation.mode}   mounting {_fmt(cal.get('mounting_deg'))}° from "
-               f"nominal   reference: {cal.get('reference')}")
+    click.echo(f"sensor    orientation {s.orientation.mode}   mounting found by {cal.get('method')} "
+               f"(confidence {_fmt(cal.get('confidence'), '{:.2f}')})   reference: {cal.get('reference')}")
+    if cal.get("warning"):
+        click.echo(f"warning   {cal['warning']}")
     if not s.angles_available.axial_rotation:
         click.echo("note      no gyroscope: axial rotation (twists) cannot be measured")
     click.echo("")

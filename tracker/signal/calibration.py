@@ -1,26 +1,39 @@
-"""Sensor-to-body calibration: how the sensor sits on the lower back.
+"""Sensor-to-body calibration: how the sensor sits on the lower back, found from the data.
 
 The mounting is ``q_sensor_body`` (body-frame vectors into the sensor frame, i.e. the
-body axes written in sensor coordinates). It is found in two steps:
+body axes written in sensor coordinates; body: x forward, y left, z up). Nothing about
+how the sensor is worn is assumed: a tag flat on the back in any rotation, a phone
+upright or sideways, screen in or out. Three things are found, each with its evidence:
 
-1. **Up axis (tilt)** from gravity in the *neutral still period*: the first still period
-   near the start in which the person is upright (its gravity direction within
-   ``max_tilt_deg`` of the nominal mounting's up axis). The mean specific force there
-   is the body z axis in the sensor frame.
-2. **Forward axis (heading about body z)** from movement: with z known, the sensor is
-   only unknown by a turn ψ about z. Two cues fix ψ (modulo 180°; the nominal mounting
-   picks the half-turn):
+1. **Up** (body z) from gravity in a still period: the first still run near the start,
+   wherever the person is (seated, standing). When the person walks in the recording,
+   gravity averaged over the walking is 'up' too: if the early still period disagrees
+   with it by more than 60° (the recording started lying down), the walking wins and the neutral
+   posture is the first still period that agrees with it.
+2. **Forward axis** (a turn ψ about body z, modulo a half turn) from movement: bends
+   turn about body y, twists about z (removed by projection), side bends about x, so
+   the principal axis of the angular rate perpendicular to 'up' while upright is body
+   y (bends are larger than side bends at the lower back); still postures far from
+   upright (lying, all fours) have gravity along ±x.
+3. **Which way is forward** (the half turn) from votes, each weighted by its evidence:
 
-   * rotations while upright: forward/back bends turn about body y, twists about z
-     (removed by projection), so the principal axis of the angular rate perpendicular
-     to z is body y;
-   * still postures far from upright (lying on the back, all fours): gravity then lies
-     along ±body x.
+   * *lever arm*: the sensor lies on the back, behind every axis the lower back bends
+     about, so a forward bend lifts it: the acceleration magnitude (free of any
+     orientation error) rises with the angular acceleration of flexion (12 of 12 real
+     TrunkyXL trials; about 10 cm);
+   * *walking*: the body speeds up along +x when a walk starts;
+   * *range*: forward bends and leans (standing up) go further than back bends;
+   * a *prior* mounting (stored for the device, or the nominal one) breaks ties.
 
-   Each cue carries a confidence (eigenvalue ratio of its 2-D scatter); the heading is
-   their weighted circular mean, or the nominal heading when neither is confident.
+A **calibration step** (``step_s``: still, then one gentle forward bend, as
+``tracker record --guided`` asks) fixes the forward axis and its sign at once: the tilt
+at the bend's deepest point points forward. A **prior** mounting (the one stored for
+the device) is used as a whole when the recording itself cannot tell (it starts in the
+middle of a movement, no still period, no bends).
 
-The neutral period also gives the session's reference posture ``q_world_body_ref``.
+The result says how it was found (``method``), how sure it is (``confidence``, 0–1)
+and warns when that is low. The neutral period also gives the session's reference
+posture ``q_world_body_ref``.
 """
 
 from __future__ import annotations
@@ -32,25 +45,71 @@ import numpy as np
 
 from .. import schema
 from ._quat import (
-    quat_angle_rad, quat_conj, quat_from_axis_angle, quat_from_matrix, quat_from_two_vectors,
-    quat_mul, quat_normalize, quat_rotate,
+    quat_angle_rad,
+    quat_conj,
+    quat_from_axis_angle,
+    quat_from_matrix,
+    quat_from_two_vectors,
+    quat_mul,
+    quat_normalize,
+    quat_rotate,
+    quat_to_matrix,
 )
 from .params import CalibrationParams
 
-__all__ = ["Calibration", "calibrate", "find_still_runs", "heading_from_scatter", "NOMINAL_MOUNTINGS"]
+__all__ = [
+    "METHODS",
+    "NOMINAL_MOUNTINGS",
+    "Calibration",
+    "MountingPrior",
+    "calibrate",
+    "find_still_runs",
+    "heading_from_scatter",
+]
 
 _EZ = np.array([0.0, 0.0, 1.0])
+_EX = np.array([1.0, 0.0, 0.0])
 
-#: How sensors are usually worn, as ``q_sensor_body`` (body axes in sensor coordinates):
-#: ``aligned`` — sensor axes = body axes (x forward, y left, z up); ``flat_back`` — a tag
-#: or phone flat on the back: sensor x to the right, y up, z out of the back.
+#: Acceleration-magnitude swing (0.5 s mean) beyond which the body itself moves up or
+#: down (standing up, sitting down): the lever-arm cue leaves such moments out. A
+#: stretch moves the sensor by ~0.1 m/s² through the lever; rising from a chair ~1 m/s².
+_LEVER_MAX_M_S2 = 0.4
+#: Lever (m) that gives the lever-arm cue its full weight; a lower-back sensor sits
+#: ~0.05–0.15 m behind the axes the back bends about (TrunkyXL: 0.05–0.14 m).
+_LEVER_MIN_M = 0.04
+
+#: How the mounting was found (``Calibration.method``).
+METHODS = ("calibration_step", "gravity+movement", "stored_device", "gravity+nominal", "nominal")
+
+#: Usual ways to wear a sensor, as ``q_sensor_body`` (body axes in sensor coordinates).
+#: Only a tie-break for the forward sign (and the fallback when the data say nothing):
+#: ``aligned`` — sensor axes = body axes (x forward, y left, z up); ``flat_back`` — a
+#: tag or phone flat on the back: sensor x to the right, y up, z out of the back.
 NOMINAL_MOUNTINGS: dict[str, np.ndarray] = {
     "aligned": np.array([1.0, 0.0, 0.0, 0.0]),
     "flat_back": quat_from_matrix(np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, 0.0, 0.0]])),
 }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MountingPrior:
+    """A mounting known before the recording (e.g. stored for the device).
+
+    Attributes
+    ----------
+    q_sensor_body : ndarray, shape (4,)
+    confidence : float
+        How sure the source was (0–1).
+    source : str
+        ``stored_device`` (found in an earlier session of this device) or ``nominal``.
+    """
+
+    q_sensor_body: np.ndarray
+    confidence: float = 0.8
+    source: str = "stored_device"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Calibration:
     """Result of :func:`calibrate`.
 
@@ -62,16 +121,25 @@ class Calibration:
         Body orientation in the neutral reference posture.
     neutral_start_s, neutral_end_s : float or None
         Neutral still period used (None when none was found).
+    method : str
+        One of :data:`METHODS`.
+    confidence : float
+        0–1: how well the data pinned the mounting down (up × forward axis × sign).
+    up_source : str
+        ``still``, ``walking``, ``mean`` (whole recording) or ``prior``.
+    forward_source : str
+        ``calibration_step``, ``movement``, ``posture``, ``movement+posture``, ``prior`` or
+        ``nominal``.
+    axis_confidence, sign_confidence : float
+        The forward axis (eigenvalue ratio r of the movement scatter as 1 − 1/r) and its
+        sign (tanh of the summed votes).
+    sign_votes : dict
+        Each sign cue's signed, weighted vote (+ kept the forward axis found, − turned it
+        by a half turn).
     mounting_deg : float
-        Total angle between the estimated and the nominal mounting.
-    tilt_deg : float
-        Part of it from the up axis (gravity).
-    heading_deg : float
-        Turn about body z found from movement (0 when the nominal heading was kept).
-    heading_source : str
-        ``movement``, ``posture``, ``movement+posture`` or ``nominal``.
-    heading_confidence : float
-        Eigenvalue ratio of the best heading cue (>= ``min_heading_confidence`` to use it).
+        Angle between the mounting and the nearest of :data:`NOMINAL_MOUNTINGS`.
+    warning : str or None
+        Said when the confidence is low.
     notes : tuple of str
     """
 
@@ -79,25 +147,42 @@ class Calibration:
     q_world_body_ref: np.ndarray
     neutral_start_s: float | None
     neutral_end_s: float | None
-    mounting_deg: float
-    tilt_deg: float
-    heading_deg: float
-    heading_source: str
-    heading_confidence: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    method: str
+    confidence: float
+    up_source: str
+    forward_source: str
+    axis_confidence: float
+    sign_confidence: float
+    sign_votes: dict[str, float] = field(default_factory=dict)
+    mounting_deg: float = float("nan")
+    warning: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def matrix_sensor_to_body(self) -> np.ndarray:
+        """``R`` with ``v_body = R @ v_sensor`` (rows: body x, y, z in sensor coordinates)."""
+        return quat_to_matrix(self.q_sensor_body).T
 
     def to_dict(self) -> dict[str, Any]:
-        def r(x: float | None) -> float | None:
-            return None if x is None or not np.isfinite(x) else round(float(x), 3)
+        def r(x: float | None, nd: int = 3) -> float | None:
+            return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
         return {
+            "method": self.method,
+            "confidence": r(self.confidence, 2),
+            "warning": self.warning,
+            "q_sensor_body": [round(float(v), 6) for v in self.q_sensor_body],
+            "sensor_to_body_matrix": [[round(float(v), 4) for v in row]
+                                      for row in self.matrix_sensor_to_body],
+            "up_from": self.up_source,
+            "forward_from": self.forward_source,
+            "axis_confidence": r(self.axis_confidence, 2),
+            "sign_confidence": r(self.sign_confidence, 2),
+            "sign_votes": {k: r(v, 2) for k, v in self.sign_votes.items()},
+            "mounting_deg": r(self.mounting_deg, 1),
             "reference": "neutral still period" if self.neutral_start_s is not None
             else "first samples (no still period found)",
             "neutral_start_s": r(self.neutral_start_s), "neutral_end_s": r(self.neutral_end_s),
-            "mounting_deg": r(self.mounting_deg), "tilt_deg": r(self.tilt_deg),
-            "heading_deg": r(self.heading_deg), "heading_source": self.heading_source,
-            "heading_confidence": r(self.heading_confidence),
-            "q_sensor_body": [round(float(v), 6) for v in self.q_sensor_body],
             "notes": list(self.notes),
         }
 
@@ -137,9 +222,9 @@ def heading_from_scatter(v_xy: np.ndarray, weights: np.ndarray | None = None,
 
     Returns
     -------
-    heading_rad, confidence, energy
-        Heading in (-π/2, π/2]; confidence = largest / smallest eigenvalue; energy = sum
-        of weighted squared norms.
+    heading_rad, ratio, energy
+        Heading in (-π/2, π/2]; ratio = largest / smallest eigenvalue; energy = sum of
+        weighted squared norms.
     """
     if v_xy.shape[0] == 0:
         return 0.0, 0.0, 0.0
@@ -149,8 +234,8 @@ def heading_from_scatter(v_xy: np.ndarray, weights: np.ndarray | None = None,
     v = evecs[:, 1]
     heading = np.arctan2(v[1], v[0]) - axis_angle_rad
     heading = (heading + np.pi / 2) % np.pi - np.pi / 2  # modulo the half turn
-    conf = float(evals[1] / max(evals[0], 1e-12 * max(evals[1], 1e-300)))
-    return float(heading), conf, float(np.trace(s))
+    ratio = float(evals[1] / max(evals[0], 1e-12 * max(evals[1], 1e-300)))
+    return float(heading), ratio, float(np.trace(s))
 
 
 def _circ_mean_half(headings: list[float], weights: list[float]) -> float:
@@ -160,19 +245,70 @@ def _circ_mean_half(headings: list[float], weights: list[float]) -> float:
     return float(0.5 * np.arctan2(s, c))
 
 
+def _wrap(a: float) -> float:
+    return float((a + np.pi) % (2 * np.pi) - np.pi)
+
+
+def _heading_of(q_sb: np.ndarray, q1: np.ndarray) -> float | None:
+    """Turn ψ about z with ``q_sb ≈ q1 ⊗ Rz(ψ)`` (None when q_sb's x is near vertical)."""
+    x = quat_rotate(quat_conj(q1), quat_rotate(q_sb, _EX))
+    if np.hypot(x[0], x[1]) < 0.3:
+        return None
+    return float(np.arctan2(x[1], x[0]))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _axis_conf(ratio: float) -> float:
+    return 0.0 if ratio <= 1.0 else 1.0 - 1.0 / ratio
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    return find_still_runs(mask, 1)
+
+
+def _lever_vote(t_fs: float, fn: np.ndarray, w_y: np.ndarray, w_all: np.ndarray,
+                tilt_fwd: np.ndarray, use: np.ndarray) -> tuple[float, float]:
+    """Regress the acceleration magnitude on the flexion angular acceleration.
+
+    A sensor behind the bending axis rises when the back flexes: ``|f| - g`` follows
+    ``+r · dω_y/dt`` (r ≈ 0.1 m). Centripetal terms (ω²) and the tilt (accelerometer
+    offsets seen through gravity) are nuisance regressors. Returns the lever (m) and the
+    t statistic of the angular-acceleration coefficient (0, 0 with too little movement).
+    """
+    if use.sum() < 4 * t_fs:
+        return 0.0, 0.0
+    alpha = np.gradient(w_y) * t_fs
+    x = np.column_stack([alpha, w_all ** 2, tilt_fwd, np.ones_like(alpha)])[use]
+    y = fn[use]
+    xtx = x.T @ x
+    try:
+        beta = np.linalg.solve(xtx, x.T @ y)
+        cov = np.linalg.inv(xtx)
+    except np.linalg.LinAlgError:
+        return 0.0, 0.0
+    resid = y - x @ beta
+    dof = max(1, x.shape[0] - x.shape[1])
+    se = np.sqrt(max(float(resid @ resid) / dof * cov[0, 0], 1e-30))
+    return float(beta[0]), float(beta[0] / se)
+
+
 def calibrate(
     t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray, q_world_sensor: np.ndarray,
     *, sampling_rate_hz: float, gyr_bias_rad_s: np.ndarray | None = None,
     params: CalibrationParams | None = None, q_sensor_body_nominal: np.ndarray | None = None,
-    use_movement: bool = True,
+    use_movement: bool = True, prior: MountingPrior | None = None,
+    step_s: tuple[float, float] | None = None, active: np.ndarray | None = None,
 ) -> Calibration:
-    """Estimate the mounting and the neutral reference posture.
+    """Find the mounting and the neutral reference posture from the recording.
 
     Parameters
     ----------
     t_s : ndarray, shape (N,)
     acc_m_s2, gyr_rad_s : ndarray, shape (N, 3)
-        Sensor-frame samples.
+        Sensor-frame samples (block means are fine: body motion is slow).
     q_world_sensor : ndarray, shape (N, 4)
         Sensor orientation (:func:`tracker.signal.orientation.estimate_orientation`).
     sampling_rate_hz : float
@@ -180,117 +316,281 @@ def calibrate(
         Gyroscope bias estimate, removed before looking at movement.
     params : CalibrationParams, optional
     q_sensor_body_nominal : ndarray, shape (4,), optional
-        How the sensor is meant to be worn. Default: ``params.nominal_mounting``; with
-        ``"auto"`` the one of :data:`NOMINAL_MOUNTINGS` whose up axis is nearest to
-        gravity in the neutral period. Only the choice of neutral period, the half-turn
-        ambiguity of the heading and the fallback use it.
+        A nominal mounting (tie-break of the forward sign and fallback). Default: of
+        :data:`NOMINAL_MOUNTINGS` the one whose up axis is nearest to the up found.
     use_movement : bool
-        False skips the heading-from-movement step (no gyroscope).
+        False skips the forward axis from movement (no gyroscope, or too early: live).
+    prior : MountingPrior, optional
+        A mounting known before (stored for the device): used when the data are less
+        sure than it, and as a vote for the forward sign.
+    step_s : (float, float), optional
+        Time window of a calibration step (still, then one forward bend).
+    active : ndarray of bool, shape (N,), optional
+        Walking (:func:`tracker.signal.reps.activity_mask`): its mean gravity is 'up'
+        and its starts and ends say which way is forward.
 
     Returns
     -------
     Calibration
     """
     params = params or CalibrationParams()
-    if q_sensor_body_nominal is not None:
-        candidates = [quat_normalize(np.asarray(q_sensor_body_nominal, dtype=np.float64))]
-    elif params.nominal_mounting == "auto":
-        candidates = list(NOMINAL_MOUNTINGS.values())
-    else:
-        candidates = [NOMINAL_MOUNTINGS[params.nominal_mounting]]
-    q0 = candidates[0]
     n = t_s.shape[0]
+    fs = float(sampling_rate_hz)
     notes: list[str] = []
-    fs = sampling_rate_hz
+    g0 = schema.STANDARD_GRAVITY_M_S2
     gyr = gyr_rad_s if gyr_bias_rad_s is None else gyr_rad_s - gyr_bias_rad_s
     win = max(1, int(round(0.5 * fs)))
     gyr_s = _moving_mean(gyr, win)
     acc_s = _moving_mean(acc_m_s2, win)
     rate = np.linalg.norm(gyr_s, axis=1)
-    acc_dev = np.abs(np.linalg.norm(acc_s, axis=1) - schema.STANDARD_GRAVITY_M_S2)
+    acc_dev = np.abs(np.linalg.norm(acc_s, axis=1) - g0)
     # gravity turning in the sensor frame is rotation too (the only sign of it without
     # a gyroscope): |d(acc)/dt| ~ g * angular rate
-    turning = np.linalg.norm(np.gradient(acc_s, axis=0), axis=1) * fs
+    turning = np.linalg.norm(np.gradient(acc_s, axis=0), axis=1) * fs if n > 1 else np.zeros(n)
     still = ((rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
-             & (turning < schema.STANDARD_GRAVITY_M_S2 * params.still_gyr_rad_s))
-    # --- 1. neutral still period and up axis
-    neutral: tuple[int, int] | None = None
-    search_end = np.searchsorted(t_s, t_s[0] + params.search_s)
-    for a, b in find_still_runs(still, int(round(params.min_still_s * fs))):
-        if a >= search_end:
-            break
-        g = acc_m_s2[a:b].mean(axis=0)
-        g = g / np.linalg.norm(g)
-        tilts = [np.degrees(np.arccos(np.clip(g @ quat_rotate(q, _EZ), -1, 1))) for q in candidates]
-        best = int(np.argmin(tilts))
-        if tilts[best] <= params.max_tilt_deg:
-            neutral = (a, b)
-            q0 = candidates[best]
-            break
-    up_nominal = quat_rotate(q0, _EZ)
-    if neutral is None:
-        notes.append(f"no upright still period in the first {params.search_s:g} s: "
-                     "nominal mounting and the first second as reference")
-        q1 = q0
-        ref_slice = slice(0, max(1, min(n, int(round(fs)))))
-    else:
-        a, b = neutral
-        trim = (b - a) // 5  # the edges of a still run are the end of a movement
-        ref_slice = slice(a + trim, b - trim)
-        up = acc_m_s2[ref_slice].mean(axis=0)
-        up /= np.linalg.norm(up)
-        q1 = quat_mul(quat_from_two_vectors(up_nominal, up), q0)
-    tilt_deg = float(np.degrees(quat_angle_rad(quat_mul(quat_conj(q0), q1))))
+             & (turning < g0 * params.still_gyr_rad_s))
+    walking = np.zeros(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+    runs = find_still_runs(still, int(round(params.min_still_s * fs)))
 
-    # --- 2. heading about body z
-    heading, source, conf = 0.0, "nominal", 0.0
-    if use_movement:
+    def run_up(a: int, b: int) -> tuple[np.ndarray, slice]:
+        trim = (b - a) // 5  # the edges of a still run are the end of a movement
+        sl = slice(a + trim, max(b - trim, a + trim + 1))
+        return _unit(acc_m_s2[sl].mean(axis=0)), sl
+
+    # --- 1. up
+    up: np.ndarray | None = None
+    ref_slice: slice | None = None
+    up_source, up_conf = "mean", 0.3
+    search_end = int(np.searchsorted(t_s, t_s[0] + params.search_s))
+    # gravity while walking: the middle of walks of 4 s or more (their edges are often
+    # getting up or down)
+    core = np.zeros(n, dtype=bool)
+    edge = int(round(fs))
+    for a, b in _runs(walking):
+        if b - a >= 4 * fs:
+            core[a + edge:b - edge] = True
+    up_walk = None
+    if core.sum() > 2 * fs:
+        dirs = acc_s[core] / np.maximum(np.linalg.norm(acc_s[core], axis=1, keepdims=True), 1e-9)
+        mean_dir = dirs.mean(axis=0)
+        # walking keeps the trunk within ~20° of one direction; getting up or lying
+        # down mixed in turns it by up to 90°
+        if np.linalg.norm(mean_dir) > np.cos(np.radians(20.0)):
+            up_walk = _unit(mean_dir)
+    if runs:
+        early = [r for r in runs if r[0] < search_end]
+        a, b = (early or runs)[0]
+        up, ref_slice = run_up(a, b)
+        up_source, up_conf = "still", 1.0 if early else 0.8
+        if not early:
+            notes.append(f"no still period in the first {params.search_s:g} s: the first one "
+                         f"(at {t_s[a]:.0f} s) gives 'up'")
+        if up_walk is not None and np.degrees(np.arccos(np.clip(up @ up_walk, -1, 1))) > 60.0:
+            # the first still posture is not upright (lying down): walking says where up is
+            agree = [r for r in runs if np.degrees(np.arccos(np.clip(
+                run_up(*r)[0] @ up_walk, -1, 1))) <= params.max_tilt_deg]
+            if agree:
+                up, ref_slice = run_up(*agree[0])
+                up_source, up_conf = "still", 0.9
+            else:
+                up, ref_slice = up_walk, None
+                up_source, up_conf = "walking", 0.7
+            notes.append("the first still posture is not upright (gravity differs from walking "
+                         "by more than 60°): 'up' from the walking")
+    elif up_walk is not None:
+        up, up_source, up_conf = up_walk, "walking", 0.7
+    if up is None and prior is not None:
+        up = quat_rotate(quat_normalize(prior.q_sensor_body), _EZ)
+        up_source, up_conf = "prior", prior.confidence
+    if up is None:
+        up = _unit(acc_m_s2.mean(axis=0))
+        notes.append("no still period and no walking: 'up' is the mean gravity of the recording")
+    q1 = quat_from_two_vectors(_EZ, up)  # body z -> up; the turn about it is unknown yet
+
+    # candidate mountings known before: the prior, then the nominal nearest to 'up'
+    if q_sensor_body_nominal is not None:
+        nominal = quat_normalize(np.asarray(q_sensor_body_nominal, dtype=np.float64))
+    else:
+        nominal = max(NOMINAL_MOUNTINGS.values(), key=lambda q: float(quat_rotate(q, _EZ) @ up))
+    psi_nominal = _heading_of(nominal, q1)
+    if psi_nominal is None:  # the nominal's forward axis is vertical: any fixed choice
+        psi_nominal = 0.0
+    psi_prior = None if prior is None else _heading_of(quat_normalize(prior.q_sensor_body), q1)
+
+    # quantities in R1 coordinates (z up at the neutral posture)
+    q_s1 = quat_conj(q1)
+    u1 = quat_rotate(q_s1, acc_s)
+    u1 /= np.maximum(np.linalg.norm(u1, axis=1, keepdims=True), 1e-9)
+    w1 = quat_rotate(q_s1, gyr_s)
+    upright = u1[:, 2] > np.cos(np.radians(40.0))
+
+    # --- 2. forward axis (mod π)
+    psi: float | None = None
+    axis_conf, sign_conf = 0.0, 0.0
+    forward_source = "nominal"
+    votes: dict[str, float] = {}
+    method = "nominal"
+    if step_s is not None:
+        psi = _step_heading(t_s, u1, still, step_s, notes)
+        if psi is not None:
+            axis_conf = sign_conf = 1.0
+            forward_source = method = "calibration_step"
+    if psi is None and use_movement:
         cues_h: list[float] = []
         cues_w: list[float] = []
-        cue_names: list[str] = []
-        q_s1 = quat_conj(q1)  # sensor -> "body without heading"
-        up_w_body = quat_rotate(q_s1, acc_s)  # specific force in R1 coordinates
-        norm = np.linalg.norm(up_w_body, axis=1)
-        cos_tilt = up_w_body[:, 2] / np.maximum(norm, 1e-9)
-        # cue A: angular rate while near upright, projected perpendicular to body z
-        w1 = quat_rotate(q_s1, gyr_s)
-        moving = (rate > params.motion_gyr_rad_s) & (cos_tilt > np.cos(np.radians(40.0)))
-        if moving.sum() > fs:
-            h, c, _ = heading_from_scatter(w1[moving, :2], axis_angle_rad=np.pi / 2)
-            conf = max(conf, c)
-            if c >= params.min_heading_confidence:
+        names: list[str] = []
+        moving = (rate > params.motion_gyr_rad_s) & upright & ~walking
+        # bends must be there: twists alone (about z) leave only noise in the plane
+        if moving.sum() > fs and np.sqrt(np.mean(np.sum(w1[moving, :2] ** 2, axis=1))) \
+                > params.motion_gyr_rad_s / 2:
+            h, ratio, _ = heading_from_scatter(w1[moving, :2], axis_angle_rad=np.pi / 2)
+            axis_conf = max(axis_conf, _axis_conf(ratio))
+            if ratio >= params.min_heading_confidence:
                 cues_h.append(h)
-                cues_w.append(np.log(c))
-                cue_names.append("movement")
-        # cue B: gravity while still and far from upright lies along ±body x
-        lying = still & (cos_tilt < np.cos(np.radians(55.0)))
+                cues_w.append(np.log(ratio))
+                names.append("movement")
+        lying = still & (u1[:, 2] < np.cos(np.radians(55.0)))
         if lying.sum() > 2 * fs:
-            h, c, _ = heading_from_scatter(up_w_body[lying, :2], axis_angle_rad=0.0)
-            conf = max(conf, c)
-            if c >= params.min_heading_confidence:
+            h, ratio, _ = heading_from_scatter(u1[lying, :2], axis_angle_rad=0.0)
+            axis_conf = max(axis_conf, _axis_conf(ratio))
+            if ratio >= params.min_heading_confidence:
                 cues_h.append(h)
-                cues_w.append(np.log(c))
-                cue_names.append("posture")
+                cues_w.append(np.log(ratio))
+                names.append("posture")
         if cues_h:
-            heading = _circ_mean_half(cues_h, cues_w)
-            source = "+".join(cue_names)
-            if abs(np.degrees(heading)) > params.max_heading_deg:
-                notes.append(f"heading from movement {np.degrees(heading):.1f}° exceeds "
-                             f"{params.max_heading_deg:g}°: clipped")
-                heading = float(np.clip(heading, -np.radians(params.max_heading_deg),
-                                        np.radians(params.max_heading_deg)))
+            psi = _circ_mean_half(cues_h, cues_w)
+            forward_source = "+".join(names)
+            method = "gravity+movement"
+            # --- 3. which way is forward: votes for ψ (+) against ψ + π (−)
+            votes = _sign_votes(psi, fs, acc_m_s2, acc_s, u1, w1, q_world_sensor, q1,
+                                upright & ~walking & (rate > params.motion_gyr_rad_s / 2), walking)
+            for name, ref_psi, weight in (("prior", psi_prior, 1.5 * (prior.confidence if prior else 0)),
+                                          ("nominal", psi_nominal, 0.25)):
+                if ref_psi is not None and weight > 0:
+                    votes[name] = weight * float(np.sign(np.cos(ref_psi - psi)) or 1.0)
+            total = sum(votes.values())
+            data_total = sum(v for k, v in votes.items() if k not in ("prior", "nominal"))
+            sign_conf = float(np.tanh(abs(data_total))) if np.sign(data_total) == np.sign(total) else 0.0
+            if total < 0:
+                psi = _wrap(psi + np.pi)
         else:
-            notes.append("heading (forward axis) not observable from the movements: nominal kept")
-    # R_sb = R1 Rz(ψ): a turn about the body z axis
-    q_sb = quat_normalize(quat_mul(q1, quat_from_axis_angle(_EZ, heading)))
-    mounting_deg = float(np.degrees(quat_angle_rad(quat_mul(quat_conj(q0), q_sb))))
+            axis_conf = 0.0
+            notes.append("the forward axis is not observable from the movements (no bends "
+                         "while upright, no lying posture)")
+    confidence = up_conf * (1.0 if method == "calibration_step" else axis_conf * sign_conf)
+    if psi is None or (prior is not None and psi_prior is not None
+                       and method != "calibration_step" and confidence < prior.confidence):
+        if prior is not None and (psi_prior is not None or up_source == "prior"):
+            method, forward_source = prior.source, "prior"
+            psi = psi_prior if psi_prior is not None else 0.0
+            confidence = prior.confidence * (up_conf if up_source != "prior" else 1.0)
+            if up_source == "prior":
+                q1 = quat_from_two_vectors(_EZ, quat_rotate(quat_normalize(prior.q_sensor_body), _EZ))
+                psi = _heading_of(quat_normalize(prior.q_sensor_body), q1) or 0.0
+        else:
+            method = "gravity+nominal" if up_source != "mean" else "nominal"
+            forward_source = "nominal"
+            psi = psi_nominal
+            confidence = up_conf * 0.25
+    q_sb = quat_normalize(quat_mul(q1, quat_from_axis_angle(_EZ, psi)))
+    warning = None
+    if confidence < params.min_confidence:
+        what = {"nominal": "the usual way of wearing it was assumed",
+                "gravity+nominal": "'up' is from gravity, forward is the usual way of wearing it",
+                }.get(method, f"found by {method}")
+        warning = (f"sensor mounting uncertain (confidence {confidence:.2f}; {what}): angles "
+                   "and sides may be wrong. Start with a calibration step (sit still, then "
+                   "one gentle forward bend: tracker record --guided)")
+    mounting_deg = min(float(np.degrees(quat_angle_rad(quat_mul(quat_conj(q), q_sb))))
+                       for q in NOMINAL_MOUNTINGS.values())
 
     # reference posture: mean orientation over the neutral period (sign-aligned average)
+    if ref_slice is None:
+        ref_slice = slice(0, max(1, min(n, int(round(fs)))))
+        neutral = False
+    else:
+        neutral = True
     qs = q_world_sensor[ref_slice]
     qs = qs * np.sign(qs @ qs[len(qs) // 2])[:, None]
     q_ws_ref = quat_normalize(qs.mean(axis=0))
     q_ref = quat_normalize(quat_mul(q_ws_ref, q_sb))
-    t0 = float(t_s[ref_slice.start]) if neutral is not None else None
-    t1 = float(t_s[ref_slice.stop - 1]) if neutral is not None else None
-    return Calibration(q_sb, q_ref, t0, t1, mounting_deg, tilt_deg, float(np.degrees(heading)),
-                       source, conf, tuple(notes))
+    t0 = float(t_s[ref_slice.start]) if neutral else None
+    t1 = float(t_s[min(n, ref_slice.stop) - 1]) if neutral else None
+    return Calibration(
+        q_sensor_body=q_sb, q_world_body_ref=q_ref, neutral_start_s=t0, neutral_end_s=t1,
+        method=method, confidence=float(np.clip(confidence, 0.0, 1.0)), up_source=up_source,
+        forward_source=forward_source, axis_confidence=float(axis_conf),
+        sign_confidence=float(sign_conf), sign_votes=votes, mounting_deg=mounting_deg,
+        warning=warning, notes=tuple(notes),
+    )
+
+
+def _step_heading(t_s: np.ndarray, u1: np.ndarray, still: np.ndarray,
+                  step_s: tuple[float, float], notes: list[str]) -> float | None:
+    """Forward heading from a calibration step: the deepest tilt of its bend points forward."""
+    a, b = (int(i) for i in np.searchsorted(t_s, step_s))
+    if b - a < 3:
+        notes.append("calibration step window holds no samples: ignored")
+        return None
+    seg = u1[a:b]
+    base = seg[0]
+    runs = [r for r in find_still_runs(still[a:b], 2) if r[0] == 0]
+    if runs:
+        base = _unit(seg[runs[0][0]:runs[0][1]].mean(axis=0))
+    tilt = np.degrees(np.arccos(np.clip(seg @ base, -1, 1)))
+    k = int(np.argmax(tilt))
+    if tilt[k] < 8.0:
+        notes.append(f"calibration step: the bend reached only {tilt[k]:.1f}° (8° needed): ignored")
+        return None
+    d = seg[k] - base  # 'up' swings backward (−x) when the trunk bends forward
+    return float(np.arctan2(-d[1], -d[0]))
+
+
+def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: np.ndarray,
+                w1: np.ndarray, q_ws: np.ndarray, q1: np.ndarray, bending: np.ndarray,
+                walking: np.ndarray) -> dict[str, float]:
+    """Votes (+: forward is ψ, −: ψ + π), each in about [-2, 2]."""
+    votes: dict[str, float] = {}
+    fwd1 = np.array([np.cos(psi), np.sin(psi), 0.0])  # body x in R1 coordinates
+    left1 = np.array([-np.sin(psi), np.cos(psi), 0.0])  # body y
+    # lever arm: the sensor is behind the bending axis
+    fn = np.linalg.norm(acc, axis=1) - schema.STANDARD_GRAVITY_M_S2
+    tilt_fwd = -(u1 @ fwd1)
+    # the whole body rising or sinking (standing up, sitting down: metres, not the
+    # ~0.1 m of the lever) would swamp it: leave out 1.5 s around any vertical push
+    big = np.abs(np.linalg.norm(acc_s, axis=1) - schema.STANDARD_GRAVITY_M_S2) > _LEVER_MAX_M_S2
+    k = int(round(1.5 * fs))
+    if big.any():
+        big = np.convolve(big.astype(float), np.ones(2 * k + 1), mode="same") > 0
+    lever_m, t_stat = _lever_vote(fs, fn, w1 @ left1, np.linalg.norm(w1, axis=1), tilt_fwd,
+                                  bending & ~big)
+    if t_stat != 0.0:  # a real lower back: ~0.1 m; millimetres are no lever
+        votes["lever_arm"] = 2.0 * float(np.clip(t_stat / 4.0, -1.0, 1.0)
+                                         * np.clip(abs(lever_m) / _LEVER_MIN_M, 0.0, 1.0))
+    # walking: speeding up along +x as a walk starts. Only the start: after a turn
+    # the end says little about which way the walk began. The forward acceleration
+    # while walking steadily (mean over the walk's middle) is the tilt error's bias.
+    if walking.any():
+        fwd_w = quat_rotate(q_ws, quat_rotate(q1, fwd1))  # body x in the world, per sample
+        a_w = quat_rotate(q_ws, acc)
+        a_w[:, 2] -= schema.STANDARD_GRAVITY_M_S2
+        a_fwd = np.einsum("ij,ij->i", a_w, fwd_w)
+        k = int(round(1.5 * fs))
+        v_sum = 0.0
+        for a, b in _runs(walking):
+            # upright walking only (a run that also holds getting up or lying down
+            # says nothing clear)
+            if b - a < k or np.mean(u1[max(0, a - k):b, 2] > np.cos(np.radians(30.0))) < 0.9:
+                continue
+            bias = float(a_fwd[a + k:b - k].mean()) if b - a - 2 * k >= fs else 0.0
+            v_sum += float((a_fwd[max(0, a - k):a + k] - bias).sum()) / fs
+        if v_sum != 0.0:
+            votes["walking"] = 2.0 * float(np.clip(v_sum / 0.4, -1.0, 1.0))
+    # range: forward bends and leans go further than back bends (up to 40° from upright)
+    near = u1[:, 2] > np.cos(np.radians(40.0))
+    if near.sum() > fs:
+        lean = np.degrees(np.arcsin(np.clip(tilt_fwd[near], -1, 1)))
+        fwd, back = float(lean.max()), float(-lean.min())
+        if max(fwd, back) > 5.0:
+            votes["range"] = 0.5 * (fwd - back) / (fwd + back)
+    return votes

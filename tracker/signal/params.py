@@ -12,11 +12,11 @@ orientation.tau_acc_s               3.0        VQF accelerometer time constant (
 orientation.tau_mag_s               9.0        VQF magnetometer time constant (VQF default)
 orientation.max_mag_disturbed       0.95       above this fraction of disturbed samples: 6D
 orientation.max_gap_fill_s          5.0        gaps are bridged by interpolation up to this
-calibration.nominal_mounting        "auto"     ``aligned`` / ``flat_back`` / whichever fits
+calibration.nominal_mounting        "auto"     tie-break of the forward sign only
 calibration.search_s                60.0       the neutral still period is looked for this early
 calibration.min_still_s             1.0        shortest neutral still period
-calibration.max_tilt_deg            35.0       largest up-axis correction from the nominal
-calibration.max_heading_deg         45.0       largest forward-axis correction from movement
+calibration.max_tilt_deg            35.0       a neutral posture is this close to 'up' from walking
+calibration.min_confidence          0.5        below: the mounting is reported uncertain
 reps.event_rate_hz                  10.0       events are found on block means at this rate
 reps.min_peak_deg                   8.0        smaller excursions are not repetitions
 reps.onset_rate_deg_s               2.0        a repetition starts/ends below this speed
@@ -100,12 +100,14 @@ class CalibrationParams:
     Attributes
     ----------
     nominal_mounting : {"auto", "aligned", "flat_back"}
-        How the sensor is worn, before the ±15°-ish correction: ``aligned`` (sensor axes
-        = body axes), ``flat_back`` (flat on the back: x right, y up, z out of the
-        back) or ``auto`` (whichever matches gravity in the neutral period).
+        A usual way of wearing the sensor: ``aligned`` (sensor axes = body axes),
+        ``flat_back`` (flat on the back: x right, y up, z out of the back) or ``auto``
+        (whichever has its up axis nearest to gravity). Only breaks a tie of the forward
+        sign, or stands in (with a warning) when the data show no forward axis; the
+        mounting itself is found from the data (:mod:`tracker.signal.calibration`).
     search_s : float
-        The neutral still period (person upright and still) is the first still period
-        of at least ``min_still_s`` within this many seconds of the start.
+        The neutral still period is the first still period of at least ``min_still_s``
+        within this many seconds of the start (else the first one at all).
     min_still_s : float
         Shortest still period accepted as neutral.
     still_gyr_rad_s : float
@@ -113,15 +115,15 @@ class CalibrationParams:
     still_acc_m_s2 : float
         Largest deviation of the acceleration norm from g while still.
     max_tilt_deg : float
-        A neutral posture tilted further than this from the sensor's nominal up axis is
-        rejected (the person is probably not upright); the nominal mounting is used.
+        When the first still posture is not upright (gravity far from the walking's),
+        the neutral one is the first still period within this of the walking's 'up'.
     motion_gyr_rad_s : float
         Angular rate above which samples feed the heading (forward-axis) estimate.
     min_heading_confidence : float
         Ratio of flexion-axis to lateral-axis rotation energy (eigenvalue ratio) needed to
         trust the heading from movement; below it the nominal heading is kept.
-    max_heading_deg : float
-        The heading correction found from movement is clipped to this.
+    min_confidence : float
+        A mounting found with less confidence (0–1) than this carries a warning.
     """
 
     nominal_mounting: Literal["auto", "aligned", "flat_back"] = "auto"
@@ -132,14 +134,14 @@ class CalibrationParams:
     max_tilt_deg: float = 35.0
     motion_gyr_rad_s: float = 0.15
     min_heading_confidence: float = 2.0
-    max_heading_deg: float = 45.0
+    min_confidence: float = 0.5
 
     def __post_init__(self) -> None:
         if self.nominal_mounting not in ("auto", "aligned", "flat_back"):
             raise ValidationError("nominal_mounting must be 'auto', 'aligned' or 'flat_back', "
                                   f"got {self.nominal_mounting!r}")
         _positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
-                  "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "max_heading_deg")
+                  "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "min_confidence")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ..quality import Quality
 from ..recording import Recording
 from ._quat import _left_matrix, _right_matrix, euler_yxz_from_quat, quat_conj, rows_matmul
 from .angles import body_quat, body_up, gravity_angles_deg
-from .calibration import Calibration, calibrate
+from .calibration import Calibration, MountingPrior, calibrate
 from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
 from . import spikes as spk
@@ -272,7 +272,9 @@ def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Cal
     )
 
 
-def process_session(recording: Recording, *, params: AnalysisParams | None = None) -> SessionAnalysis:
+def process_session(recording: Recording, *, params: AnalysisParams | None = None,
+                    mounting_prior: MountingPrior | None = None,
+                    calibration_step_s: tuple[float, float] | None = None) -> SessionAnalysis:
     """Analyse one recorded session.
 
     Parameters
@@ -280,6 +282,12 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     recording : Recording
         Samples in SI units (see :mod:`tracker.recording`).
     params : AnalysisParams, optional
+    mounting_prior : MountingPrior, optional
+        The mounting stored for the device (an earlier session found it): used when this
+        recording alone cannot tell (it starts in the middle of a movement).
+    calibration_step_s : (float, float), optional
+        Time window of a calibration step (still, then one gentle forward bend) in the
+        recording, e.g. the one ``tracker record --guided`` starts with.
 
     Returns
     -------
@@ -322,8 +330,12 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     # 2. calibration and events on block means at ~event_rate_hz: body motion is slow
     #    (the events are smoothed at 2 Hz), and this keeps an hour at 400 Hz fast
     dec = _Decimated.of(t, ori, rec.acc_m_s2, rec.gyr_rad_s, params.reps.event_rate_hz, fs)
+    # walking (vigorous movement): 'up' and which way is forward for the calibration;
+    # without a gyroscope it also keeps shaken gravity angles out of the repetitions
+    walking_d = activity_mask(dec.acc_m_s2, dec.fs, params.reps.active_acc_m_s2)
     cal = calibrate(dec.t_s, dec.acc_m_s2, dec.gyr_rad_s, dec.q_world_sensor,
-                    sampling_rate_hz=dec.fs, params=params.calibration, use_movement=gyr_ok)
+                    sampling_rate_hz=dec.fs, params=params.calibration, use_movement=gyr_ok,
+                    prior=mounting_prior, step_s=calibration_step_s, active=walking_d)
     notes.extend(cal.notes)
     q_wb_d = body_quat(dec.q_world_sensor, cal.q_sensor_body)
     still_d = (still_mask(dec.gyr_rad_s, dec.fs, params.calibration.still_gyr_rad_s)
@@ -335,8 +347,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
     # walking shakes gravity-only angles into stretch-like shapes; with a gyroscope the
     # orientation is sound and the shape checks suffice (a buzz then costs nothing)
-    active_d = (None if ori.has_heading
-                else activity_mask(dec.acc_m_s2, dec.fs, params.reps.active_acc_m_s2))
+    active_d = None if ori.has_heading else walking_d
     # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,

@@ -169,7 +169,8 @@ class Summary:
     angles_available : AnglesAvailable
     orientation : OrientationSummary
     calibration : mapping
-        The calibration (mounting, neutral period, heading), JSON-ready.
+        The calibration, JSON-ready (:meth:`tracker.signal.calibration.Calibration.to_dict`:
+        mounting, how it was found, confidence, warning, neutral period).
     reference : str
         What the angles are measured against.
     posture_s : mapping
