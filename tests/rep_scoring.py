@@ -14,18 +14,23 @@ missed repetition counts once (in recall), never twice.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tracker import schema
 
 __all__ = [
     "Event", "Score", "KINDS", "kind_of", "from_rep", "from_truth", "from_trunkyxl_label",
-    "match", "score", "total", "format_score", "TurnFigures", "turn_figures",
+    "MATCH_TOL_S", "match", "score", "total", "format_score", "TurnFigures", "turn_figures", "trunkyxl_trials",
 ]
 
+#: How far outside a reference repetition a found peak may lie and still match it, s
+#: (TrunkyXL's labels come from another sensor, ±0.3 s).
+MATCH_TOL_S = 0.5
 #: Kinds of repetition scored separately (flexion split by direction: bends forward and
 #: backward are different movements; side bends and twists carry a side instead).
 KINDS = ("forward_bend", "back_bend", "side_bend", "twist")
@@ -36,6 +41,9 @@ _TRUNKYXL_DIRECTION = {
     "left": (None, None, "left"),
     "right": (None, None, "right"),
 }
+#: Segment files of a TrunkyXL trial and the plane their movements are in.
+_TRUNKYXL_SEGMENT_PLANE = {"flexion_extension": "flexion", "lateral_bend": "lateral_bend",
+                           "axial_rotation": "axial_rotation"}
 #: Upright-family postures of the simulator (sitting and standing are both "upright").
 _DESIGN_POSTURE = {"sitting": "upright", "standing": "upright", "upright": "upright",
                    "supine": "supine", "all_fours": "all_fours"}
@@ -118,7 +126,7 @@ def from_trunkyxl_label(label: dict[str, Any], *, plane: str, offset_s: float) -
                  posture="upright", hold_s=None)
 
 
-def match(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = 0.5) -> list[tuple[int, int]]:
+def match(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = MATCH_TOL_S) -> list[tuple[int, int]]:
     """One-to-one (truth index, found index) pairs of the same kind, closest peaks first.
 
     A pair is possible when the found event's peak (or centre) lies inside
@@ -225,7 +233,7 @@ class Score:
                    hold_abs_err_s=(), peak_abs_err_deg=())
 
 
-def score(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = 0.5,
+def score(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = MATCH_TOL_S,
           compare_peaks: bool = True, compare_exercise: bool = True) -> Score:
     """Match and compare. ``compare_peaks=False`` where the reference peak is only approximate.
 
@@ -295,8 +303,9 @@ class TurnFigures:
     """How the analysed angles behave while the person turns round (issue 14).
 
     ``max_abs_flexion_deg`` / ``max_abs_lateral_bend_deg``: largest magnitude during the
-    turn (upright walking: should stay small); ``axial_change_deg``: the unwrapped axial
-    rotation just after the turn minus just before it; ``turn_deg``: the true heading change.
+    turn (upright walking: should stay small); ``axial_change_deg``: axial rotation just
+    after the turn minus just before it (medians over ``edge_s``); ``turn_deg``: the true
+    heading change. The axial error is taken modulo 360° (-180° and +180° are one turn).
     """
 
     turn_deg: float
@@ -306,7 +315,7 @@ class TurnFigures:
 
     @property
     def axial_error_deg(self) -> float:
-        return abs(self.axial_change_deg - self.turn_deg)
+        return abs((self.axial_change_deg - self.turn_deg + 180.0) % 360.0 - 180.0)
 
 
 def turn_figures(turns: Sequence[Any], signals: Any, *, edge_s: float = 0.2) -> list[TurnFigures]:
@@ -314,21 +323,40 @@ def turn_figures(turns: Sequence[Any], signals: Any, *, edge_s: float = 0.2) -> 
     import numpy as np
 
     t = signals["t_s"].to_numpy()
+    axial = signals["axial_rotation_deg"].to_numpy()
     out = []
     for turn in turns:
         a, b = np.searchsorted(t, (turn.t_start_s, turn.t_end_s))
         pre = np.searchsorted(t, turn.t_start_s - edge_s)
         post = np.searchsorted(t, turn.t_end_s + edge_s)
-        if b <= a:
+        if b <= a or a <= pre or post <= b:
             continue
-        ax = np.unwrap(np.deg2rad(signals["axial_rotation_deg"].to_numpy()[pre:post]))
-        ax = np.rad2deg(ax)
-        n_edge = max(1, a - pre)
-        change = float(np.median(ax[-max(1, post - b):]) - np.median(ax[:n_edge]))
+        before = float(np.nanmedian(axial[pre:a])) if np.isfinite(axial[pre:a]).any() else math.nan
+        after = float(np.nanmedian(axial[b:post])) if np.isfinite(axial[b:post]).any() else math.nan
         out.append(TurnFigures(
             turn_deg=float(turn.heading_change_deg),
             max_abs_flexion_deg=float(np.nanmax(np.abs(signals["flexion_deg"].to_numpy()[a:b]))),
             max_abs_lateral_bend_deg=float(np.nanmax(np.abs(signals["lateral_bend_deg"].to_numpy()[a:b]))),
-            axial_change_deg=change,
+            axial_change_deg=after - before,
         ))
+    return out
+
+
+def trunkyxl_trials(folder: Path) -> list[tuple[str, Path, list[Event]]]:
+    """(name, full-trial CSV, labels on the trial's time base) of each TrunkyXL trial in ``folder``.
+
+    Labels: ``reps_derived`` of the flexion_extension / lateral_bend / axial_rotation
+    segment files, shifted by each segment's ``segment_window_in_trial_s`` start.
+    """
+    out = []
+    for csv in sorted(folder.glob("*__full__l45.csv")):
+        name = csv.name[: -len("__full__l45.csv")]
+        labels: list[Event] = []
+        for segment, plane in _TRUNKYXL_SEGMENT_PLANE.items():
+            path = folder / f"{name}__{segment}__l45.json"
+            if path.exists():
+                d = json.loads(path.read_text())
+                t0 = float(d["segment_window_in_trial_s"][0])
+                labels.extend(from_trunkyxl_label(lab, plane=plane, offset_s=t0) for lab in d["reps_derived"])
+        out.append((name, csv, sorted(labels, key=lambda e: e.start_s)))
     return out

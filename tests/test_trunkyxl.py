@@ -14,15 +14,13 @@ The files are never copied into the repository; without them these tests skip. R
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from conftest import TRUNKYXL_DIR
-from rep_scoring import Event, Score, format_score, from_rep, from_trunkyxl_label, score, total
+from rep_scoring import MATCH_TOL_S, Event, Score, format_score, from_rep, score, total, trunkyxl_trials
 from tracker.csvio import read_recording
 from tracker.signal.process import process_session
 from tracker.signal.result import SessionAnalysis
@@ -33,10 +31,6 @@ ROTATION_PRECISION_MIN = 0.9
 ROTATION_SIDE_MIN = 0.97
 FORWARD_RECALL_MIN = 0.9
 BACKWARD_RECALL_MIN = 0.8
-#: Labels come from another sensor (±0.3 s); a found peak may sit a little outside them.
-MATCH_TOL_S = 0.5
-_SEGMENT_PLANE = {"flexion_extension": "flexion", "lateral_bend": "lateral_bend",
-                  "axial_rotation": "axial_rotation"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,31 +41,14 @@ class Trial:
     score: Score
 
 
-def _trial_names(folder: Path) -> list[str]:
-    return sorted(p.name[: -len("__full__l45.csv")] for p in folder.glob("*__full__l45.csv"))
-
-
-def _labels(folder: Path, name: str) -> list[Event]:
-    out: list[Event] = []
-    for segment, plane in _SEGMENT_PLANE.items():
-        path = folder / f"{name}__{segment}__l45.json"
-        if not path.exists():
-            continue
-        d = json.loads(path.read_text())
-        t0 = float(d["segment_window_in_trial_s"][0])
-        out.extend(from_trunkyxl_label(lab, plane=plane, offset_s=t0) for lab in d["reps_derived"])
-    return sorted(out, key=lambda e: e.start_s)
-
-
 @pytest.fixture(scope="module")
 def trials() -> list[Trial]:
-    names = _trial_names(TRUNKYXL_DIR) if TRUNKYXL_DIR.is_dir() else []
-    if not names:
+    found_trials = trunkyxl_trials(TRUNKYXL_DIR) if TRUNKYXL_DIR.is_dir() else []
+    if not found_trials:
         pytest.skip(f"TrunkyXL recordings not found in {TRUNKYXL_DIR} (set $TRACKER_TRUNKYXL_DIR)")
     out = []
-    for name in names:
-        res = process_session(read_recording(TRUNKYXL_DIR / f"{name}__full__l45.csv"))
-        labels = _labels(TRUNKYXL_DIR, name)
+    for name, csv, labels in found_trials:
+        res = process_session(read_recording(csv))
         found = [from_rep(r) for r in res.reps]
         # the labelled peaks are approximate (±10 %): peaks are not scored here
         s = score(labels, found, tol_s=MATCH_TOL_S, compare_peaks=False, compare_exercise=False)

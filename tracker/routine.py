@@ -191,6 +191,10 @@ class Routine:
     walk_between_blocks : bool
         Stand up, walk (with the turn) and come back between every two blocks, even when
         they are done in the same position.
+    tempo_range : (low, high) or None
+        The person's own pace: every speed of the routine is multiplied by a factor drawn
+        once per session from this range (None: 1). TrunkyXL's people took 0.4–1.6 s
+        into a movement.
     """
 
     exercises: tuple[ExerciseSpec, ...] = field(default_factory=_default_exercises)
@@ -202,6 +206,7 @@ class Routine:
     sitting_tilt_deg: float = 0.0
     turn_deg: float | None = None
     walk_between_blocks: bool = False
+    tempo_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not self.exercises:
@@ -216,6 +221,8 @@ class Routine:
             raise ValidationError(f"turn_deg {self.turn_deg} is not in [-360, 360]")
         if self.walk_between_blocks and self.walk_steps < 2:
             raise ValidationError("walk_between_blocks needs walk_steps >= 2")
+        if self.tempo_range is not None and not 0.25 <= self.tempo_range[0] <= self.tempo_range[1] <= 4.0:
+            raise ValidationError(f"tempo_range {self.tempo_range} is not within [0.25, 4] (low <= high)")
 
     @classmethod
     def default(cls) -> "Routine":
@@ -236,23 +243,24 @@ class Routine:
         """The TrunkyXL protocol (``shared/data/trunkyxl``), seated on a stool, no holds.
 
         Three forward–backward bends, three side bends each way, three rotations each
-        way, alternating sides, each excursion out and back in about 1–2.5 s. Peaks at
-        the L4/5 sensor as the real files show: forward 15–25°, extension 15–25° (many
-        real extensions are smaller; the analysis must not rely on it), side bends
-        2–8°, twists 5–10°; each person's own range is drawn per session.
+        way, alternating sides, each excursion out and back in about 1–2.5 s at the
+        person's own pace. Peaks at the L4/5 sensor as the real files show: forward
+        15–25°, extension 8–25° (the files: about 20° by the study's summary, often less
+        per repetition), side bends 2–8°, twists 5–10°; each person's own range is drawn
+        per session. About a second still at the start, as in the files.
         """
         fwd = ExerciseSpec("forward_bend", (None,), 1, peak_deg=20.0, peak_deg_range=(15.0, 25.0),
                            speed_out_deg_s=22.0, speed_back_deg_s=28.0, hold_s=0.0, rest_s=0.3,
                            hold_creep_deg=0.0, coupling=0.05)
-        back = dataclasses.replace(fwd, exercise="back_bend", peak_deg_range=(15.0, 25.0))
+        back = dataclasses.replace(fwd, exercise="back_bend", peak_deg_range=(8.0, 25.0))
         side = ExerciseSpec("side_bend", ("right", "left") * 3, 1, peak_deg=5.0, peak_deg_range=(2.0, 8.0),
                             speed_out_deg_s=8.0, speed_back_deg_s=9.0, hold_s=0.0, rest_s=0.3,
                             hold_creep_deg=0.0, coupling=0.15)
         twist = ExerciseSpec("twist", ("left", "right") * 3, 1, peak_deg=7.5, peak_deg_range=(5.0, 10.0),
                              speed_out_deg_s=10.0, speed_back_deg_s=12.0, hold_s=0.0, rest_s=0.3,
                              hold_creep_deg=0.0, coupling=0.15)
-        return cls(exercises=(fwd, back) * 3 + (side, twist), neutral_s=3.0, settle_s=2.0,
-                   walk_steps=0, final_still_s=2.0, variability=0.15)
+        return cls(exercises=(fwd, back) * 3 + (side, twist), neutral_s=1.0, settle_s=2.0,
+                   walk_steps=0, final_still_s=2.0, variability=0.15, tempo_range=(0.8, 1.6))
 
     @classmethod
     def varied(cls) -> "Routine":
@@ -282,7 +290,7 @@ class Routine:
                          speed_back_deg_s=25.0, hold_s=3.0, rest_s=2.0, hold_creep_deg=0.5),
         )
         return cls(exercises=ex, settle_s=2.0, walk_steps=8, final_still_s=2.0, turn_deg=180.0,
-                   walk_between_blocks=True)
+                   walk_between_blocks=True, tempo_range=(0.8, 1.5))
 
     def scaled(self, hold_factor: float, rounds: int = 1) -> "Routine":
         """Holds and rests times ``hold_factor``; the block list repeated ``rounds`` times."""

@@ -137,6 +137,7 @@ class _Builder:
         self.turns: list[tuple[float, float, float]] = []
         self.step_hz = float(rng.uniform(*_STEP_HZ_RANGE))
         self._posture_since = 0.0
+        self.tempo = 1.0
 
     # -------------------------------------------------------------- primitives
     def _label(self, new: str) -> None:
@@ -297,8 +298,8 @@ class _Builder:
             sign = -sign
         ta = RAMP_SMOOTHING_S
         amp = self._vary(peak_deg, 0.7, 1.3)
-        v_out = self._vary(spec.speed_out_deg_s)
-        v_back = self._vary(spec.speed_back_deg_s)
+        v_out = self._vary(spec.speed_out_deg_s) * self.tempo
+        v_back = self._vary(spec.speed_back_deg_s) * self.tempo
         hold = self._vary(spec.hold_s, 0.5, 1.5) if spec.hold_s > 0 else 0.0
         rest = self._vary(spec.rest_s, 0.5, 1.5)
         creep = sign * spec.hold_creep_deg * float(self.rng.uniform(0.5, 1.5)) if hold > 0 else 0.0
@@ -362,6 +363,8 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
         Breathing (0.2–0.3 Hz) on the flexion angle, always.
     """
     b = _Builder(routine, rng)
+    if routine.tempo_range is not None:  # drawn only when asked: other routines keep their streams
+        b.tempo = float(rng.uniform(*routine.tempo_range))
     b._label("sitting")
     b.still(routine.neutral_s)
     for k, spec in enumerate(routine.exercises):
