@@ -134,14 +134,14 @@ def varied():  # noqa: ANN201
     return _analyse(Routine.varied(), "phone_upright_screen_in", 100.0, 12)
 
 
-@pytest.mark.xfail(strict=False, reason="measured F1 0.000 on main eabaf4b+sim (mounting not found)")
+@pytest.mark.xfail(strict=False, reason="measured F1 0.087 on main 5e4b4c9")
 def test_trunkyxl_like_session_in_the_sensor_frame_finds_every_rep(trunkyxl_like) -> None:  # noqa: ANN001
     _, _, s = trunkyxl_like
     assert s.f1() >= 0.95, f"rep F1 {s.f1():.3f}"
     assert s.side_accuracy() >= 0.98 and s.exercise_accuracy >= 0.95
 
 
-@pytest.mark.xfail(strict=False, reason="measured F1 0.138 (recall 0.11) on main eabaf4b+sim")
+@pytest.mark.xfail(strict=False, reason="measured F1 0.560 (recall 0.39, side bends 0/4) on main 5e4b4c9")
 def test_varied_session_with_a_phone_screen_in_meets_the_targets(varied) -> None:  # noqa: ANN001
     _, _, s = varied
     assert s.f1() >= 0.95, f"rep F1 {s.f1():.3f}"
