@@ -230,6 +230,8 @@ class LiveAnalyzer:
         spike_kw: dict[str, Any] = {}
         if self.params.spikes is not None:
             spike_kw["spike_params"] = self.params.spikes
+        if self.params.cracks is not None:  # the same judgement as the offline analysis
+            spike_kw["crack_params"] = self.params.cracks
         self._spikes = SpikeStream(fs, **spike_kw)
         self._spike_buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         rp = self.params.reps

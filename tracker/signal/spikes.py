@@ -85,7 +85,8 @@ from . import _spike_features as F
 
 __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
-    "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS",
+    "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "FACTOR_COLUMNS", "SCORE_CALIBRATION",
+    "calibrated_score",
 ]
 
 #: Best-guess labels a judged spike can get.
@@ -164,6 +165,15 @@ class SpikeParams:
                                "shape_window_s", "burst_window_s", "gait_window_s"))
 
 
+#: ``crack_score = logistic(a + b * logit(product of the soft factors))``: (a, b) fitted
+#: by ``benchmarks/tune_cracks.py`` on the TUNING part of the simulator's pop family
+#: (:mod:`tracker.simulate._pops`: even seeds, tuning ranges and front ends, 50–400 Hz,
+#: plus :func:`~tracker.simulate.simulate_session`'s own pops), so that among spikes
+#: scored about p, about p are pops; ``benchmarks/bench_cracks.py`` checks that on the
+#: held-out part. Re-run the first after changing a factor.
+SCORE_CALIBRATION = (-0.988, 0.104)
+
+
 @dataclass(frozen=True)
 class CrackParams:
     """Settings of :func:`judge_cracks`: the midpoints (factor 0.5) of the score factors.
@@ -171,7 +181,10 @@ class CrackParams:
     Attributes
     ----------
     threshold : float
-        ``possible_crack`` is ``crack_score >= threshold``.
+        ``possible_crack`` is ``crack_score >= threshold``. The default is the score of
+        a spike with no sign of any confounder on balance (factor product 0.5):
+        about 0.27, i.e. on the simulator's pop family about a quarter to a half of
+        the spikes so judged are pops (see :data:`SCORE_CALIBRATION`).
     snr_mid : float
         Peak/background ratio at which ``f_snr`` is 0.5.
     tap_peak_m_s2 : float
@@ -205,7 +218,7 @@ class CrackParams:
         Score multiplier for possible cracks beyond that budget.
     """
 
-    threshold: float = 0.5
+    threshold: float = float(1.0 / (1.0 + np.exp(-SCORE_CALIBRATION[0])))
     snr_mid: float = 6.0
     tap_peak_m_s2: float = 60.0
     tap_delta_v_m_s: float = 0.15
@@ -473,13 +486,24 @@ def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
     return _finish(_judge(out, cp, float(fs), rest), cp, None)
 
 
+#: Names of the soft factors whose product is the raw evidence for a pop.
+FACTOR_COLUMNS = ("f_snr", "f_size", "f_gyro", "f_shape", "f_step", "f_burst")
+
+
+def calibrated_score(raw: np.ndarray) -> np.ndarray:
+    """Probability that a spike is a pop, from the product of its soft factors."""
+    a, b = SCORE_CALIBRATION
+    r = np.clip(np.asarray(raw, dtype=float), 1e-12, 1 - 1e-12)
+    return _logistic(a + b * np.log(r / (1 - r)))
+
+
 def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None) -> Cols:
     """Scores and kinds before the refractory rule (adds to ``out`` and returns it)."""
     n = len(out["t_s"])
     fac = _factors(out, cp, rest)
     names = list(fac)
     stack = np.stack([fac[k] for k in names], axis=1) if n else np.zeros((0, len(names)))
-    score = stack.prod(axis=1)
+    score = calibrated_score(stack.prod(axis=1))
     kind = np.full(n, "possible_crack", dtype=object)
     if n:
         low = score < cp.threshold

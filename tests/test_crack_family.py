@@ -1,0 +1,120 @@
+"""The simulator's pop family and sensor front ends, and one spike judgement for batch
+and live on it (issues 16 and 13)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.signal.spikes import (
+    CrackParams,
+    SpikeStream,
+    calibrated_score,
+    detect_spikes,
+    judge_cracks,
+)
+from tracker.simulate._frontend import (
+    HELD_OUT_FRONT_ENDS,
+    HI_RATE_HZ,
+    NARROW_FRONT_ENDS,
+    TUNING_FRONT_ENDS,
+    front_ends,
+    sample_event,
+)
+from tracker.simulate._pops import (
+    CONFOUNDER_KINDS,
+    PopFamily,
+    pop_wave,
+    simulate_family,
+)
+
+
+def _pulse_at(fe_name: str, rate: float) -> np.ndarray:
+    """A 1 ms, 1 g half-sine jolt as the part samples it (no noise)."""
+    t = np.arange(0, 0.5, 1 / rate)
+    tau = np.arange(0, 1e-3, 1 / HI_RATE_HZ)
+    wave = np.zeros((tau.size, 3))
+    wave[:, 0] = 9.81 * np.sin(np.pi * tau / 1e-3)
+    idx, val = sample_event(t, 0.2, wave, front_ends(rate)[fe_name])
+    out = np.zeros(t.size)
+    out[idx] = val[:, 0]
+    return out
+
+
+def test_front_end_sets_height_and_width_of_a_pop():
+    wide, narrow = _pulse_at("bmi270_normal", 100.0), _pulse_at("bmi270_osr4", 100.0)
+    # A well band-limited part keeps the pulse's area (velocity change, 2/pi * 1 ms * 1 g)...
+    area = 9.81 * 1e-3 * 2 / np.pi
+    assert narrow.sum() / 100.0 == pytest.approx(area, rel=0.05)
+    # ...but a filter at a tenth of the rate spreads it and lowers its peak (~2-3x).
+    assert wide.max() > 2.0 * narrow.max()
+    assert (narrow > 0.5 * narrow.max()).sum() > (wide > 0.5 * wide.max()).sum()
+    # Peak of the order of area * 2 * bandwidth for a filter near Nyquist (40 Hz at 100 Hz).
+    assert 0.3 * area * 80.0 < wide.max() < 1.2 * area * 80.0
+
+
+def test_front_ends_alias_where_the_datasheets_say():
+    at100 = front_ends(100.0)
+    assert at100["icm42688_default"].aliases  # 100 Hz UI filter at 100 Hz ODR
+    assert not front_ends(400.0)["icm42688_default"].aliases
+    assert at100["raw_sampled"].aliases and not at100["bmi270_normal"].aliases
+    assert at100["lsm6ds3_default"].analog_hz == 50.0 and front_ends(200.0)["lsm6ds3_default"].analog_hz == 100.0
+    names = set(TUNING_FRONT_ENDS) | set(HELD_OUT_FRONT_ENDS) | set(NARROW_FRONT_ENDS)
+    assert names == set(at100) and not set(TUNING_FRONT_ENDS) & set(HELD_OUT_FRONT_ENDS)
+    assert all(fe.source for fe in at100.values())
+
+
+def test_tuning_and_held_out_ranges_never_overlap():
+    tu, ho = PopFamily.tuning(), PopFamily.held_out()
+    for name in ("jolt_s", "ring_hz", "ring_tau_s", "tissue_hz", "slap_hz"):
+        for a0, a1 in getattr(tu, name):
+            for b0, b1 in getattr(ho, name):
+                assert a1 <= b0 or b1 <= a0, (name, (a0, a1), (b0, b1))
+    rng = np.random.default_rng(0)
+    amps = []
+    for _ in range(200):
+        acc, _, _, params = pop_wave(rng, ho)
+        amps.append(np.max(np.linalg.norm(acc, axis=1)) / 9.80665)
+        assert any(lo <= params["ring_hz"] <= hi for lo, hi in ho.ring_hz)
+    assert 0.2 <= min(amps) and max(amps) <= 3.0 + 1e-9
+    assert np.median(amps) == pytest.approx(np.sqrt(0.2 * 3.0), rel=0.25)  # log-uniform
+
+
+def test_family_session_has_pops_and_every_confounder_kind():
+    sim = simulate_family(3, 100.0, split="held_out", minutes=3.0)
+    again = simulate_family(3, 100.0, split="held_out", minutes=3.0)
+    np.testing.assert_array_equal(sim.recording.acc_m_s2, again.recording.acc_m_s2)
+    assert 1 <= len(sim.pops) <= 4  # 4 joints, each refractory for 20 min
+    assert sim.front_end.name in HELD_OUT_FRONT_ENDS
+    assert {c.kind for c in sim.confounders} == set(CONFOUNDER_KINDS)
+    for c in sim.confounders:
+        if c.kind == "vibration":
+            assert 0.2 <= c.duration_s <= 5.0
+        if c.kind == "strap_slap":
+            assert 1.0 / 100.0 <= c.duration_s <= 3.0 / 100.0
+
+
+def test_score_is_monotone_and_threshold_is_its_neutral_point():
+    raw = np.linspace(0.001, 0.999, 50)
+    p = calibrated_score(raw)
+    assert np.all(np.diff(p) > 0) and np.all((p > 0) & (p < 1))
+    assert float(calibrated_score(np.array(0.5))) == pytest.approx(CrackParams().threshold)
+
+
+@pytest.mark.parametrize("rate", [100.0, 400.0])
+def test_batch_and_stream_give_one_judgement_on_the_family(rate):
+    sim = simulate_family(5, rate, split="held_out", minutes=2.0)
+    r = sim.recording
+    batch = judge_cracks(detect_spikes(r.t_s, r.acc_m_s2, r.gyr_rad_s, sampling_rate_hz=rate),
+                         r.t_s, r.acc_m_s2, r.gyr_rad_s, sampling_rate_hz=rate)
+    stream = SpikeStream(rate)
+    step = int(rate / 2)
+    parts = [stream.feed(r.t_s[i:i + step], r.acc_m_s2[i:i + step], r.gyr_rad_s[i:i + step])
+             for i in range(0, len(r), step)]
+    live = pd.concat([*parts, stream.flush()], ignore_index=True)
+    assert len(batch) > 5
+    assert live["sample"].tolist() == batch["sample"].tolist()
+    assert live["kind"].tolist() == batch["kind"].tolist()
+    assert live["possible_crack"].tolist() == batch["possible_crack"].tolist()
+    np.testing.assert_allclose(live["crack_score"], batch["crack_score"], atol=1e-3)
