@@ -36,7 +36,7 @@ def test_analyze_csv_json_contract(sim, tmp_path: Path) -> None:  # noqa: ANN001
     got = [(r["exercise"], r["side"]) for r in js["reps"]]
     assert got == [(r.exercise, r.side) for r in sim.truth.reps]
     header = out.read_text().splitlines()[0]
-    assert header == "t_s,flexion_deg,lateral_bend_deg,axial_rotation_deg,q_w,q_x,q_y,q_z"
+    assert header == "t_s,flexion_deg,lateral_bend_deg,axial_rotation_deg,q_w,q_x,q_y,q_z,reference"
     assert len(out.read_text().splitlines()) == len(sim.recording) + 1
 
 

@@ -28,6 +28,9 @@ STARTED_AT = "started_at_utc"
 
 ANGLE_COLUMNS = ("t_s", "flexion_deg", "lateral_bend_deg", "axial_rotation_deg")
 QUAT_COLUMNS = ("q_w", "q_x", "q_y", "q_z")
+#: Angles export: the reference posture the angles of each sample are measured against
+#: (a change of it is where the angles may jump without the body moving).
+REFERENCE_COLUMN = "reference"
 REP_COLUMNS = (
     "exercise", "side", "start_s", "hold_start_s", "hold_end_s", "end_s", "hold_s", "peak_deg",
 )

@@ -18,7 +18,7 @@ import numpy as np
 __all__ = [
     "quat_mul", "quat_mul3", "quat_conj", "quat_normalize", "quat_rotate", "quat_to_matrix",
     "quat_from_matrix", "quat_from_axis_angle", "quat_from_two_vectors", "euler_yxz_from_quat",
-    "quat_from_euler_yxz", "quat_angle_rad",
+    "quat_from_euler_yxz", "quat_angle_rad", "heading_tilt_from_quat",
 ]
 
 
@@ -197,6 +197,24 @@ def euler_yxz_from_quat(q: np.ndarray) -> np.ndarray:
     out[:, 0] = np.arctan2(2.0 * (x * z + w * y), ww - xx - yy + zz)
     out[:, 1] = np.arcsin(np.clip(2.0 * (w * x - y * z) / (ww + xx + yy + zz), -1.0, 1.0))
     out[:, 2] = np.arctan2(2.0 * (x * y + w * z), ww - xx + yy - zz)
+    return out
+
+
+def heading_tilt_from_quat(q: np.ndarray) -> np.ndarray:
+    """Angles (rad) of ``R = Rz(c) Ry(a) Rx(b)``, columns ``a, b, c`` as in
+    :func:`euler_yxz_from_quat`: the turn about z taken first (outermost), so ``a`` and
+    ``b`` are the tilt in the turned frame and do not change when the whole body turns
+    about z. The same as y–x–z to first order. ``q`` need not be normalised.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if q.ndim == 1:
+        return heading_tilt_from_quat(q[None])[0]
+    w, x, y, z = np.ascontiguousarray(q.T)
+    ww, xx, yy, zz = w * w, x * x, y * y, z * z
+    out = np.empty((q.shape[0], 3))
+    out[:, 0] = np.arcsin(np.clip(2.0 * (w * y - x * z) / (ww + xx + yy + zz), -1.0, 1.0))
+    out[:, 1] = np.arctan2(2.0 * (w * x + y * z), ww - xx - yy + zz)
+    out[:, 2] = np.arctan2(2.0 * (w * z + x * y), ww + xx - yy - zz)
     return out
 
 

@@ -37,7 +37,11 @@ from .. import schema
 from ..errors import ValidationError
 from ..quality import Quality
 from ..recording import Recording
-from ._quat import _left_matrix, _right_matrix, euler_yxz_from_quat, quat_conj, rows_matmul
+from ._quat import (
+    _left_matrix, _right_matrix, euler_yxz_from_quat, heading_tilt_from_quat, quat_conj,
+    quat_from_two_vectors, quat_mul,
+    rows_matmul,
+)
 from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, MountingPrior, calibrate
 from .orientation import Orientation, estimate_orientation, has_gyroscope
@@ -138,6 +142,25 @@ def _reference_changes(parts: list[Bout], events: list[RepEvent], neutral: tuple
     return changes
 
 
+def _keep_reference_through_turns(changes: list[tuple[int, tuple[int, int]]], parts: list[Bout],
+                                  q_wb_ref: Any) -> list[tuple[int, tuple[int, int]]]:
+    """Drop the re-referencing of an upright part whose posture differs from the one in
+    force only by heading (the person turned round): the re-levelled reference shows
+    the turn as axial rotation (180° after a U-turn) instead of a jump back to 0.
+    Sitting down, lying down or leaning differently (tilt changed) still re-reference.
+    """
+    starts = {p.start: (p.ref_start, p.ref_end) for p in parts}
+    out: list[tuple[int, tuple[int, int]]] = []
+    for i, (at, ref) in enumerate(changes):
+        if out and i > 0 and starts.get(at) == ref:
+            up_old, up_new = body_up(q_wb_ref(out[-1][1])), body_up(q_wb_ref(ref))
+            if (min(up_old[2], up_new[2]) >= _LEVEL_MIN_COS
+                    and float(up_old @ up_new) >= _SAME_TILT_COS):
+                continue
+        out.append((at, ref))
+    return out
+
+
 def _segments(n: int, changes: list[tuple[int, tuple[int, int]]], events: list[RepEvent]
               ) -> list[tuple[int, int, tuple[int, int] | RepEvent]]:
     """``[a, b)`` pieces of the session with a fixed reference range, or inside a
@@ -212,20 +235,52 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
             mats[(r, flip)] = _left_matrix(quat_conj(q)) @ r_sb
         return mats[(r, flip)]
 
+    levelled: dict[tuple[int, int], np.ndarray] = {}
+    level_refs: set[tuple[int, int]] = set()
+
+    def mat_level(r: tuple[int, int]) -> np.ndarray:
+        """A fixed upright reference, re-levelled: turning round leaves flexion alone.
+
+        ``conj(Q) ⊗ q_rel ⊗ Q`` with ``Q`` taking body z onto the reference's vertical:
+        the relative rotation seen in a frame whose z is the reference's world vertical,
+        decomposed heading first (:func:`heading_tilt_from_quat`), so a turn about the
+        vertical is all axial rotation and flexion / lateral bend are the tilt in the
+        body's own heading (a tilted reference would otherwise turn ψ into flexion and
+        lateral bend of up to twice its tilt, and a lean would flip sign after a
+        U-turn). Lying and all-fours references (far from upright) keep the body axes.
+        """
+        if r not in levelled:
+            q = q_ref(r)
+            u = body_up(q)
+            if u[2] >= _LEVEL_MIN_COS:
+                level_refs.add(r)
+                lq = quat_from_two_vectors(_EZ, u)
+                levelled[r] = (_left_matrix(quat_conj(quat_mul(q, lq)))
+                               @ _right_matrix(quat_mul(q_sb, lq)))
+            else:
+                levelled[r] = mat(r)
+        return levelled[r]
+
     # the Euler angles of consecutive pieces are computed together, a block at a time:
     # one call per short segment would cost more than its arithmetic
     pending: list[np.ndarray] = []  # q_rel pieces (4, m), consecutive from sample `done`
     done = n_pending = 0
+    kind = False  # pieces of one kind: True = levelled (heading first), False = y–x–z
 
     def flush() -> None:
         nonlocal done, n_pending
         q = pending[0] if len(pending) == 1 else np.concatenate(pending, axis=1)
-        ang[done:done + n_pending] = euler_yxz_from_quat(q.T)
+        euler = heading_tilt_from_quat if kind else euler_yxz_from_quat
+        ang[done:done + n_pending] = euler(q.T)
         done += n_pending
         n_pending = 0
         pending.clear()
 
     for a0, b0, ref in segments:
+        lev = not isinstance(ref, RepEvent) and (mat_level(ref) is not None and ref in level_refs)
+        if pending and lev != kind:
+            flush()
+        kind = lev
         for a in range(a0, b0, _BLOCK):
             b = min(b0, a + _BLOCK)
             if isinstance(ref, RepEvent):
@@ -236,8 +291,8 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
                 w = (np.arange(a, b) - ref.start)[:, None] / max(1, ref.end - ref.start - 1)
                 q_rel = ((1.0 - w) * rows_matmul(mat(r0), q_ws[a:b])
                          + w * rows_matmul(mat(r1, flip), q_ws[a:b]))
-            else:  # conj(ref) ⊗ q_ws ⊗ q_sb: one 4x4 product for the block
-                q_rel = rows_matmul(mat(ref), q_ws[a:b])
+            else:  # conj(ref) ⊗ q_ws ⊗ q_sb (levelled): one 4x4 product for the block
+                q_rel = rows_matmul(mat_level(ref), q_ws[a:b])
             pending.append(q_rel.T)
             n_pending += q_rel.shape[0]
             if n_pending >= _BLOCK:
@@ -245,7 +300,50 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
     if pending:
         flush()
     ang *= 180.0 / np.pi
+    # a turn past ±180° against one fixed reference goes on (190°, not −170°)
+    k = 0
+    while k < len(segments):
+        a, b, ref = segments[k]
+        if not isinstance(ref, RepEvent):
+            while k + 1 < len(segments) and segments[k + 1][2] == ref:
+                k += 1
+                b = segments[k][1]
+            col = ang[a:b, 2]
+            if b - a > 1 and np.abs(np.diff(col)).max() > 180.0:
+                ang[a:b, 2] = np.unwrap(col, period=360.0)
+        k += 1
     return ang
+
+
+def _reference_column(n: int, t: np.ndarray, segments: list, neutral: tuple[int, int]
+                      ) -> pd.Categorical:
+    """Per sample, the name of the reference posture its angles are measured against.
+
+    ``neutral`` (the calibration's), ``posture at T s`` (the posture settled into at T,
+    e.g. after turning round or lying down), or ``posture at T0 s -> T1 s`` inside a
+    repetition (its start posture moving to the one it returns to). A change of name is
+    where the angles may jump: the reference changed, not the body.
+    """
+    codes = np.empty(n, dtype=np.int32)
+    names: dict[str, int] = {}
+    for a, b, ref in segments:
+        if isinstance(ref, RepEvent):
+            after = ref.after if ref.after is not None else (ref.ref_start, ref.ref_end)
+            name = f"posture at {t[ref.ref_start]:.1f} s -> {t[min(after[0], n - 1)]:.1f} s"
+        elif ref == neutral:
+            name = "neutral"
+        else:
+            name = f"posture at {t[min(ref[0], n - 1)]:.1f} s"
+        codes[a:b] = names.setdefault(name, len(names))
+    return pd.Categorical.from_codes(codes, categories=list(names), validate=False)
+
+
+#: References within 45° of upright are re-levelled (see ``_signal_angles``).
+_LEVEL_MIN_COS = math.cos(math.radians(45.0))
+_EZ = np.array([0.0, 0.0, 1.0])
+#: Two upright postures whose 'up' directions are within 25° differ by heading (turned
+#: round), not by posture (sat down, lay down).
+_SAME_TILT_COS = math.cos(math.radians(25.0))
 
 
 #: Samples per block of the per-sample angle computation (temporaries stay in cache).
@@ -265,7 +363,8 @@ def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Cal
         reference=("angles and peak_deg: each repetition's start posture (interpolated to "
                    "its end posture across the repetition, which removes drift); before "
                    "the first repetition the neutral calibration posture, or the posture "
-                   "settled into after turning round or changing position"),
+                   "settled into after turning round or changing position; the angles "
+                   f"CSV names the one in force per sample (column '{schema.REFERENCE_COLUMN}')"),
         posture_s={k: _f(v, 1) for k, v in posture_time.items()},
         data_quality=quality,
         notes=tuple(notes),
@@ -295,8 +394,9 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         ``signals`` (one row per sample: ``t_s``, ``flexion_deg``, ``lateral_bend_deg``,
         ``axial_rotation_deg``, ``q_w..q_z`` (sensor orientation, ENU, scalar first),
         ``rest``, ``acc_norm_m_s2``, ``posture``, ``rep`` (index or -1), ``primary_deg``
-        (the repetition's primary angle against its start posture, NaN outside)),
-        ``reps``, ``spikes``, ``cracks`` and a :class:`~tracker.signal.result.Summary`.
+        (the repetition's primary angle against its start posture, NaN outside),
+        ``reference`` (the name of the reference posture the angles are measured
+        against)), ``reps``, ``spikes``, ``cracks`` and a :class:`~tracker.signal.result.Summary`.
 
     Raises
     ------
@@ -365,7 +465,9 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     def q_wb_ref(r: tuple[int, int]) -> np.ndarray:
         return _mean_quat(rows_matmul(r_sb, ori.quat_wxyz[r[0]:max(r[1], r[0] + 1)]))
 
-    segments = _segments(n, _reference_changes(parts, events, neutral), events)
+    changes = _keep_reference_through_turns(_reference_changes(parts, events, neutral), parts,
+                                            q_wb_ref)
+    segments = _segments(n, changes, events)
     ang = _signal_angles(ori.quat_wxyz, q_sb, up_b, ori.has_heading, segments, q_wb_ref)
     rep_col = np.full(n, -1, dtype=np.int64)
     primary = np.full(n, np.nan)
@@ -404,6 +506,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         "posture": pd.Categorical.from_codes(posture, categories=list(POSTURES), validate=False),
         "rep": rep_col,
         "primary_deg": primary,
+        schema.REFERENCE_COLUMN: _reference_column(n, t, segments, neutral),
     }, copy=False)
     quality = Quality.of_times(t, nominal_rate_hz=rec.meta.nominal_rate_hz, period_s=1.0 / fs)
     counts = np.bincount(posture_d, minlength=len(POSTURES))

@@ -312,7 +312,8 @@ class SessionAnalysis:
 
     # ------------------------------------------------------------- tables
     def angles_frame(self, with_quaternion: bool = True) -> pd.DataFrame:
-        cols = list(schema.ANGLE_COLUMNS) + (list(schema.QUAT_COLUMNS) if with_quaternion else [])
+        cols = (list(schema.ANGLE_COLUMNS) + (list(schema.QUAT_COLUMNS) if with_quaternion else [])
+                + [schema.REFERENCE_COLUMN])
         return self.signals[[c for c in cols if c in self.signals.columns]].copy()
 
     def reps_frame(self) -> pd.DataFrame:
