@@ -41,13 +41,17 @@ def test_trunkyxl_routine_is_the_seated_protocol_at_lower_back_amplitudes_and_sp
         if sign is None:
             sign = (1 if r.side == "left" else -1) if r.movement == "twist" else (1 if r.side == "right" else -1)
         assert np.sign(r.peak_deg) == sign
-    # TrunkyXL at L4/5: twists 5-10°, side bends 2-8°, bends 15-25° (± per-rep variation)
-    for k, (lo, hi) in {"twist": (5, 10), "side_bend": (2, 8), "forward_bend": (15, 25), "back_bend": (15, 25)}.items():
+    # TrunkyXL at L4/5: the person's range (twists 5-12°, side bends 2-10°, forward bends
+    # 15-25°), varied per repetition by at most ±30 %
+    ranges = {spec.exercise: spec.peak_deg_range for spec in Routine.trunkyxl().exercises}
+    assert ranges["twist"] == (5.0, 12.0) and ranges["side_bend"] == (2.0, 10.0)
+    assert ranges["forward_bend"] == (15.0, 25.0)
+    for k, (lo, hi) in ranges.items():
         peaks = np.abs([r.peak_deg for r in by[k]])
-        assert lo * 0.65 <= peaks.min() and peaks.max() <= hi * 1.35, (k, peaks)
+        assert lo * 0.7 - 0.5 <= peaks.min() and peaks.max() <= hi * 1.3 + 0.5, (k, peaks)
     # quick: out and back about 0.5-2.5 s each, no rests to speak of
     for r in reps:
-        assert 0.3 <= r.peak_s - r.start_s <= 2.6 and 0.3 <= r.end_s - r.peak_s <= 2.6
+        assert 0.25 <= r.peak_s - r.start_s <= 2.6 and 0.25 <= r.end_s - r.peak_s <= 2.6
     gaps = np.diff([r.start_s for r in reps]) - np.array([r.end_s - r.start_s for r in reps[:-1]])
     assert np.median(gaps) < 0.6
 

@@ -14,16 +14,20 @@ The files are never copied into the repository; without them these tests skip. R
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from conftest import TRUNKYXL_DIR
 from rep_scoring import MATCH_TOL_S, Event, Score, format_score, from_rep, score, total, trunkyxl_trials
 from tracker.csvio import read_recording
+from tracker.routine import Routine
 from tracker.signal.process import process_session
 from tracker.signal.result import SessionAnalysis
+from tracker.simulate import SensorModel, simulate_session
 
 #: Issue 14's targets on these trials.
 ROTATION_RECALL_MIN = 0.9
@@ -122,3 +126,55 @@ def test_no_lying_or_all_fours_exercise(trials: list[Trial]) -> None:
 def test_no_possible_cracks(trials: list[Trial]) -> None:
     cracks = [(t.name, round(c.t_s, 2)) for t in trials for c in t.analysis.cracks]
     assert not cracks, f"{len(cracks)} possible cracks in trials without any: {cracks[:6]}"
+
+
+# ------------------------------------------------------- the simulator against these files
+_SEGMENT_MOVEMENTS = {"flexion_extension": ("forward_bend", "back_bend"), "lateral_bend": ("side_bend",),
+                      "axial_rotation": ("twist",)}
+
+
+def _gyro_rms_deg_s(t_s: np.ndarray, gyr_rad_s: np.ndarray, a_s: float, b_s: float) -> np.ndarray:
+    m = (t_s >= a_s) & (t_s < b_s)
+    return np.sqrt((np.rad2deg(gyr_rad_s[m]) ** 2).mean(axis=0))
+
+
+def test_simulated_trunkyxl_protocol_moves_like_the_real_sensor() -> None:
+    """Routine.trunkyxl() worn like TrunkyXL's sensor: per-segment gyro RMS (primary axis
+    within a factor 1.5, off-axis share within 0.25) and repetition peaks (medians within
+    40 %) as the real files show."""
+    trials = trunkyxl_trials(TRUNKYXL_DIR) if TRUNKYXL_DIR.is_dir() else []
+    if not trials:
+        pytest.skip(f"TrunkyXL recordings not found in {TRUNKYXL_DIR} (set $TRACKER_TRUNKYXL_DIR)")
+    real: dict[str, list[np.ndarray]] = {k: [] for k in _SEGMENT_MOVEMENTS}
+    real_peaks: dict[str, list[float]] = {"twist": [], "side_bend": [], "forward_bend": []}
+    for name, csv, labels in trials:
+        rec = read_recording(csv)
+        for seg in _SEGMENT_MOVEMENTS:
+            d = json.loads((TRUNKYXL_DIR / f"{name}__{seg}__l45.json").read_text())
+            real[seg].append(_gyro_rms_deg_s(rec.t_s, rec.gyr_rad_s, *d["segment_window_in_trial_s"]))
+        for e in labels:
+            if e.kind in real_peaks:
+                real_peaks[e.kind].append(abs(e.peak_deg))
+    sim: dict[str, list[np.ndarray]] = {k: [] for k in _SEGMENT_MOVEMENTS}
+    sim_peaks: dict[str, list[float]] = {k: [] for k in real_peaks}
+    for seed in range(6):
+        s = simulate_session(seed=seed, rate_hz=50.0, routine=Routine.trunkyxl(), cracks=False,
+                             confounders=False, sensor=SensorModel(nominal_mounting="flat_back_x_down"))
+        for seg, moves in _SEGMENT_MOVEMENTS.items():
+            reps = [r for r in s.truth.reps if r.movement in moves]
+            sim[seg].append(_gyro_rms_deg_s(s.recording.t_s, s.recording.gyr_rad_s,
+                                            reps[0].start_s - 0.3, reps[-1].end_s + 0.3))
+        for r in s.truth.reps:
+            if r.movement in sim_peaks:
+                sim_peaks[r.movement].append(abs(r.peak_deg))
+    for seg in _SEGMENT_MOVEMENTS:
+        r, m = np.median(real[seg], axis=0), np.median(sim[seg], axis=0)
+        print(f"\n{seg}: gyro RMS (x down, y right, z out) real {r.round(1)} deg/s, simulated {m.round(1)}")
+        k = int(np.argmax(r))
+        assert int(np.argmax(m)) == k, (seg, r, m)
+        assert 1 / 1.5 <= m[k] / r[k] <= 1.5, (seg, r, m)
+        np.testing.assert_allclose(m / m[k], r / r[k], atol=0.25, err_msg=seg)
+    for kind, peaks in real_peaks.items():
+        r, m = float(np.median(peaks)), float(np.median(sim_peaks[kind]))
+        print(f"{kind}: median peak real {r:.1f} deg, simulated {m:.1f} deg")
+        assert 0.6 <= m / r <= 1.4, (kind, r, m)

@@ -305,7 +305,8 @@ class _Builder:
         creep = sign * spec.hold_creep_deg * float(self.rng.uniform(0.5, 1.5)) if hold > 0 else 0.0
         amp = min(amp, MAX_PEAK_DEG[spec.exercise] - abs(creep) - 1.0)  # 1° left for sway
         others = [c for c in ("f", "l", "r") if c != ch]
-        couple = {c: float(np.clip(self.rng.standard_normal(), -2.5, 2.5)) * spec.coupling for c in others}
+        lim = min(2.5, 0.8 / spec.coupling) if spec.coupling > 0 else 2.5  # secondary <= 0.8 primary
+        couple = {c: float(np.clip(self.rng.standard_normal(), -lim, lim)) * spec.coupling for c in others}
 
         t0 = self.t
         ta_out = min(ta, amp / v_out)
