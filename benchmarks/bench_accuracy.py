@@ -36,9 +36,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from rep_scoring import (  # noqa: E402
-    Event, Score, TurnFigures, format_score, from_rep, from_truth, score, total, trunkyxl_trials,
+    Event,
+    Score,
+    TurnFigures,
+    format_score,
+    from_rep,
+    from_truth,
+    score,
+    total,
+    trunkyxl_trials,
     turn_figures,
 )
+
 from tracker.csvio import read_recording  # noqa: E402
 from tracker.routine import Routine  # noqa: E402
 from tracker.signal.process import process_session  # noqa: E402

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 import pytest
-
 from rep_scoring import format_score, from_rep, from_truth, score, turn_figures
+
 from tracker import schema
 from tracker.routine import ExerciseSpec, Routine
 from tracker.signal.process import process_session

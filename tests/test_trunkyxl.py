@@ -20,9 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from conftest import TRUNKYXL_DIR
-from rep_scoring import MATCH_TOL_S, Event, Score, format_score, from_rep, score, total, trunkyxl_trials
+from rep_scoring import (
+    MATCH_TOL_S,
+    Event,
+    Score,
+    format_score,
+    from_rep,
+    score,
+    total,
+    trunkyxl_trials,
+)
+
 from tracker.csvio import read_recording
 from tracker.routine import Routine
 from tracker.signal.process import process_session

@@ -272,8 +272,9 @@ class Routine:
         """Every plane, quick and held, seated and standing, with a U-turn walk between blocks.
 
         Quick excursions without holds and holds of 1–60 s; small movements (side bends
-        2–8°, seated twists 5–10°) next to larger ones; a 180° turn while walking
-        between blocks; the four named stretches too. About 6 minutes.
+        4–8°, seated twists 4–10°) next to larger ones; standing forward and side bends,
+        the cow on all fours (a generic back bend), the four named stretches; a 180°
+        turn while walking between blocks. About 8 minutes.
         """
         ex = (
             ExerciseSpec("twist", ("left", "right") * 2, 1, peak_deg=7.5, peak_deg_range=(4.0, 10.0),
@@ -293,6 +294,13 @@ class Routine:
                          speed_back_deg_s=20.0, hold_s=15.0, rest_s=3.0, hold_creep_deg=1.5),
             ExerciseSpec("cat_stretch", (None,), 2, peak_deg=25.0, speed_out_deg_s=20.0,
                          speed_back_deg_s=25.0, hold_s=3.0, rest_s=2.0, hold_creep_deg=0.5),
+            # the cow (hollow back on all fours): a generic back bend
+            ExerciseSpec("back_bend", (None,), 2, stance="all_fours", peak_deg=15.0,
+                         peak_deg_range=(8.0, 20.0), speed_out_deg_s=15.0, speed_back_deg_s=20.0,
+                         hold_s=2.0, rest_s=1.5, hold_creep_deg=0.3),
+            ExerciseSpec("side_bend", ("right", "left"), 1, stance="standing", peak_deg=12.0,
+                         peak_deg_range=(6.0, 20.0), speed_out_deg_s=12.0, speed_back_deg_s=15.0,
+                         hold_s=5.0, rest_s=2.0, hold_creep_deg=0.5, coupling=0.3),
         )
         return cls(exercises=ex, settle_s=2.0, walk_steps=8, final_still_s=2.0, turn_deg=180.0,
                    walk_between_blocks=True, tempo_range=(0.8, 1.5))

@@ -11,14 +11,27 @@ the sensor frame; see :mod:`._plan` for frames and the sign of each angle,
 confounders.
 """
 
+from ..routine import ExerciseSpec, Routine
 from ._events import HI_RATE_HZ
 from ._plot import plot_simulation
-from ..routine import ExerciseSpec, Routine
 from ._sensor import MOUNTINGS, RANDOM_MOUNTINGS, SensorModel
-from ._session import CRACK_REFRACTORY_S, EARTH_FIELD_ENU_UT, JOINTS, Simulation, simulate_session
+from ._session import (
+    CRACK_REFRACTORY_S,
+    EARTH_FIELD_ENU_UT,
+    JOINTS,
+    Simulation,
+    simulate_session,
+)
 from ._truth import (
-    ANGLE_TRUTH_COLUMNS, GroundTruth, TruthConfounder, TruthCrack, TruthGap, TruthMounting,
-    TruthPosture, TruthRep, TruthTurn,
+    ANGLE_TRUTH_COLUMNS,
+    GroundTruth,
+    TruthConfounder,
+    TruthCrack,
+    TruthGap,
+    TruthMounting,
+    TruthPosture,
+    TruthRep,
+    TruthTurn,
 )
 
 __all__ = [

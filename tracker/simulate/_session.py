@@ -12,14 +12,22 @@ from scipy.spatial.transform import Rotation
 from .. import schema
 from ..errors import ValidationError
 from ..recording import Recording, RecordingMeta
+from ..routine import Routine
 from . import _events as ev
 from ._motion import eval_angles, eval_kinematics, q_from_rotation, qconj, qmul, qrotate
 from ._plan import Plan, make_plan
-from ..routine import Routine
 from ._sensor import MOUNTINGS, SensorModel
 from ._truth import (
-    ANGLE_TRUTH_COLUMNS, DESIGN_POSTURE, GroundTruth, TruthConfounder, TruthCrack, TruthGap,
-    TruthMounting, TruthPosture, TruthRep, TruthTurn,
+    ANGLE_TRUTH_COLUMNS,
+    DESIGN_POSTURE,
+    GroundTruth,
+    TruthConfounder,
+    TruthCrack,
+    TruthGap,
+    TruthMounting,
+    TruthPosture,
+    TruthRep,
+    TruthTurn,
 )
 
 __all__ = ["Simulation", "simulate_session", "JOINTS", "CRACK_REFRACTORY_S", "EARTH_FIELD_ENU_UT"]
