@@ -237,8 +237,9 @@ def score(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = MATC
           compare_peaks: bool = True, compare_exercise: bool = True) -> Score:
     """Match and compare. ``compare_peaks=False`` where the reference peak is only approximate.
 
-    Hold error: a repetition without hold counts as a 0 s hold on either side, so a hold
-    found where there was none (or missed) costs its whole length.
+    Hold error: over matched pairs where either side has a hold; a repetition without
+    hold counts as a 0 s hold, so a hold found where there was none (or missed) costs its
+    whole length, while quick repetitions found quick do not dilute the mean.
     """
     pairs = match(truth, found, tol_s=tol_s)
     n_truth = {k: sum(e.kind == k for e in truth) for k in KINDS}
@@ -261,7 +262,8 @@ def score(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = MATC
         if t.posture is not None and f.posture is not None:
             po_n += 1
             po_ok += f.posture == t.posture
-        holds.append(abs((f.hold_s or 0.0) - (t.hold_s or 0.0)))
+        if t.hold_s is not None or f.hold_s is not None:  # quick reps found quick are not averaged in
+            holds.append(abs((f.hold_s or 0.0) - (t.hold_s or 0.0)))
         if compare_peaks and math.isfinite(t.peak_deg):
             peaks.append(abs(f.peak_deg - t.peak_deg))
     mt = {i for i, _ in pairs}
