@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.recording import Recording, RecordingMeta  # noqa: E402
-from tracker.report import write_report  # noqa: E402
+from tracker.sessions import report as write_report  # noqa: E402
+from tracker.sessions import save_analysis  # noqa: E402
 from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike, Summary  # noqa: E402
 from tracker.simulate import Routine, Simulation, simulate_session  # noqa: E402
 from tracker.store import Store  # noqa: E402
@@ -76,7 +77,7 @@ def build_store(root: Path, n: int, sims: list[Simulation]) -> tuple[Store, list
         rec = sim.recording.with_meta(started_at=when) if last else tiny_recording(when)
         sid = store.import_recording(rec)
         analysis = truth_analysis(sim, peak_scale=min(1.0 + 0.25 * k / n, 1.3))
-        store.save_analysis(sid, analysis)
+        save_analysis(store, sid, analysis)
         pain = int(np.clip(round(5 - 3 * k / n + rng.normal(0, 0.8)), 0, 10))
         store.set_self_report(sid, pain_before=pain, pain_after=max(pain - int(rng.integers(0, 3)), 0))
         ids.append(sid)

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 pytest.importorskip("bumble")
 
 from tracker.cli import cli  # noqa: E402
+from tracker.sessions import load_analysis  # noqa: E402
 from tracker.store import SCHEMA_VERSION, Store  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
@@ -160,7 +161,7 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
         # Through the BLE path the analysis still finds the simulated repetitions.
         truth = json.loads((out / "simulated_truth.json").read_text())
         with Store.open(data_dir) as store:
-            analysis = store.load_analysis(info.id)
+            analysis = load_analysis(store, info.id)
         assert analysis is not None and abs(len(analysis.reps) - len(truth["reps"])) <= 1
         assert (out / "csv" / f"{info.id}_reps.csv").exists()
 

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.errors import ValidationError
-from tracker.export import export_sessions, safe_output_path
+from tracker.export import safe_output_path
+from tracker.sessions import export as export_sessions
 from tracker.store import DB_FILENAME, Store
 
 from helpers import still_recording
@@ -114,7 +115,7 @@ def test_report_on_a_tampered_database_writes_nothing_outside_out(tmp_path):
 
 
 def test_report_name_cannot_leave_the_folder(tmp_path):
-    from tracker.report.writer import write_report
+    from tracker.sessions import report as write_report
 
     data_dir, out = tmp_path / "home", tmp_path / "out"
     with Store.open(data_dir) as store:

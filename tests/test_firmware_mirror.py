@@ -5,7 +5,7 @@ Three implementations of the same bytes are checked against each other:
 * ``firmware-notes/reference-firmware/tracker_imu_xiao/tracker_imu_core.h`` — the C the
   tag runs, compiled here with the host C compiler (ASan/UBSan when available) and
   driven by ``host_check.c``;
-* :mod:`tracker.firmware_mirror` — its line-for-line Python mirror;
+* `tests/firmware_mirror.py` — its line-for-line Python mirror;
 * :mod:`tracker.profiles.tracker_imu` — the profile's encoder and decoder (spec owner).
 
 Expected values are computed independently here (exact fractions for the decimator's
@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker import firmware_mirror as fm
+import firmware_mirror as fm
 from tracker.profiles import tracker_imu as ti
 from tracker.schema import STANDARD_GRAVITY_M_S2
 

@@ -16,6 +16,7 @@ from tracker.profiles import PROFILES
 from tracker.recording import RecordingMeta
 from tracker.schema import SAFETY_GUIDANCE
 from tracker.signal.result import Rep, SessionAnalysis, Summary
+from tracker.sessions import save_analysis
 from tracker.store import Store
 
 
@@ -87,7 +88,7 @@ def _session(store: Store, reps: list[dict], analysed: bool) -> str:
                     hold_end_s=None, end_s=1.0, hold_s=None, peak_deg=r["peak_deg"]) for r in reps)),
             spikes=(), cracks=(), summary=Summary.of_events(reps_, (), ()), sample_rate_hz=100.0,
             duration_s=1.0)
-        store.save_analysis(sid, analysis)
+        save_analysis(store, sid, analysis)
     else:
         for r in reps:
             store.add_event(sid, "live_rep", 0.0, **r)

@@ -15,8 +15,9 @@ from report_builders import day, make_analysis, tiny_recording
 from tracker import schema
 from tracker.cli import cli
 from tracker.errors import ValidationError
-from tracker.report import write_report
 from tracker.report.summaries import collect, summarise_analysis
+from tracker.sessions import load_analysis, save_analysis, stored_session
+from tracker.sessions import report as write_report
 from tracker.report.tables import overview_table
 from tracker.store import Store
 
@@ -37,7 +38,7 @@ def _fill(store: Store, n: int, *, analysed: int | None = None) -> tuple[list[st
         a = make_analysis(seed=20 + k, scale=1.0 + 0.03 * k)
         analyses[when] = a
         if analysed is None or k < analysed:
-            store.save_analysis(sid, a)
+            save_analysis(store, sid, a)
         store.set_self_report(sid, pain_before=4, pain_after=6 if k == 2 else 3)
         ids.append(sid)
     return ids, analyses
@@ -135,7 +136,7 @@ def test_tables_cover_every_session_and_quality(multi):
     attention = [e for e in root.iter() if e.get("id") == "attention"][0]
     assert "Pain went up" in "".join(attention.itertext())
     # the repetitions table of the detailed session lists every repetition
-    assert len(body_rows(tables["reps"])) == len(collect(store, [ids[-1]]).analyses[ids[-1]].reps)
+    assert len(body_rows(tables["reps"])) == len(collect([stored_session(store, ids[-1])]).analyses[ids[-1]].reps)
 
 
 def test_pdf_is_written(multi):
@@ -160,11 +161,11 @@ def test_single_session_report_has_no_progress_chart(tmp_path):
 def test_sessions_without_analysis_are_analysed_and_stored(tmp_path):
     store = Store.open(tmp_path / "data")
     ids, analyses = _fill(store, 3, analysed=1)
-    assert store.load_analysis(ids[2]) is None
+    assert load_analysis(store, ids[2]) is None
     files = write_report(store, ids, tmp_path / "out", analyse=_analyse_by_start(analyses), pdf=False,
                          dpi=40, detail_sessions=0)
     assert files.analysed_now == (ids[1], ids[2])
-    assert len(store.load_analysis(ids[2]).reps) == len(analyses[day(4)].reps)
+    assert len(load_analysis(store, ids[2]).reps) == len(analyses[day(4)].reps)
 
 
 def test_no_sessions_is_a_clear_error(tmp_path):
@@ -249,7 +250,7 @@ def test_report_from_example_sessions_with_the_real_analysis(tmp_path):
     ids = list(examples.import_into(store, names).values())
     files = write_report(store, ids, tmp_path / "out", pdf=False, dpi=40)
     assert set(files.analysed_now) == set(ids)
-    latest = store.load_analysis(ids[-1])
+    latest = load_analysis(store, ids[-1])
     truth_reps = int(table[table["name"] == names[-1]].iloc[0]["n_reps"])
     assert abs(len(latest.reps) - truth_reps) <= 1  # the analysis finds the simulated reps
     root = _parse(files.html)

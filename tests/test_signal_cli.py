@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from tracker.cli import cli
 from tracker.csvio import write_raw_csv
-from tracker.signal import ANALYSIS_VERSION
+from tracker.sessions import load_analysis
+from tracker.signal import ANALYSIS_VERSION, SessionAnalysis
 from tracker.simulate import simulate_session
 from tracker.store import Store
 
@@ -49,13 +50,13 @@ def test_analyze_stored_session_saves_result(sim, data_dir: Path) -> None:  # no
     assert "chair_backbend" in result.output and "possible" in result.output
     assert "not a diagnosis" in result.output
     with Store.open(data_dir) as store:
-        assert store.load_analysis(sid) is None  # --no-store kept it out
+        assert load_analysis(store, sid) is None  # --no-store kept it out
     result = run("analyze", "latest", "--json")
     assert result.exit_code == 0
     js = json.loads(result.stdout)
     assert js["session"]["id"] == sid
     with Store.open(data_dir) as store:
-        saved = store.load_analysis(sid, ANALYSIS_VERSION)
+        saved = SessionAnalysis.from_events_json(store.load_analysis(sid, ANALYSIS_VERSION))
     assert saved is not None and len(saved.reps) == len(js["reps"])
     assert saved.summary.n_reps == js["summary"]["n_reps"]
 

@@ -22,6 +22,7 @@ from hypothesis.extra.numpy import arrays
 from tracker.errors import StoreError, ValidationError
 from tracker.recording import Recording, RecordingMeta
 from tracker.signal.result import Crack, Rep, SessionAnalysis, Spike, Summary
+from tracker.sessions import load_analysis, save_analysis
 from tracker.store import DB_FILENAME, MIGRATIONS, SCHEMA_VERSION, Store
 
 from helpers import still_recording
@@ -131,12 +132,13 @@ def test_analysis_saved_with_version(data_dir: Path) -> None:
         cracks=(cracks := (Crack(t_s=4.0, peak_m_s2=30.0, score=0.9, rep=0),)),
         summary=Summary.of_events(reps, spikes, cracks),
     )
-    store.save_analysis(sid, analysis)
-    back = store.load_analysis(sid)
+    save_analysis(store, sid, analysis)
+    back = load_analysis(store, sid)
     assert back is not None and back.reps == analysis.reps and back.cracks == analysis.cracks
     assert back.summary == analysis.summary
     assert back.to_json(sid)["reps"][0]["peak_deg"] == 21.5
     assert store.load_analysis(sid, version="0.0.0-old") is None
+    assert store.load_analysis(sid, version=analysis.analysis_version) == analysis.events_json()
 
 
 def test_older_database_is_migrated(tmp_path: Path) -> None:

@@ -1,5 +1,8 @@
 """CSV exports people open: raw samples, angles, repetitions, cracks, session summary.
 
+Exports take the sessions' data (:class:`tracker.records.StoredSession`), never the
+store; :func:`tracker.sessions.export` gathers it.
+
 Every header carries its unit (design.md). File names are built from session ids
 checked against the id pattern and resolved inside the output directory, so a name can
 never escape it.
@@ -8,19 +11,21 @@ never escape it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .csvio import write_frame_csv, write_raw_csv
 from .errors import TrackerError, ValidationError
 from .quality import Quality
-from .signal.result import SessionAnalysis
-from .store import SessionInfo, Store
+from .records import SessionInfo, StoredSession
 
-__all__ = ["EXPORT_KINDS", "export_sessions", "session_summary_row", "safe_output_path"]
+if TYPE_CHECKING:
+    from .signal.result import SessionAnalysis
+
+__all__ = ["EXPORT_KINDS", "write_exports", "check_kinds", "session_summary_row", "safe_output_path"]
 
 #: What ``tracker export --what`` accepts.
 EXPORT_KINDS = ("raw", "angles", "reps", "cracks", "summary")
@@ -62,39 +67,44 @@ def session_summary_row(info: SessionInfo, quality: Quality, pain: dict[str, Any
     return row
 
 
-def export_sessions(store: Store, session_ids: Sequence[str], what: Sequence[str], out_dir: Path,
-                    *, analyse: Callable[[str], SessionAnalysis] | None = None) -> list[Path]:
-    """Write the requested exports for the sessions into ``out_dir``.
+def check_kinds(what: Sequence[str]) -> None:
+    """Raise :class:`ValidationError` for an export kind not in :data:`EXPORT_KINDS`."""
+    unknown = [w for w in what if w not in EXPORT_KINDS]
+    if unknown:
+        raise ValidationError(f"unknown export {unknown[0]!r}; choose from {', '.join(EXPORT_KINDS)}")
+
+
+def write_exports(sessions: Iterable[StoredSession], what: Sequence[str], out_dir: Path | str) -> list[Path]:
+    """Write the requested exports of the sessions into ``out_dir``.
 
     Parameters
     ----------
-    analyse : callable, optional
-        ``session_id -> SessionAnalysis`` with per-sample signals, used for the angles,
-        reps and cracks exports; defaults to analysing the stored samples.
+    sessions : iterable of StoredSession
+        With ``recording`` for the raw export and an ``analysis`` with per-sample
+        signals for the angles export (reps, cracks and summary need only the events).
+        Consumed one at a time (a generator keeps one session in memory).
+    what : sequence of str
+        Kinds from :data:`EXPORT_KINDS`.
 
     Returns
     -------
     list of Path
         The files written, in order.
     """
-    unknown = [w for w in what if w not in EXPORT_KINDS]
-    if unknown:
-        raise ValidationError(f"unknown export {unknown[0]!r}; choose from {', '.join(EXPORT_KINDS)}")
+    check_kinds(what)
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TrackerError(f"cannot create output directory {out_dir}: {exc.strerror}") from exc
-    if analyse is None:
-        analyse = _default_analyser(store)
     written: list[Path] = []
     summary_rows = []
-    for sid in session_ids:
-        info = store.session(sid)
-        needs_analysis = {"angles", "reps", "cracks", "summary"} & set(what)
-        analysis = analyse(sid) if needs_analysis and info.n_samples else None
-        if "raw" in what and info.n_samples:
-            written.append(write_raw_csv(store.load_recording(sid), safe_output_path(out_dir, f"{sid}_raw.csv")))
+    ids: list[str] = []
+    for s in sessions:
+        sid, analysis = s.info.id, s.analysis
+        ids.append(sid)
+        if "raw" in what and s.recording is not None and len(s.recording):
+            written.append(write_raw_csv(s.recording, safe_output_path(out_dir, f"{sid}_raw.csv")))
         if analysis is not None:
             if "angles" in what and len(analysis.signals):
                 written.append(write_frame_csv(analysis.angles_frame(),
@@ -105,19 +115,8 @@ def export_sessions(store: Store, session_ids: Sequence[str], what: Sequence[str
                 written.append(write_frame_csv(analysis.cracks_frame(),
                                                safe_output_path(out_dir, f"{sid}_cracks.csv")))
         if "summary" in what:
-            summary_rows.append(session_summary_row(info, store.quality(sid), store.self_report(sid), analysis))
+            summary_rows.append(session_summary_row(s.info, s.quality, s.self_report, analysis))
     if summary_rows:
-        name = f"{session_ids[0]}_summary.csv" if len(session_ids) == 1 else "sessions_summary.csv"
+        name = f"{ids[0]}_summary.csv" if len(ids) == 1 else "sessions_summary.csv"
         written.append(write_frame_csv(pd.DataFrame(summary_rows), safe_output_path(out_dir, name)))
     return written
-
-
-def _default_analyser(store: Store) -> Callable[[str], SessionAnalysis]:
-    def analyse(sid: str) -> SessionAnalysis:
-        from .signal import process_session  # analysis is heavy: import on use
-
-        analysis = process_session(store.load_recording(sid))
-        store.save_analysis(sid, analysis)
-        return analysis
-
-    return analyse

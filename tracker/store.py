@@ -28,7 +28,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,10 @@ from . import schema
 from .errors import StoreError, ValidationError
 from .quality import Quality
 from .recording import Recording, RecordingMeta
-from .signal.result import ANALYSIS_VERSION, SessionAnalysis
+from .records import Event, SessionInfo
 
 __all__ = ["Store", "SessionInfo", "SessionWriter", "Event", "default_data_dir", "DB_FILENAME"]
+# (SessionInfo and Event live in tracker.records, so reports can take them without the store)
 
 DB_FILENAME = "tracker.sqlite"
 #: Most samples in one stored chunk (writer and import): bounds the memory that a
@@ -152,44 +152,6 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
-
-
-@dataclass(frozen=True)
-class Event:
-    """A timestamped event of a session (``t_s`` on the session time base)."""
-
-    kind: str
-    t_s: float | None
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """One row of ``tracker sessions``."""
-
-    id: str
-    started_at: datetime
-    device: str
-    profile: str
-    nominal_rate_hz: float | None
-    placement: str
-    notes: str
-    status: str
-    n_samples: int
-    duration_s: float
-    has_mag: bool
-
-    @property
-    def meta(self) -> RecordingMeta:
-        return RecordingMeta(self.device, self.profile, self.nominal_rate_hz, self.started_at, self.placement)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "started_at": self.started_at.isoformat(), "device": self.device,
-            "profile": self.profile, "nominal_rate_hz": self.nominal_rate_hz,
-            "placement": self.placement, "notes": self.notes, "status": self.status,
-            "n_samples": self.n_samples, "duration_s": round(self.duration_s, 3),
-        }
 
 
 def _translate(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
@@ -620,19 +582,19 @@ class Store:
         return [dict(zip(("address", "name", "profile", "first_seen", "last_seen"), r)) for r in rows]
 
     # ----------------------------------------------------------------- analyses
-    def save_analysis(self, session_id: str, analysis: SessionAnalysis) -> None:
-        """Store an analysis (events and summary, not per-sample signals) under its version."""
-        payload = json.dumps(analysis.events_json(), allow_nan=True, default=_json_default)
+    def save_analysis(self, session_id: str, *, version: str, result_json: dict[str, Any]) -> None:
+        """Keep an analysis result (JSON) under its analysis version, replacing one of that version."""
+        payload = json.dumps(result_json, allow_nan=True, default=_json_default)
         with self._tx("saving the analysis") as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO analyses (session_id, analysis_version, created_at, result_json)"
-                " VALUES (?,?,?,?)", (session_id, analysis.analysis_version, _utc_now(), payload))
+                " VALUES (?,?,?,?)", (session_id, version, _utc_now(), payload))
 
-    def load_analysis(self, session_id: str, version: str = ANALYSIS_VERSION) -> SessionAnalysis | None:
-        """The stored analysis of this version, or None (then analyse again)."""
+    def load_analysis(self, session_id: str, version: str) -> dict[str, Any] | None:
+        """The stored analysis result (JSON) of this version, or None (then analyse again)."""
         rows = self._query("SELECT result_json FROM analyses WHERE session_id=? AND analysis_version=?",
                            (session_id, version))
-        return SessionAnalysis.from_events_json(json.loads(rows[0][0])) if rows else None
+        return json.loads(rows[0][0]) if rows else None
 
     # ------------------------------------------------------------------- health
     def check(self) -> list[str]:

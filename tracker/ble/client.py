@@ -57,11 +57,18 @@ class BleBackend:
 SYSTEM = BleBackend()
 
 
+def is_missing(package: str, exc: ModuleNotFoundError) -> bool:
+    """Whether ``exc`` says that ``package`` (an optional dependency) is not installed."""
+    return (exc.name or "").partition(".")[0] == package
+
+
 def virtual_backend() -> BleBackend:
     """The Bumble emulation (needs the ``demo`` extra: ``pip install 'tracker[demo]'``)."""
     try:
         from .bumble_backend import BumbleClient, BumbleScanner
-    except ImportError as exc:  # bumble is optional
+    except ModuleNotFoundError as exc:  # bumble is optional; any other import error is a bug
+        if not is_missing("bumble", exc):
+            raise
         raise DeviceError(
             "the virtual BLE tag needs the optional 'bumble' package: "
             "pip install 'tracker[demo]'"

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..profiles import Profile
 from ..recording import Recording
-from .client import ReconnectPolicy, find_device, profile_by_id, virtual_backend
+from .client import ReconnectPolicy, find_device, is_missing, profile_by_id, virtual_backend
 from .recorder import Recorder, RecorderObserver, RecordResult, record_session
 
 __all__ = ["VirtualRun", "record_virtual", "quiet_bumble_logging"]
@@ -59,7 +59,9 @@ def quiet_bumble_logging(fast: bool = True) -> None:
     if fast:
         try:
             from .bumble_backend import fast_bumble_logging
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            if not is_missing("bumble", exc):
+                raise
             return  # bumble missing: record_virtual says how to install it
         fast_bumble_logging()
 

@@ -16,8 +16,7 @@ from ..errors import TrackerError
 from ._common import TrackerGroup
 
 #: Command modules, each defining a click command of the same name (``simulate`` in
-#: ``tracker/cli/simulate.py``...). Missing modules are skipped so the CLI keeps working
-#: while parts are built.
+#: ``tracker/cli/simulate.py``...).
 COMMAND_MODULES = (
     "sessions", "show", "import_", "export", "delete", "simulate", "analyze",
     "scan", "record", "demo", "report", "doctor",
@@ -35,13 +34,7 @@ def cli() -> None:
 
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f".{_name}", __name__)
-    except ModuleNotFoundError as exc:  # a part not built yet
-        if exc.name != f"{__name__}.{_name}":
-            raise
-        continue
-    cli.add_command(getattr(_module, _name))
+    cli.add_command(getattr(importlib.import_module(f".{_name}", __name__), _name))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -99,7 +99,9 @@ def analyze(input_ref: str, as_json: bool, angles_csv: Path | None, no_store: bo
         raise TrackerError(f"{label} has no samples to analyse")
     analysis = process_session(rec)
     if store is not None and sid is not None and not no_store:
-        store.save_analysis(sid, analysis)
+        from ..sessions import save_analysis
+
+        save_analysis(store, sid, analysis)
     if angles_csv is not None:
         from ..csvio import write_frame_csv
 

@@ -34,8 +34,8 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     """
     from ..ble.client import virtual_backend
     from ..ble.emulated import quiet_bumble_logging, record_virtual
-    from ..export import EXPORT_KINDS, export_sessions
-    from ..report.writer import write_report
+    from .. import sessions
+    from ..export import EXPORT_KINDS
     from ..signal import process_session
     from ..simulate import SensorModel, simulate_session
 
@@ -80,7 +80,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
 
     t0 = time.perf_counter()
     analysis = process_session(store.load_recording(result.session_id))
-    store.save_analysis(result.session_id, analysis)
+    sessions.save_analysis(store, result.session_id, analysis)
     timings["analyse"] = time.perf_counter() - t0
     echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
          f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
@@ -88,13 +88,13 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
 
     t0 = time.perf_counter()
     csv_dir = out_dir / "csv"
-    files += export_sessions(store, [result.session_id], list(EXPORT_KINDS), csv_dir,
+    files += sessions.export(store, [result.session_id], list(EXPORT_KINDS), csv_dir,
                              analyse=lambda _sid: analysis)
     timings["export"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    report = write_report(store, [result.session_id], out_dir, pdf=False,
-                          analyse=lambda _rec: analysis, name="report")
+    report = sessions.report(store, [result.session_id], out_dir, pdf=False,
+                             analyse=lambda _rec: analysis, name="report")
     files += [report.html, *report.pngs]
     timings["report"] = time.perf_counter() - t0
     kinds = {}

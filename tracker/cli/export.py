@@ -19,7 +19,7 @@ from ._common import data_dir_option, open_store
 @data_dir_option
 def export(session: str | None, all_sessions: bool, what: str, out_dir: Path, data_dir: Path | None) -> None:
     """Export SESSION (or --all) as CSV files into --out."""
-    from ..export import export_sessions
+    from ..sessions import export as export_sessions
 
     if bool(session) == all_sessions:
         raise click.UsageError("give a SESSION id or --all (not both)")

@@ -41,7 +41,7 @@ def report(session: tuple[str, ...], all_sessions: bool, since: datetime | None,
     analysed first.
     """
     from ..errors import StoreError
-    from ..report.writer import write_report
+    from ..sessions import report as write_report
 
     if session and (all_sessions or since or until):
         raise click.UsageError("give SESSION ids, or --all / --since / --until, not both")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..schema import SAFETY_GUIDANCE
+from ..sessions import load_analysis
 from ._common import data_dir_option, echo_json, open_store
 
 
@@ -27,7 +28,7 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     store = open_store(data_dir)
     sid = store.resolve(session)
     info, quality, pain = store.session(sid), store.quality(sid), store.self_report(sid)
-    analysis = store.load_analysis(sid)
+    analysis = load_analysis(store, sid)
     events = store.events(sid)
     if as_json:
         echo_json({"session": info.to_json(), "quality": quality.to_json(), "self_report": pain,

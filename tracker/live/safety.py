@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import StoreError, ValidationError
 from ..schema import SAFETY_GUIDANCE
+from ..sessions import load_analysis
 
 __all__ = [
     "PAIN_STOP_AT", "PAIN_RISE_STOP", "MIN_USUAL_REPS", "parse_pain", "ask_pain",
@@ -175,7 +176,7 @@ def usual_peaks_from_store(store: Any, *, exclude: str | None = None, last_sessi
             continue
         found: list[Any] = []
         try:
-            analysis = store.load_analysis(info.id)
+            analysis = load_analysis(store, info.id)
             if analysis is not None:
                 found = list(analysis.reps)
             else:

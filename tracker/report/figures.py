@@ -822,7 +822,7 @@ def _draw_metric(ax: Axes, metric: str, g: pd.DataFrame, x: np.ndarray, ref: Any
         ax.set_ylim(0, top * 1.3)
     elif metric == "hold":
         y = g["hold_s_mean"].to_numpy(float)
-        ax.axhspan(HOLD_GUIDANCE.low_deg, HOLD_GUIDANCE.high_deg, color=_GUIDE_COLOR, alpha=0.5,
+        ax.axhspan(HOLD_GUIDANCE.low_s, HOLD_GUIDANCE.high_s, color=_GUIDE_COLOR, alpha=0.5,
                    lw=0, zorder=0, gid="hold-guidance")
         if not dense:
             ax.plot(x, y, ls="-", lw=0.6, color=_HOLD_COLOR, alpha=0.4, zorder=3)
@@ -830,7 +830,7 @@ def _draw_metric(ax: Axes, metric: str, g: pd.DataFrame, x: np.ndarray, ref: Any
                 alpha=0.6 if dense else 1.0, mew=0, zorder=5, gid="values")
         _baseline_and_trend(ax, x, y, "s", ".1f", n_base, min_trend)
         finite = y[np.isfinite(y)]
-        top = max(float(finite.max()) if finite.size else 0.0, HOLD_GUIDANCE.high_deg)
+        top = max(float(finite.max()) if finite.size else 0.0, HOLD_GUIDANCE.high_s)
         ax.set_ylim(0, top * 1.3)
         if not finite.size:
             _corner(ax, "no holds", "no-holds", loc="lower left")

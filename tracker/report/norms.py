@@ -45,7 +45,7 @@ import numpy as np
 from .. import schema
 from ..errors import ValidationError
 
-__all__ = ["NormBand", "Reference", "reference_for", "CITATIONS", "LUMBOPELVIC_NOTE",
+__all__ = ["NormBand", "HoldBand", "Reference", "reference_for", "CITATIONS", "LUMBOPELVIC_NOTE",
            "HOLD_GUIDANCE"]
 
 CITATIONS = {
@@ -66,12 +66,22 @@ LUMBOPELVIC_NOTE = (
 _YOUNG_AGE, _OLD_AGE = 20.0, 80.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NormBand:
     """A typical range of a magnitude in degrees (always positive: how far, not which way)."""
 
     low_deg: float
     high_deg: float
+    label: str
+    citation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldBand:
+    """A recommended range of hold durations in seconds."""
+
+    low_s: float
+    high_s: float
     label: str
     citation: str
 
@@ -126,8 +136,8 @@ def reference_for(exercise: str, age_years: float | None = None) -> Reference:
     if age_years is not None and not (10 <= age_years <= 110):
         raise ValidationError(f"age {age_years!r} is not between 10 and 110 years")
     if exercise == "chair_backbend":
-        band = NormBand(6.0, 29.0, "typical adult lumbar extension 6–29° (Troke 2005, oldest–youngest medians)",
-                        "troke2005")
+        band = NormBand(low_deg=6.0, high_deg=29.0, citation="troke2005",
+                        label="typical adult lumbar extension 6–29° (Troke 2005, oldest–youngest medians)")
         line, line_label = None, ""
         if age_years is not None:
             line = _age_typical(29.0, 6.0, age_years)
@@ -136,8 +146,8 @@ def reference_for(exercise: str, age_years: float | None = None) -> Reference:
                          "Extension band: medians of healthy adults, standing (Troke 2005).",
                          ("troke2005",))
     if exercise == "seated_twist":
-        band = NormBand(10.0, 35.0, "textbook rotation 10–35°, pelvis and hips included (Magee 2014)",
-                        "magee2014")
+        band = NormBand(low_deg=10.0, high_deg=35.0, citation="magee2014",
+                        label="textbook rotation 10–35°, pelvis and hips included (Magee 2014)")
         return Reference(band, 7.0, "lumbar-only median 7° (Troke 2005, all ages)",
                          "Rotation: textbook band includes pelvis and hips; Troke's lumbar-only "
                          "median is 7° each way at every age.", ("magee2014", "troke2005"))
@@ -149,5 +159,6 @@ def reference_for(exercise: str, age_years: float | None = None) -> Reference:
                      "bends, not the all-fours arch.")
 
 
-HOLD_GUIDANCE = NormBand(10.0, 30.0, "recommended hold 10–30 s (ACSM)", "acsm")
+HOLD_GUIDANCE = HoldBand(low_s=10.0, high_s=30.0, label="recommended hold 10–30 s (ACSM)",
+                         citation="acsm")
 """ACSM's recommended static-stretch hold (30–60 s for older adults)."""

@@ -11,12 +11,14 @@ Peak angles appear here as magnitudes (``peak_abs_deg_*``): how far the person w
 the direction of the stretch, which is what a progress chart compares. The signed
 values stay in the analysis and its exports.
 
-Nothing here re-reads samples: the store's analysis events, self-reports, quality and
-events are enough, so a table over hundreds of sessions takes well under a second.
+Nothing here re-reads samples: the stored analysis events, self-reports, quality and
+events (:class:`tracker.records.StoredSession`) are enough, so a table over hundreds of
+sessions takes well under a second.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,8 +30,8 @@ from .. import schema
 from ..quality import Quality
 from ..signal.result import SessionAnalysis
 
-if TYPE_CHECKING:  # the store is passed in; reports never open it themselves
-    from ..store import Store
+if TYPE_CHECKING:  # reports take the sessions' data, never the store
+    from ..records import SessionInfo, StoredSession
 
 __all__ = ["SUMMARY_COLUMNS", "SESSION_COLUMNS", "ReportData", "summarise_analysis", "summary_rows",
            "session_row", "collect", "exercise_label", "SIDE_LETTER"]
@@ -135,11 +137,11 @@ def _num(value: Any) -> float:
     return out if np.isfinite(out) else float("nan")
 
 
-def session_row(info: Any, analysis: SessionAnalysis | None, self_report: dict[str, Any],
+def session_row(info: SessionInfo, analysis: SessionAnalysis | None, self_report: dict[str, Any],
                 quality: Quality, reconnects: int = 0) -> dict[str, Any]:
     """One row of the session table (:data:`SESSION_COLUMNS`) from what the store keeps.
 
-    ``info`` is a :class:`tracker.store.SessionInfo`; ``reconnects`` counts the
+    ``reconnects`` counts the
     session's ``reconnect`` events (or comes from ``quality.reconnects``).
     """
     return {
@@ -192,22 +194,19 @@ class ReportData:
     analyses: dict[str, SessionAnalysis | None]
 
 
-def collect(store: "Store", session_ids: list[str]) -> ReportData:
-    """Read the summaries of ``session_ids`` from the store (no samples are read)."""
+def collect(sessions: Sequence[StoredSession]) -> ReportData:
+    """The summary tables of these sessions (no samples are read)."""
     session_rows: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     analyses: dict[str, SessionAnalysis | None] = {}
-    for sid in session_ids:
-        info = store.session(sid)
-        analysis = store.load_analysis(sid)
-        pain = store.self_report(sid)
-        reconnects = len(store.events(sid, kind="reconnect"))
-        analyses[sid] = analysis
-        session_rows.append(session_row(info, analysis, pain, store.quality(sid), reconnects))
+    for s in sessions:
+        info, analysis = s.info, s.analysis
+        analyses[info.id] = analysis
+        session_rows.append(session_row(info, analysis, s.self_report, s.quality, s.reconnects))
         if analysis is not None:
-            rows += summary_rows(analysis, session_id=sid, started_at=info.started_at,
-                                 self_report=pain)
-    sessions = _typed_sessions(pd.DataFrame(session_rows, columns=list(SESSION_COLUMNS)))
-    sessions = sessions.sort_values(["started_at", "session_id"], kind="stable").reset_index(drop=True)
+            rows += summary_rows(analysis, session_id=info.id, started_at=info.started_at,
+                                 self_report=s.self_report)
+    frame = _typed_sessions(pd.DataFrame(session_rows, columns=list(SESSION_COLUMNS)))
+    frame = frame.sort_values(["started_at", "session_id"], kind="stable").reset_index(drop=True)
     summaries = _typed_summary(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
-    return ReportData(sessions, summaries, analyses)
+    return ReportData(frame, summaries, analyses)

@@ -1,8 +1,10 @@
-"""``write_report``: read the store, build the report, write HTML (+ PDF, + PNGs).
+"""``write_report``: build the report from sessions' data, write HTML (+ PDF, + PNGs).
 
-Progress uses only what the store keeps per session (analysis events, self-reports,
-quality); per-sample angles are recomputed only for the sessions shown in detail (by
-default the latest one), so a report over a year of sessions stays fast.
+Progress uses only what is kept per session (analysis events, self-reports, quality:
+:class:`tracker.records.StoredSession`); per-sample angles are needed only for the
+sessions shown in detail (by default the latest one, :func:`detail_ids`), so a report
+over a year of sessions stays fast. :func:`tracker.sessions.report` gathers all of it
+from the store.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import StoreError, TrackerError, ValidationError
+from ..errors import TrackerError, ValidationError
 from ..signal.result import SessionAnalysis
 from .content import Report, SessionDetail
 from .figures import plot_progress, plot_session
@@ -27,16 +30,12 @@ from .tables import (attention_notes, fmt_time, overview_table, quality_table, r
                      sessions_table)
 
 if TYPE_CHECKING:
-    from ..recording import Recording
-    from ..store import Store
+    from ..records import StoredSession
 
-__all__ = ["ReportFiles", "write_report", "build_report", "gap_spans"]
-
-#: A figure of a session needs per-sample angles, i.e. a fresh analysis of its samples.
-Analyse = Callable[["Recording"], SessionAnalysis]
+__all__ = ["ReportFiles", "write_report", "build_report", "detail_ids"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportFiles:
     """What :func:`write_report` wrote.
 
@@ -49,7 +48,8 @@ class ReportFiles:
     sessions : int
         Sessions covered.
     analysed_now : tuple of str
-        Sessions that had no stored analysis and were analysed (and stored) for the report.
+        Sessions that had no stored analysis and were analysed (and stored) for the
+        report (set by :func:`tracker.sessions.report`).
     pdf_pages : int
     timings_s : dict
         Seconds spent per step (collect, analyse, figures, html, pdf).
@@ -64,28 +64,13 @@ class ReportFiles:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def _default_analyse() -> Analyse:
-    try:
-        from ..signal import process_session
-    except ImportError as exc:  # the analysis part not installed/built
-        raise TrackerError(f"session analysis is not available ({exc})") from exc
-    return process_session
-
-
-def gap_spans(events: list[Any]) -> list[tuple[float, float]]:
-    """``(start_s, end_s)`` of store ``gap`` events (``t_s`` + duration or end in data)."""
-    spans = []
-    for ev in events:
-        if ev.t_s is None:
-            continue
-        d = ev.data or {}
-        end = d.get("end_s", d.get("t_end_s"))
-        if end is None:
-            dur = d.get("duration_s", d.get("gap_s"))
-            end = None if dur is None else ev.t_s + float(dur)
-        if end is not None and float(end) > ev.t_s:
-            spans.append((float(ev.t_s), float(end)))
-    return spans
+def detail_ids(sessions: Sequence[StoredSession], detail_sessions: int | None = None) -> list[str]:
+    """The sessions shown in full: the latest ``detail_sessions`` analysed ones (default 1;
+    all when there is a single session)."""
+    order = sorted(sessions, key=lambda s: (s.info.started_at, s.info.id))
+    analysed = [s.info.id for s in order if s.analysis is not None]
+    n = detail_sessions if detail_sessions is not None else (1 if len(order) > 1 else len(order))
+    return analysed[-n:] if n > 0 else []
 
 
 def _inside(out: Path, name: str) -> Path:
@@ -103,75 +88,48 @@ def _version() -> str:
         return ""
 
 
-def build_report(store: "Store", session_ids: list[str], *, age_years: float | None = None,
-                 detail_sessions: int | None = None, analyse_missing: bool = True,
-                 analyse: Analyse | None = None, title: str | None = None,
-                 timings: dict[str, float] | None = None) -> tuple[Report, ReportData, tuple[str, ...]]:
+def build_report(sessions: Sequence[StoredSession], *,
+                 details: Mapping[str, SessionAnalysis] | None = None,
+                 detail_sessions: int | None = None, age_years: float | None = None,
+                 title: str | None = None,
+                 timings: dict[str, float] | None = None) -> tuple[Report, ReportData]:
     """Collect everything a report shows.
 
     Parameters
     ----------
-    store : Store
-    session_ids : list of str
+    sessions : sequence of StoredSession
         Sessions to cover (any order; shown oldest first).
+    details : mapping, optional
+        Session id -> analysis with per-sample signals, for the sessions shown in full
+        (:func:`detail_ids`); a session missing here is drawn from its stored events.
+    detail_sessions : int, optional
+        How many of the latest analysed sessions get a full session figure (default 1;
+        all of them when the report covers a single session).
     age_years : float, optional
         For the age-typical reference line; default: the overall adult range.
-    detail_sessions : int, optional
-        How many of the latest sessions get a full session figure (default: 1; all of
-        them when the report covers a single session).
-    analyse_missing : bool
-        Analyse (and store) sessions that have no stored analysis of the current version.
-    analyse : callable, optional
-        ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
 
     Returns
     -------
-    report, data, analysed_now
+    report, data
     """
-    if not session_ids:
+    if not sessions:
         raise ValidationError("no sessions to report on")
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
-    data = collect(store, list(dict.fromkeys(session_ids)))
-    timings["collect"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    fresh: dict[str, SessionAnalysis] = {}
-    missing = [sid for sid, a in data.analyses.items() if a is None]
-    if missing and analyse_missing:
-        fn = analyse or _default_analyse()
-        for sid in missing:
-            try:
-                rec = store.load_recording(sid)
-            except StoreError:
-                continue  # a session without samples stays "not analysed"
-            fresh[sid] = fn(rec)
-            store.save_analysis(sid, fresh[sid])
-        if fresh:
-            data = collect(store, list(data.sessions["session_id"]))
-
+    data = collect(sessions)
+    by_id = {s.info.id: s for s in sessions}
     order = list(data.sessions["session_id"])
-    analysed = [sid for sid in order if data.analyses.get(sid) is not None]
-    n_detail = detail_sessions if detail_sessions is not None else (1 if len(order) > 1 else len(order))
-    detail_ids = analysed[-n_detail:] if n_detail > 0 else []
-    details = []
-    for sid in detail_ids:
-        full = fresh.get(sid)
-        if full is None:
-            try:
-                full = (analyse or _default_analyse())(store.load_recording(sid))
-            except StoreError:
-                full = data.analyses[sid]  # events only; the figure says the trace is missing
-        details.append((sid, full))
-    timings["analyse"] = time.perf_counter() - t0
+    timings["collect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     row_of = {r.session_id: r for r in data.sessions.itertuples(index=False)}
     session_details = []
-    for sid, full in details:
+    for sid in detail_ids(sessions, detail_sessions):
+        full = (details or {}).get(sid) or data.analyses[sid]
+        assert full is not None  # detail_ids picks analysed sessions
         info = row_of[sid]
-        pain = store.self_report(sid)
-        fig = plot_session(full, gaps=gap_spans(store.events(sid, kind="gap")), self_report=pain,
+        pain = by_id[sid].self_report
+        fig = plot_session(full, gaps=list(by_id[sid].gaps), self_report=pain,
                            started_at=info.started_at,
                            title=f"Session {sid} · {fmt_time(info.started_at)}")
         session_details.append(SessionDetail(sid, info.started_at, fig, reps_table(full), pain,
@@ -206,23 +164,22 @@ def build_report(store: "Store", session_ids: list[str], *, age_years: float | N
         attention=attention_notes(data.sessions, data.summaries), progress=progress,
         progress_note=note, details=session_details, version=_version(),
     )
-    return report, data, tuple(fresh)
+    return report, data
 
 
-def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
-                 age_years: float | None = None, detail_sessions: int | None = None,
-                 pdf: bool = True, png: bool = False, analyse_missing: bool = True,
-                 analyse: Analyse | None = None, name: str = "report", dpi: float = 100.0,
+def write_report(sessions: Sequence[StoredSession], out_dir: Path | str, *,
+                 details: Mapping[str, SessionAnalysis] | None = None,
+                 detail_sessions: int | None = None, age_years: float | None = None,
+                 pdf: bool = True, png: bool = False, name: str = "report", dpi: float = 100.0,
                  title: str | None = None) -> ReportFiles:
     """Write ``<name>.html`` (self-contained) and ``<name>.pdf`` into ``out_dir``.
 
     Parameters
     ----------
-    store : Store
-    session_ids : list of str
+    sessions : sequence of StoredSession
     out_dir : path
         Created when missing.
-    age_years, detail_sessions, analyse_missing, analyse, title
+    details, detail_sessions, age_years, title
         See :func:`build_report`.
     pdf : bool
         Also write the PDF.
@@ -247,10 +204,8 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
     except OSError as exc:
         raise TrackerError(f"cannot create report folder {out}: {exc.strerror or exc}") from exc
     timings: dict[str, float] = {}
-    report, _data, fresh = build_report(store, session_ids, age_years=age_years,
-                                        detail_sessions=detail_sessions,
-                                        analyse_missing=analyse_missing, analyse=analyse,
-                                        title=title, timings=timings)
+    report, _data = build_report(sessions, details=details, detail_sessions=detail_sessions,
+                                 age_years=age_years, title=title, timings=timings)
 
     t0 = time.perf_counter()
     figures: dict[str, Any] = {}
@@ -281,8 +236,9 @@ def write_report(store: "Store", session_ids: list[str], out_dir: Path | str, *,
         except OSError as exc:
             raise TrackerError(f"cannot write {pdf_path}: {exc.strerror or exc}") from exc
         timings["pdf"] = time.perf_counter() - t0
-    return ReportFiles(html_path, pdf_path, tuple(written), int(len(report.sessions)), fresh,
-                       pages, {k: float(np.round(v, 4)) for k, v in timings.items()})
+    return ReportFiles(html=html_path, pdf=pdf_path, pngs=tuple(written),
+                       sessions=int(len(report.sessions)), pdf_pages=pages,
+                       timings_s={k: float(np.round(v, 4)) for k, v in timings.items()})
 
 
 def _count(n: int, noun: str) -> str:

@@ -33,18 +33,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..errors import ValidationError
+from ..checks import check_choice, check_positive
+from .spikes import CrackParams, SpikeParams
 
 __all__ = [
     "OrientationParams", "CalibrationParams", "RepParams", "AnalysisParams",
 ]
-
-
-def _positive(obj: object, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if not value > 0:
-            raise ValidationError(f"{type(obj).__name__}.{name} must be > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -84,9 +78,8 @@ class OrientationParams:
     max_gap_fill_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.use_mag not in ("auto", "always", "never"):
-            raise ValidationError(f"use_mag must be 'auto', 'always' or 'never', got {self.use_mag!r}")
-        _positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s")
+        check_choice(self, "use_mag", ("auto", "always", "never"))
+        check_positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s")
 
     def vqf_params(self) -> dict[str, Any]:
         """Keyword parameters for ``vqf.offlineVQF`` / ``vqf.VQF``."""
@@ -137,11 +130,9 @@ class CalibrationParams:
     min_confidence: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.nominal_mounting not in ("auto", "aligned", "flat_back"):
-            raise ValidationError("nominal_mounting must be 'auto', 'aligned' or 'flat_back', "
-                                  f"got {self.nominal_mounting!r}")
-        _positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
-                  "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "min_confidence")
+        check_choice(self, "nominal_mounting", ("auto", "aligned", "flat_back"))
+        check_positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
+                       "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "min_confidence")
 
 
 @dataclass(frozen=True)
@@ -216,38 +207,33 @@ class RepParams:
     drift_correction: bool = True
 
     def __post_init__(self) -> None:
-        _positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s", "min_peak_deg", "detect_frac",
-                  "max_peak_deg", "onset_rate_deg_s", "ref_window_s", "return_frac", "min_rep_s",
-                  "max_rep_s", "hold_band_frac", "hold_rate_frac", "hold_max_rate_deg_s",
-                  "min_hold_s", "active_acc_m_s2", "max_active_frac")
+        check_positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s",
+                       "min_peak_deg", "detect_frac", "max_peak_deg", "onset_rate_deg_s",
+                       "ref_window_s", "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac",
+                       "hold_rate_frac", "hold_max_rate_deg_s", "min_hold_s", "active_acc_m_s2",
+                       "max_active_frac")
 
 
 @dataclass(frozen=True)
 class AnalysisParams:
     """All analysis settings.
 
-    ``spikes`` and ``cracks`` are :class:`tracker.signal.spikes.SpikeParams` and
-    ``CrackParams`` (None: their defaults), passed through to the spike detector.
+    ``spikes`` and ``cracks`` are the spike detector's and crack judge's settings
+    (:class:`tracker.signal.spikes.SpikeParams`, :class:`~tracker.signal.spikes.CrackParams`).
     """
 
     orientation: OrientationParams = field(default_factory=OrientationParams)
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     reps: RepParams = field(default_factory=RepParams)
-    spikes: Any = None
-    cracks: Any = None
+    spikes: SpikeParams = field(default_factory=SpikeParams)
+    cracks: CrackParams = field(default_factory=CrackParams)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "orientation": asdict(self.orientation),
-            "calibration": asdict(self.calibration),
-            "reps": asdict(self.reps),
-        }
-        for name in ("spikes", "cracks"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    out[name] = asdict(value)
-                except TypeError:
-                    out[name] = repr(value)
-        out["orientation"]["mag_norm_range_uT"] = list(self.orientation.mag_norm_range_uT)
-        return out
+        """JSON-ready settings (tuples as lists)."""
+        def plain(x: Any) -> Any:
+            if isinstance(x, dict):
+                return {k: plain(v) for k, v in x.items()}
+            return list(x) if isinstance(x, tuple) else x
+
+        return {name: plain(asdict(getattr(self, name)))
+                for name in ("orientation", "calibration", "reps", "spikes", "cracks")}

@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks import check_positive, check_range
 from ..errors import ValidationError
 from ..quality import find_gaps
 from ..recording import validate_arrays
@@ -160,9 +161,9 @@ class SpikeParams:
     gait_window_s: float = 2.0
 
     def __post_init__(self) -> None:
-        _check_positive(self, ("detrend_window_s", "min_peak_m_s2", "min_snr", "merge_s",
-                               "background_block_s", "background_span_s", "gyr_context_s",
-                               "shape_window_s", "burst_window_s", "gait_window_s"))
+        check_positive(self, "detrend_window_s", "min_peak_m_s2", "min_snr", "merge_s",
+                       "background_block_s", "background_span_s", "gyr_context_s",
+                       "shape_window_s", "burst_window_s", "gait_window_s")
 
 
 #: ``crack_score = logistic(a + b * logit(product of the soft factors))``: (a, b) fitted
@@ -233,22 +234,11 @@ class CrackParams:
     refractory_factor: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValidationError(f"CrackParams.threshold must be in [0, 1], got {self.threshold}")
-        if not 0.0 <= self.refractory_factor <= 1.0:
-            raise ValidationError(
-                f"CrackParams.refractory_factor must be in [0, 1], got {self.refractory_factor}")
-        if self.joints_in_range < 1:
-            raise ValidationError(f"CrackParams.joints_in_range must be >= 1, got {self.joints_in_range}")
-        _check_positive(self, ("snr_mid", "tap_peak_m_s2", "tap_delta_v_m_s", "tap_gyr_rad_s",
-                               "walking_rms_m_s2", "burst_mid", "refractory_s"))
-
-
-def _check_positive(obj: Any, names: tuple[str, ...]) -> None:
-    for name in names:
-        v = getattr(obj, name)
-        if not (np.isfinite(v) and v > 0):
-            raise ValidationError(f"{type(obj).__name__}.{name} must be a positive number, got {v}")
+        check_range(self, "threshold", 0.0, 1.0)
+        check_range(self, "refractory_factor", 0.0, 1.0)
+        check_range(self, "joints_in_range", 1)
+        check_positive(self, "snr_mid", "tap_peak_m_s2", "tap_delta_v_m_s", "tap_gyr_rad_s",
+                       "walking_rms_m_s2", "burst_mid", "refractory_s")
 
 
 def _inputs(t_s: Any, acc_m_s2: Any, gyr_rad_s: Any, sampling_rate_hz: float

@@ -1,0 +1,136 @@
+"""Stored sessions with their analyses: where the store meets the analysis, reports and exports.
+
+The store keeps analysis results as JSON and knows nothing of analysis types; reports
+and exports take data and never open the store. This module composes them (as the
+CLI does): read a session's data, analyse it, keep the result, and hand reports and
+exports what they need.
+
+Examples
+--------
+>>> from tracker.store import Store                           # doctest: +SKIP
+>>> from tracker import sessions                              # doctest: +SKIP
+>>> with Store.open() as store:                               # doctest: +SKIP
+...     res = sessions.analyse_session(store, store.resolve("latest"))
+...     sessions.report(store, [s.id for s in store.sessions()], "report/")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import StoreError
+from .records import StoredSession, gap_spans
+
+if TYPE_CHECKING:
+    from .recording import Recording
+    from .report.writer import ReportFiles
+    from .signal.result import SessionAnalysis
+    from .store import Store
+
+__all__ = ["load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report"]
+
+#: ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
+Analyse = Callable[["Recording"], "SessionAnalysis"]
+
+
+def _process(rec: Recording) -> SessionAnalysis:
+    from .signal.process import process_session  # heavy: import on use
+
+    return process_session(rec)
+
+
+def load_analysis(store: Store, session_id: str) -> SessionAnalysis | None:
+    """The stored analysis of the current analysis version (events, no signals), or None."""
+    from .signal.result import ANALYSIS_VERSION, SessionAnalysis
+
+    d = store.load_analysis(session_id, ANALYSIS_VERSION)
+    return None if d is None else SessionAnalysis.from_events_json(d)
+
+
+def save_analysis(store: Store, session_id: str, analysis: SessionAnalysis) -> None:
+    """Keep an analysis (events and summary, not per-sample signals) under its version."""
+    store.save_analysis(session_id, version=analysis.analysis_version,
+                        result_json=analysis.events_json())
+
+
+def analyse_session(store: Store, session_id: str, *, save: bool = True,
+            analyse: Analyse | None = None) -> SessionAnalysis:
+    """Analyse a stored session's samples (and keep the result unless ``save`` is False)."""
+    result = (analyse or _process)(store.load_recording(session_id))
+    if save:
+        save_analysis(store, session_id, result)
+    return result
+
+
+def stored_session(store: Store, session_id: str, *, analysis: SessionAnalysis | None = None,
+                   with_recording: bool = False) -> StoredSession:
+    """Everything reports and exports use about one session (``analysis``: a fresher one
+    than the stored one, e.g. with per-sample signals)."""
+    events = store.events(session_id)
+    return StoredSession(
+        info=store.session(session_id), quality=store.quality(session_id),
+        self_report=store.self_report(session_id),
+        analysis=analysis if analysis is not None else load_analysis(store, session_id),
+        gaps=tuple(gap_spans(events)), reconnects=sum(e.kind == "reconnect" for e in events),
+        recording=store.load_recording(session_id) if with_recording else None,
+    )
+
+
+def export(store: Store, session_ids: Sequence[str], what: Sequence[str], out_dir: Path | str,
+           *, analyse: Callable[[str], SessionAnalysis] | None = None) -> list[Path]:
+    """Write the CSV exports of stored sessions (see :func:`tracker.export.write_exports`).
+
+    ``analyse`` maps a session id to an analysis with per-sample signals; default:
+    analyse the stored samples (and keep the result).
+    """
+    from .export import check_kinds, write_exports
+
+    check_kinds(what)
+    fn = analyse or (lambda sid: analyse_session(store, sid))
+    needs_analysis = bool({"angles", "reps", "cracks", "summary"} & set(what))
+
+    def gather() -> Iterator[StoredSession]:
+        for sid in session_ids:  # one session in memory at a time
+            info = store.session(sid)
+            has_samples = info.n_samples > 0
+            yield stored_session(
+                store, sid, analysis=fn(sid) if needs_analysis and has_samples else None,
+                with_recording="raw" in what and has_samples)
+
+    return write_exports(gather(), what, out_dir)
+
+
+def report(store: Store, session_ids: list[str], out_dir: Path | str, *,
+           analyse_missing: bool = True, analyse: Analyse | None = None,
+           detail_sessions: int | None = None, **options: Any) -> ReportFiles:
+    """Write the HTML (+ PDF) report of stored sessions (see :func:`tracker.report.write_report`).
+
+    Sessions without a stored analysis of the current version are analysed and the
+    result kept (``analyse_missing``); the sessions shown in detail are analysed again
+    for their per-sample angles.
+    """
+    from .report.writer import detail_ids, write_report
+
+    ids = list(dict.fromkeys(session_ids))
+    fn = analyse or _process
+    data = [stored_session(store, sid) for sid in ids]
+    fresh: dict[str, SessionAnalysis] = {}
+    if analyse_missing:
+        for k, s in enumerate(data):
+            if s.analysis is None and s.info.n_samples:
+                fresh[s.id] = analyse_session(store, s.id, analyse=fn)
+                data[k] = stored_session(store, s.id, analysis=fresh[s.id])
+    details: dict[str, SessionAnalysis] = {}
+    for sid in detail_ids(data, detail_sessions):
+        full = fresh.get(sid)
+        if full is None:
+            try:
+                full = fn(store.load_recording(sid))
+            except StoreError:
+                continue  # no samples: the figure shows the stored events only
+        details[sid] = full
+    files = write_report(data, out_dir, details=details, detail_sessions=detail_sessions, **options)
+    return dataclasses.replace(files, analysed_now=tuple(fresh))
