@@ -110,14 +110,15 @@ def small_score(truth: list[Event], found: list[Event]) -> Score:
                  [e for e in found if abs(e.peak_deg) < hi + 2.0])
 
 
-def run_case(name: str, mount: str, rate_hz: float, seed: int) -> tuple[Score, Score, list[TurnFigures], float]:
+def run_case(name: str, mount: str, rate_hz: float, seed: int
+             ) -> tuple[Score, Score, list[TurnFigures], float, list[Event]]:
     sim = simulate_session(seed=seed, rate_hz=rate_hz, routine=ROUTINES[name](), sensor=sensor_for(seed, mount))
     t0 = time.perf_counter()
     res = process_session(sim.recording)
     dt = time.perf_counter() - t0
     truth = [from_truth(r) for r in sim.truth.reps]
     found = [from_rep(r) for r in res.reps]
-    return score(truth, found), small_score(truth, found), turn_figures(sim.truth.turns, res.signals), dt
+    return score(truth, found), small_score(truth, found), turn_figures(sim.truth.turns, res.signals), dt, truth
 
 
 def real_figures() -> dict[str, float]:
@@ -151,10 +152,12 @@ def main() -> int:
     all_scores: list[Score] = []
     small: list[Score] = []
     turns: list[TurnFigures] = []
+    truth_all: list[Event] = []
     by_mount: dict[str, list[Score]] = {}
     by_rate: dict[float, list[Score]] = {}
     for name, mount, rate, seed in cases(QUICK):
-        s, ss, tf, dt = run_case(name, mount, rate, seed)
+        s, ss, tf, dt, truth = run_case(name, mount, rate, seed)
+        truth_all.extend(truth)
         all_scores.append(s)
         small.append(ss)
         turns.extend(tf)
@@ -184,6 +187,16 @@ def main() -> int:
         print(f"turns: {len(turns)}; median max |flexion| {statistics.median(t.max_abs_flexion_deg for t in turns):.1f} deg, "
               f"median max |lateral| {statistics.median(t.max_abs_lateral_bend_deg for t in turns):.1f} deg, "
               f"median axial error {statistics.median(t.axial_error_deg for t in turns):.1f} deg")
+    bins = ((0, 4), (4, 10), (10, 20), (20, 90))
+    print("missed / true reps by kind and |peak| (deg): " + "; ".join(
+        f"{k} " + " ".join(
+            f"{lo}-{hi}: {sum(lo <= abs(e.peak_deg) < hi for e in tot.unmatched_truth if e.kind == k)}/"
+            f"{sum(lo <= abs(e.peak_deg) < hi for e in truth_all if e.kind == k)}" for lo, hi in bins)
+        for k in ("forward_bend", "back_bend", "side_bend", "twist")))
+    errs = sorted(tot.hold_abs_err_s)
+    if errs:
+        print(f"hold abs error: median {statistics.median(errs):.2f} s, 90th percentile "
+              f"{errs[int(0.9 * (len(errs) - 1))]:.2f} s, worst {errs[-1]:.1f} s over {len(errs)} reps with a hold")
     if turns:
         ok = sum(t.max_abs_flexion_deg <= 25.0 and t.max_abs_lateral_bend_deg <= 25.0
                  and t.axial_error_deg <= 10.0 for t in turns)
