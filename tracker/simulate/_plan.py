@@ -232,9 +232,12 @@ class _Builder:
         self.still(0.8)
 
     def _walk_and_turn(self, n: int, turn_deg: float) -> None:
-        """Walk half the steps, turn on the spot while stepping (~100–150 °/s), walk back."""
+        """Walk half the steps, turn while stepping, walk back.
+
+        The turn averages 70–110 °/s (a 180° U-turn in 1.6–2.6 s, peak 140–220 °/s).
+        """
         half = n / 2 / self.step_hz
-        turn_s = max(1.0, abs(turn_deg) / float(self.rng.uniform(100.0, 150.0)))
+        turn_s = max(1.0, abs(turn_deg) / float(self.rng.uniform(70.0, 110.0)))
         t0 = self.t
         self._label("walking")
         dur = 2 * half + turn_s + 0.6
