@@ -11,11 +11,11 @@ compared within the plane perpendicular to 'up', and the whole rotation more loo
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TRUNKYXL_DIR
 from scipy.spatial.transform import Rotation
 
 from tracker.signal._quat import (
@@ -123,15 +123,10 @@ def test_stored_mounting_used_when_the_recording_cannot_tell() -> None:
     assert np.degrees(quat_angle_rad(quat_mul(quat_conj(q_sb), cal.q_sensor_body))) < 2.0
 
 
-def _trunkyxl_dir() -> Path:
-    env = os.environ.get("TRACKER_TRUNKYXL_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "trunkyxl"
-
-
 def test_trunkyxl_mounting_from_the_sensor_frame_as_given() -> None:
     from tracker.csvio import read_recording
 
-    folder = _trunkyxl_dir()
+    folder = TRUNKYXL_DIR
     files = sorted(folder.glob("*__full__l45.csv"))
     if not files:
         pytest.skip(f"TrunkyXL recordings not found in {folder} (set TRACKER_TRUNKYXL_DIR)")
@@ -149,3 +144,49 @@ def test_trunkyxl_mounting_from_the_sensor_frame_as_given() -> None:
     assert max(heading_err) < 20.0, heading_err
     assert np.median(heading_err) < 10.0, heading_err
     assert max(total_err) < 25.0 and np.median(total_err) < 16.0, total_err
+
+
+def test_store_remembers_a_mounting_as_plain_numbers(tmp_path: Path) -> None:
+    from tracker.errors import ValidationError
+    from tracker.store import Store
+
+    store = Store.open(tmp_path)
+    assert store.device_mounting("tag-1") is None
+    q = [0.5, 0.5, -0.5, 0.5]
+    store.set_device_mounting("tag-1", q, confidence=0.9, method="calibration_step")
+    m = store.device_mounting("tag-1")
+    assert m is not None and m["q_sensor_body"] == q and m["confidence"] == 0.9
+    with pytest.raises(ValidationError, match="unit quaternion"):
+        store.set_device_mounting("tag-1", [1.0, 1.0, 0.0, 0.0], confidence=0.9, method="x")
+    with pytest.raises(ValidationError, match="confidence"):
+        store.set_device_mounting("tag-1", q, confidence=1.5, method="x")
+
+
+def test_a_later_session_that_starts_mid_movement_reuses_the_device_mounting(tmp_path: Path) -> None:
+    from tracker.recording import Recording, RecordingMeta
+    from tracker.store import Store
+    from tracker.sessions import CALIBRATION_STEP_EVENT, analyse_session
+
+    fs = 20.0
+    q_sb = quat_conj(np.roll(FAMILIES["flat_in_sideways"].as_quat(), 1))
+    meta = RecordingMeta(device="tag-1", profile="csv", nominal_rate_hz=fs)
+    store = Store.open(tmp_path)
+    # 1: a guided session: still, one gentle forward bend (the calibration step), twists
+    flex = np.concatenate([_bend(60, 80, 20.0), np.zeros(300)])
+    twist = np.concatenate([np.zeros(200), 15.0 * np.sin(np.linspace(0, 6 * np.pi, 300))])
+    t, acc, gyr, _ = _synthetic(q_sb, flex, twist, fs)
+    first = store.import_recording(Recording(t, acc, gyr, meta=meta))
+    store.add_event(first, CALIBRATION_STEP_EVENT, 0.0, end_s=10.0)
+    a1 = analyse_session(store, first)
+    assert a1.summary.calibration["method"] == "calibration_step"
+    assert store.device_mounting("tag-1") is not None
+    # 2: the same device, a session that starts in the middle of twisting
+    n = 400
+    t, acc, gyr, _ = _synthetic(q_sb, np.zeros(n), 15.0 * np.sin(np.linspace(0, 8 * np.pi, n)), fs)
+    second = store.import_recording(Recording(t, acc, gyr, meta=meta))
+    cal = analyse_session(store, second).summary.calibration
+    assert cal["method"] == "stored_device" and cal["warning"] is None
+    assert np.degrees(quat_angle_rad(quat_mul(quat_conj(q_sb), np.array(cal["q_sensor_body"])))) < 3.0
+    # another device knows nothing of it
+    other = store.import_recording(Recording(t, acc, gyr, meta=RecordingMeta(device="phone-2")))
+    assert analyse_session(store, other).summary.calibration["method"] != "stored_device"

@@ -150,7 +150,7 @@ def test_older_database_is_migrated(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     store = Store.open(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     assert store.session("old-1").device == "tag"
     store.remember_device("AA:BB", "IMU-Tag", "tracker-imu")  # table added by migration 2
     assert store.devices()[0]["name"] == "IMU-Tag"

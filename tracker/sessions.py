@@ -21,16 +21,20 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .errors import StoreError
 from .records import StoredSession, gap_spans
 
 if TYPE_CHECKING:
     from .recording import Recording
     from .report.writer import ReportFiles
+    from .signal.calibration import MountingPrior
     from .signal.result import SessionAnalysis
     from .store import Store
 
-__all__ = ["load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report"]
+__all__ = ["load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report",
+           "calibration_step_of", "mounting_prior_of", "remember_mounting", "CALIBRATION_STEP_EVENT"]
 
 #: ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
 Analyse = Callable[["Recording"], "SessionAnalysis"]
@@ -40,6 +44,70 @@ def _process(rec: Recording) -> SessionAnalysis:
     from .signal.process import process_session  # heavy: import on use
 
     return process_session(rec)
+
+
+# ------------------------------------------------------------------ mounting
+# How the sensor was worn: the store keeps plain numbers per device
+# (Store.device_mounting); here they become the analysis's MountingPrior and back. A
+# mounting is remembered when a session found it by a calibration step (`tracker record
+# --guided` starts with one) or surely enough; a later session of the device gets it as
+# a prior (used when that session cannot tell by itself, e.g. it starts mid-movement).
+
+#: Event kind of a calibration step (``t_s`` its start, ``end_s`` its end).
+CALIBRATION_STEP_EVENT = "calibration_step"
+#: A session's mounting found at least this surely (without a calibration step) is remembered.
+REMEMBER_MIN_CONFIDENCE = 0.8
+#: A remembered mounting's confidence is scaled by this when reused: the sensor may have
+#: been put on a little differently.
+PRIOR_TRUST = 0.8
+
+
+def calibration_step_of(store: Store, session_id: str) -> tuple[float, float] | None:
+    """The last complete calibration step recorded with the session, or None."""
+    steps = [e for e in store.events(session_id, CALIBRATION_STEP_EVENT)
+             if e.t_s is not None and e.data.get("end_s") is not None]
+    if not steps:
+        return None
+    return float(steps[-1].t_s), float(steps[-1].data["end_s"])  # type: ignore[arg-type]
+
+
+def mounting_prior_of(store: Store, device: str) -> MountingPrior | None:
+    """The mounting remembered for ``device`` as the analysis's prior, or None."""
+    from .signal.calibration import MountingPrior
+
+    m = store.device_mounting(device)
+    if m is None:
+        return None
+    return MountingPrior(q_sensor_body=np.asarray(m["q_sensor_body"], dtype=np.float64),
+                         confidence=PRIOR_TRUST * float(m["confidence"]), source="stored_device")
+
+
+def remember_mounting(store: Store, device: str, session_id: str, analysis: SessionAnalysis) -> bool:
+    """Remember the session's mounting for its device when it was found surely enough."""
+    cal = analysis.summary.calibration
+    method, conf = cal.get("method"), cal.get("confidence")
+    if device in ("", "unknown") or conf is None or method in (None, "stored_device", "nominal",
+                                                                "gravity+nominal"):
+        return False
+    if method != "calibration_step" and conf < REMEMBER_MIN_CONFIDENCE:
+        return False
+    store.set_device_mounting(device, cal["q_sensor_body"], confidence=float(conf), method=method,
+                              session_id=session_id)
+    return True
+
+
+def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> SessionAnalysis:
+    """Analyse a stored session given its calibration step and its device's remembered
+    mounting (and remember the mounting it found)."""
+    from .signal.process import process_session  # heavy: import on use
+
+    info = store.session(session_id)
+    analysis = process_session(store.load_recording(session_id),
+                               mounting_prior=mounting_prior_of(store, info.device),
+                               calibration_step_s=calibration_step_of(store, session_id))
+    if remember:
+        remember_mounting(store, info.device, session_id, analysis)
+    return analysis
 
 
 def load_analysis(store: Store, session_id: str) -> SessionAnalysis | None:
@@ -58,8 +126,15 @@ def save_analysis(store: Store, session_id: str, analysis: SessionAnalysis) -> N
 
 def analyse_session(store: Store, session_id: str, *, save: bool = True,
             analyse: Analyse | None = None) -> SessionAnalysis:
-    """Analyse a stored session's samples (and keep the result unless ``save`` is False)."""
-    result = (analyse or _process)(store.load_recording(session_id))
+    """Analyse a stored session's samples (and keep the result unless ``save`` is False).
+
+    Without ``analyse``: with the session's calibration step and its device's remembered
+    mounting, and the mounting found is remembered for the device (unless ``save`` is
+    False)."""
+    if analyse is None:
+        result = _process_stored(store, session_id, remember=save)
+    else:
+        result = analyse(store.load_recording(session_id))
     if save:
         save_analysis(store, session_id, result)
     return result
@@ -115,20 +190,20 @@ def report(store: Store, session_ids: list[str], out_dir: Path | str, *,
     from .report.writer import detail_ids, write_report
 
     ids = list(dict.fromkeys(session_ids))
-    fn = analyse or _process
     data = [stored_session(store, sid) for sid in ids]
     fresh: dict[str, SessionAnalysis] = {}
     if analyse_missing:
         for k, s in enumerate(data):
             if s.analysis is None and s.info.n_samples:
-                fresh[s.id] = analyse_session(store, s.id, analyse=fn)
+                fresh[s.id] = analyse_session(store, s.id, analyse=analyse)
                 data[k] = stored_session(store, s.id, analysis=fresh[s.id])
     details: dict[str, SessionAnalysis] = {}
     for sid in detail_ids(data, detail_sessions):
         full = fresh.get(sid)
         if full is None:
             try:
-                full = fn(store.load_recording(sid))
+                full = (analyse(store.load_recording(sid)) if analyse is not None
+                        else _process_stored(store, sid, remember=False))
             except StoreError:
                 continue  # no samples: the figure shows the stored events only
         details[sid] = full

@@ -121,6 +121,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (session_id, name)
     );
     """,
+    # 4: how each device was worn, as found from the data (a calibration step or a
+    # confident session): plain numbers, reused when a later session cannot tell
+    """
+    CREATE TABLE device_mountings (
+        device TEXT PRIMARY KEY,
+        q_w REAL NOT NULL,
+        q_x REAL NOT NULL,
+        q_y REAL NOT NULL,
+        q_z REAL NOT NULL,
+        confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+        method TEXT NOT NULL,
+        session_id TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+        found_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -580,6 +595,31 @@ class Store:
         rows = self._query("SELECT address, name, profile, first_seen, last_seen FROM devices"
                            " ORDER BY last_seen DESC")
         return [dict(zip(("address", "name", "profile", "first_seen", "last_seen"), r)) for r in rows]
+
+    def set_device_mounting(self, device: str, q_sensor_body: Sequence[float], *, confidence: float,
+                            method: str, session_id: str | None = None) -> None:
+        """Remember how ``device`` was worn: the mounting quaternion (w, x, y, z; body
+        axes in sensor coordinates), how sure the analysis was (0–1) and how it found it."""
+        q = np.asarray(q_sensor_body, dtype=np.float64).ravel()
+        if q.size != 4 or not np.all(np.isfinite(q)) or abs(float(np.linalg.norm(q)) - 1.0) > 1e-3:
+            raise ValidationError(f"mounting of {device!r} must be a unit quaternion (w, x, y, z), got {q.tolist()}")
+        if not 0.0 <= confidence <= 1.0:
+            raise ValidationError(f"mounting confidence must be in [0, 1], got {confidence}")
+        with self._tx("remembering the device's mounting") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO device_mountings (device, q_w, q_x, q_y, q_z, confidence,"
+                " method, session_id, found_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (device, *(float(v) for v in q), float(confidence), method, session_id, _utc_now()))
+
+    def device_mounting(self, device: str) -> dict[str, Any] | None:
+        """The mounting remembered for ``device`` (see :meth:`set_device_mounting`), or None."""
+        rows = self._query("SELECT q_w, q_x, q_y, q_z, confidence, method, session_id, found_at"
+                           " FROM device_mountings WHERE device=?", (device,))
+        if not rows:
+            return None
+        r = rows[0]
+        return {"q_sensor_body": [float(v) for v in r[:4]], "confidence": float(r[4]),
+                "method": r[5], "session_id": r[6], "found_at": r[7]}
 
     # ----------------------------------------------------------------- analyses
     def save_analysis(self, session_id: str, *, version: str, result_json: dict[str, Any]) -> None:

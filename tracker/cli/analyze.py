@@ -97,11 +97,13 @@ def analyze(input_ref: str, as_json: bool, angles_csv: Path | None, no_store: bo
         label = sid
     if len(rec) == 0:
         raise TrackerError(f"{label} has no samples to analyse")
-    analysis = process_session(rec)
-    if store is not None and sid is not None and not no_store:
-        from ..sessions import save_analysis
+    if store is not None and sid is not None:
+        from ..sessions import analyse_session
 
-        save_analysis(store, sid, analysis)
+        # with its calibration step and its device's remembered mounting
+        analysis = analyse_session(store, sid, save=not no_store)
+    else:
+        analysis = process_session(rec)
     if angles_csv is not None:
         from ..csvio import write_frame_csv
 

@@ -53,6 +53,12 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     else:
         click.echo(f"analysis  v{analysis.analysis_version}: {len(analysis.reps)} repetitions, "
                    f"{len(analysis.spikes)} spikes, {len(analysis.cracks)} possible cracks")
+        cal = analysis.summary.calibration
+        if cal:
+            click.echo(f"mounting  found by {cal.get('method')}, confidence {_fmt(cal.get('confidence'), digits=2)}"
+                       f" (up from {cal.get('up_from')}, forward from {cal.get('forward_from')})")
+            if cal.get("warning"):
+                click.echo(f"warning   {cal['warning']}")
         for i, rep in enumerate(analysis.reps):
             hold = f"hold {rep.hold_s:4.1f} s" if rep.hold_s is not None else "no hold"
             click.echo(f"  {i:>2} {rep.exercise:<15} {rep.side or '':<5} peak {rep.peak_deg:+6.1f}°  {hold}")
