@@ -201,8 +201,8 @@ def test_result_shape_and_json_contract(cases: list[Case]) -> None:
     js = json.loads(json.dumps(res.to_json("abc"), allow_nan=False))
     assert set(js) == {"session", "reps", "spikes", "cracks", "summary"}
     assert set(js["session"]) == {"id", "duration_s", "sample_rate_hz"} and js["session"]["id"] == "abc"
-    assert set(js["reps"][0]) == {"exercise", "side", "start_s", "hold_start_s", "hold_end_s", "end_s",
-                                  "hold_s", "peak_deg"}
+    assert set(js["reps"][0]) == {"exercise", "side", "plane", "posture", "start_s", "hold_start_s",
+                                  "hold_end_s", "end_s", "hold_s", "peak_deg"}
     assert set(js["spikes"][0]) == {"t_s", "peak_m_s2", "possible_crack", "crack_score"}
     if js["cracks"]:
         assert set(js["cracks"][0]) == {"t_s", "peak_m_s2", "score", "rep"}

@@ -6,6 +6,8 @@ Internal names carry their unit (``t_s``, ``acc_x_m_s2``); the CSV headers of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 STANDARD_GRAVITY_M_S2 = 9.80665
 """Standard gravity; every g -> m/s² conversion uses it."""
 
@@ -32,55 +34,103 @@ QUAT_COLUMNS = ("q_w", "q_x", "q_y", "q_z")
 #: (a change of it is where the angles may jump without the body moving).
 REFERENCE_COLUMN = "reference"
 REP_COLUMNS = (
-    "exercise", "side", "start_s", "hold_start_s", "hold_end_s", "end_s", "hold_s", "peak_deg",
+    "exercise", "side", "plane", "posture", "start_s", "hold_start_s", "hold_end_s", "end_s", "hold_s", "peak_deg",
 )
 CRACK_COLUMNS = ("t_s", "peak_m_s2", "score", "rep")
 
-#: The four named stretches of design.md, and the generic movements every other bend or
-#: twist is called by (design.md: a repetition whose posture and plane match no stretch).
-NAMED_EXERCISES = ("chair_backbend", "seated_twist", "trunk_rotation", "cat_stretch")
-GENERIC_EXERCISES = ("forward_bend", "back_bend", "side_bend", "twist")
-EXERCISES = (*NAMED_EXERCISES, *GENERIC_EXERCISES)
-SIDES = ("left", "right")
-#: Plane of a repetition (its primary angle) and the posture it starts from (design.md).
 PLANES = ("flexion", "lateral_bend", "axial_rotation")
+"""Plane of a repetition = its primary anatomical angle (index 0, 1, 2 of the angles)."""
 POSTURES = ("upright", "supine", "all_fours", "other")
-#: Plane of each exercise's primary angle (design.md table and generic ids).
-PLANE_OF_EXERCISE = {
-    "chair_backbend": "flexion",
-    "seated_twist": "axial_rotation",
-    "trunk_rotation": "axial_rotation",
-    "cat_stretch": "flexion",
-    "forward_bend": "flexion",
-    "back_bend": "flexion",
-    "side_bend": "lateral_bend",
-    "twist": "axial_rotation",
-}
+"""Posture a repetition starts from (design.md)."""
+ANGLE_OF_PLANE = {"flexion": "flexion_deg", "lateral_bend": "lateral_bend_deg",
+                  "axial_rotation": "axial_rotation_deg"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exercise:
+    """One exercise the analysis can report (design.md): the ONE place that names them.
+
+    ``posture`` is None for the generic movements (any posture). ``sign`` is the sign
+    of the primary angle at the peak (+1, -1; 0 for either: sided movements).
+    """
+
+    id: str
+    label: str
+    short: str
+    plane: str
+    posture: str | None
+    sign: int
+    named: bool
+    sided: bool
+
+    @property
+    def angle(self) -> str:
+        """Column of the primary angle."""
+        return ANGLE_OF_PLANE[self.plane]
+
+
+#: Named stretches first (design.md table), then the generic movements.
+EXERCISE_INFO: dict[str, Exercise] = {e.id: e for e in (
+    Exercise(id="chair_backbend", label="chair back-bend", short="back-bend", plane="flexion",
+             posture="upright", sign=-1, named=True, sided=False),
+    Exercise(id="seated_twist", label="seated twist", short="twist", plane="axial_rotation",
+             posture="upright", sign=0, named=True, sided=True),
+    Exercise(id="trunk_rotation", label="lying trunk rotation", short="lying rot.",
+             plane="axial_rotation", posture="supine", sign=0, named=True, sided=True),
+    Exercise(id="cat_stretch", label="cat stretch", short="cat", plane="flexion",
+             posture="all_fours", sign=+1, named=True, sided=False),
+    Exercise(id="forward_bend", label="forward bend", short="fwd bend", plane="flexion",
+             posture=None, sign=+1, named=False, sided=False),
+    Exercise(id="back_bend", label="back bend", short="back bend", plane="flexion",
+             posture=None, sign=-1, named=False, sided=False),
+    Exercise(id="side_bend", label="side bend", short="side bend", plane="lateral_bend",
+             posture=None, sign=0, named=False, sided=True),
+    Exercise(id="twist", label="twist", short="twist*", plane="axial_rotation",
+             posture=None, sign=0, named=False, sided=True),
+)}
+EXERCISES = tuple(EXERCISE_INFO)
+NAMED_EXERCISES = tuple(k for k, e in EXERCISE_INFO.items() if e.named)
+GENERIC_EXERCISES = tuple(k for k, e in EXERCISE_INFO.items() if not e.named)
+SIDES = ("left", "right")
+#: Plane of each exercise's primary angle.
+PLANE_OF_EXERCISE = {k: e.plane for k, e in EXERCISE_INFO.items()}
 #: Primary anatomical angle column per exercise.
-PRIMARY_ANGLE = {ex: f"{plane}_deg" for ex, plane in PLANE_OF_EXERCISE.items()}
+PRIMARY_ANGLE = {k: e.angle for k, e in EXERCISE_INFO.items()}
 #: Exercises whose repetition has a side: rotations (where the lower back turns) and side
 #: bends (where the trunk bends).
-SIDED_EXERCISES = ("seated_twist", "trunk_rotation", "side_bend", "twist")
-#: The named stretch of a (posture, plane, direction of the primary angle) (design.md);
-#: direction 0 = either way (rotations).
-_NAMED_STRETCH = {
-    ("upright", "flexion", -1): "chair_backbend",
-    ("upright", "axial_rotation", 0): "seated_twist",
-    ("supine", "axial_rotation", 0): "trunk_rotation",
-    ("all_fours", "flexion", +1): "cat_stretch",
-}
+SIDED_EXERCISES = tuple(k for k, e in EXERCISE_INFO.items() if e.sided)
 
 
 def exercise_of(posture: str, plane: str, peak_deg: float) -> str:
-    """design.md's exercise id of a repetition: the named stretch when posture and plane
-    match one, otherwise ``forward_bend``, ``back_bend``, ``side_bend`` or ``twist``."""
+    """design.md's exercise id of a repetition: the named stretch when posture, plane and
+    direction match one, otherwise ``forward_bend``, ``back_bend``, ``side_bend`` or
+    ``twist``."""
     sign = 1 if peak_deg >= 0 else -1
-    named = _NAMED_STRETCH.get((posture, plane, 0)) or _NAMED_STRETCH.get((posture, plane, sign))
-    if named:
-        return named
+    for e in EXERCISE_INFO.values():
+        if e.named and e.posture == posture and e.plane == plane and e.sign in (0, sign):
+            return e.id
     if plane == "flexion":
         return "forward_bend" if sign > 0 else "back_bend"
     return "side_bend" if plane == "lateral_bend" else "twist"
+
+
+def side_of(plane: str, peak_deg: float) -> str | None:
+    """Where a rotation turns (+ left) or a side bend bends (+ right); None for bends."""
+    if plane == "axial_rotation":
+        return "left" if peak_deg >= 0 else "right"
+    if plane == "lateral_bend":
+        return "right" if peak_deg >= 0 else "left"
+    return None
+
+
+def exercise_label(exercise: str | None, side: str | None = None, *, short: bool = False) -> str:
+    """Human label: ``"seated twist"``, ``"side bend (left)"``; the id for unknown ones."""
+    if exercise is None:
+        return "—"
+    info = EXERCISE_INFO.get(exercise)
+    name = exercise.replace("_", " ") if info is None else (info.short if short else info.label)
+    return f"{name} ({side})" if side else name
+
 
 #: Float format of every CSV we write: 9 significant digits round-trips float32
 #: exactly and keeps float64 sensor data to <1e-9 relative error.

@@ -34,7 +34,6 @@ gives the same events.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,14 +41,17 @@ import numpy as np
 from scipy import signal as sps
 
 from ..errors import ValidationError
-from ..schema import PRIMARY_ANGLE, STANDARD_GRAVITY_M_S2
+from ..schema import PLANES, PRIMARY_ANGLE
 from ..signal._quat import quat_angle_rad, quat_conj, quat_mul
 from ..signal.angles import body_up
 from ..signal.calibration import Calibration, calibrate
 from ..signal.orientation import OnlineOrientation
 from ..signal.params import AnalysisParams
 from ..signal.result import Rep
-from ..signal.reps import CANONICAL_UP, POSTURES, AngleSource, classify_rep, primary_channels
+from ..signal.repcore import FoundRep, RepFinder, RepInProgress, RepLevels, classify_rep, rep_levels
+from ..signal.reps import (
+    CANONICAL_UP, POSTURES, ActivityDetector, AngleSource, primary_channels, reference_noise_deg,
+)
 from ..signal.spikes import SpikeStream
 
 __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
@@ -68,9 +70,6 @@ class LiveParams:
         A new posture counts after it has lasted this long (sway is not a posture change).
     ref_update_s : float
         While ready and still, the reference posture is refreshed this often.
-    end_wait_s : float
-        Back below the detection level, the repetition ends when the movement stops or
-        after this long.
     calibrate_every_s : float
         How often calibration is retried until it succeeds.
     fast_deg_s : float
@@ -85,12 +84,6 @@ class LiveParams:
     beyond_frac, beyond_min_deg : float
         "Well past the usual range": more than ``usual · (1 + beyond_frac)`` and more
         than ``usual + beyond_min_deg``.
-    busy_acc_m_s2, busy_frac : float
-        The person is moving about (walking, sitting down, rolling over), not stretching,
-        when the low-passed acceleration differs from 1 g by more than ``busy_acc_m_s2``
-        for more than ``busy_frac`` of the last second (steps shake the lower back by
-        ±2–3 m/s²; a slow stretch by well under 0.5 m/s²). No repetition starts then,
-        and no speed warnings are given.
     ref_steady_deg : float
         A reference posture is only taken from a window over which the body turned less
         than this (the start of a slow movement is not "still" enough).
@@ -98,7 +91,6 @@ class LiveParams:
 
     posture_confirm_s: float = 1.0
     ref_update_s: float = 0.25
-    end_wait_s: float = 1.0
     calibrate_every_s: float = 0.5
     fast_deg_s: float = 60.0
     jerky_deg_s2: float = 250.0
@@ -106,14 +98,12 @@ class LiveParams:
     motion_lowpass_hz: float = 4.0
     beyond_frac: float = 0.25
     beyond_min_deg: float = 5.0
-    busy_acc_m_s2: float = 0.8
-    busy_frac: float = 0.25
     ref_steady_deg: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("posture_confirm_s", "ref_update_s", "end_wait_s", "calibrate_every_s",
+        for name in ("posture_confirm_s", "ref_update_s", "calibrate_every_s",
                      "fast_deg_s", "jerky_deg_s2", "jerk_window_s", "motion_lowpass_hz",
-                     "beyond_min_deg", "busy_acc_m_s2", "busy_frac", "ref_steady_deg"):
+                     "beyond_min_deg", "ref_steady_deg"):
             if not getattr(self, name) > 0:
                 raise ValidationError(f"LiveParams.{name} must be > 0, got {getattr(self, name)!r}")
         if self.beyond_frac < 0:
@@ -247,9 +237,8 @@ class LiveAnalyzer:
         self._gyr_sos = sps.butter(2, min(self.live.motion_lowpass_hz, 0.45 * fs), fs=fs, output="sos")
         self._gyr_zi: np.ndarray | None = None
         self._gyr_prev: np.ndarray | None = None
-        self._acc_zi: np.ndarray | None = None
-        self._busy_win = _Trailing(round(fs), 1)
-        self.busy = False
+        self._activity = ActivityDetector(fs, self.params.reps)
+        self.busy = False  # moving about (RepParams.active_*): no speed warnings then
         self._still_win = _Trailing(round(0.5 * fs), 3)
         self._jerk_win = _Trailing(round(self.live.jerk_window_s * fs), 1)
         self._ref_n = max(1, int(round(rp.ref_window_s * fs)))
@@ -259,7 +248,6 @@ class LiveAnalyzer:
         # low-frequency group delay of the 2nd-order Butterworth smoothing: √2 / (2π f_c)
         self._delay_s = float(np.sqrt(2.0) / (2 * np.pi * min(rp.smooth_hz, 0.45 * fs)))
         self._prev_s = [0.0, 0.0, 0.0]
-        self._back: deque[tuple[float, float, float]] = deque(maxlen=max(1, int(round(0.2 * fs))))
         # posture and reference
         self._stable = 0
         self._cand = 0
@@ -267,10 +255,12 @@ class LiveAnalyzer:
         self._ref: np.ndarray | None = None
         self._ref_t = -np.inf
         self._still_since: float | None = None
-        self._last_slow = [None, None, None]  # type: list[float | None]
-        # repetition state
+        # repetitions: the shared core (tracker.signal.repcore), one per posture period
         self.phase = "calibrating"
-        self._rep: dict[str, Any] | None = None
+        self._levels: RepLevels = rep_levels(rp)
+        self._finder: RepFinder | None = None
+        self._safety = _RepSafety()
+        self._step = 0
         self.reps: list[Rep] = []
         self.rep_counts: dict[tuple[str, str | None], int] = {}
         self.cracks: list[dict[str, Any]] = []
@@ -293,23 +283,31 @@ class LiveAnalyzer:
         return POSTURES[self._stable] if self.calibrated else "other"
 
     @property
+    def _rep(self) -> RepInProgress | None:
+        """The repetition in progress (the core's typed state), if any."""
+        return None if self._finder is None else self._finder.rep
+
+    def _rep_kind(self, rep: RepInProgress) -> tuple[str, str | None]:
+        assert self._finder is not None
+        return classify_rep(self._finder.posture, rep.channel, rep.peak_deg)
+
+    @property
     def exercise(self) -> str | None:
-        """Exercise of the movement in progress (None: not a stretch), else of the last repetition."""
-        if self._rep is not None:
-            return self._rep["exercise"]
-        return self.last_exercise
+        """Exercise of the movement in progress, else of the last repetition."""
+        rep = self._rep
+        return self._rep_kind(rep)[0] if rep is not None else self.last_exercise
 
     @property
     def side(self) -> str | None:
-        if self._rep is not None:
-            return self._rep["side"]
-        return self.last_side
+        rep = self._rep
+        return self._rep_kind(rep)[1] if rep is not None else self.last_side
 
     @property
     def primary(self) -> str | None:
         """Column of the primary angle of the repetition in progress (or the last one)."""
-        if self._rep is not None:
-            return _ANGLE_NAMES[self._rep["ch"]]
+        rep = self._rep
+        if rep is not None:
+            return _ANGLE_NAMES[rep.channel]
         if self.last_exercise is not None:
             return PRIMARY_ANGLE[self.last_exercise]
         return None
@@ -317,15 +315,13 @@ class LiveAnalyzer:
     @property
     def hold_s(self) -> float | None:
         """Seconds held so far in the repetition in progress (the current hold)."""
-        r = self._rep
-        if r is None or r["run_start"] is None:
-            return None
-        return r["run_end"] - r["run_start"]
+        rep = self._rep
+        return None if rep is None else rep.hold_s
 
     @property
     def peak_deg(self) -> float | None:
-        r = self._rep
-        return None if r is None else float(r["pval"][r["ch"]])
+        rep = self._rep
+        return None if rep is None else float(rep.peak_deg)
 
     @property
     def in_rep(self) -> bool:
@@ -358,7 +354,7 @@ class LiveAnalyzer:
         quat, _rest = self._orient.update(t, acc, gyr, mag)
         self.samples += t.size
         events.extend(self._feed_spikes(t, acc, gyr))
-        busy = self._busy(acc)
+        busy = self._activity.update(acc)
         if self.calibration is None:
             events.extend(self._try_calibrate(t, acc, gyr, quat, busy))
         else:
@@ -401,21 +397,13 @@ class LiveAnalyzer:
             item = {"t_s": float(cols["t_s"][j]), "peak_m_s2": float(cols["peak_m_s2"][j]),
                     "score": float(cols["crack_score"][j]), "kind": str(cols["kind"][j])}
             if bool(cols["possible_crack"][j]):
-                item["rep"] = len(self.reps) if self._rep is not None else None
+                item["rep"] = len(self.reps) if self.in_rep else None
                 self.cracks.append(item)
                 out.append(LiveEvent("possible_crack", item["t_s"], item))
             else:
                 self.spikes.append(item)
                 out.append(LiveEvent("spike", item["t_s"], item))
         return out
-
-    def _busy(self, acc: np.ndarray) -> np.ndarray:
-        """Per sample: is the person moving about (not stretching)? See ``LiveParams``."""
-        if self._acc_zi is None:
-            self._acc_zi = sps.sosfilt_zi(self._gyr_sos)[:, :, None] * acc[0][None, None, :]
-        a_lp, self._acc_zi = sps.sosfilt(self._gyr_sos, acc, axis=0, zi=self._acc_zi)
-        dyn = np.abs(np.linalg.norm(a_lp, axis=1) - STANDARD_GRAVITY_M_S2) > self.live.busy_acc_m_s2
-        return self._busy_win.update(dyn[:, None].astype(float))[:, 0] > self.live.busy_frac
 
     # -------------------------------------------------------- calibration
     def _try_calibrate(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
@@ -456,6 +444,12 @@ class LiveAnalyzer:
         if found:
             self._ref = cal.q_world_body_ref if self._has_heading else body_up(cal.q_world_body_ref)
             self._ref_t = now
+            # the recording's detection level, from the angle noise while still (as offline)
+            q_wb = quat_mul(qq, self._q_sb)
+            end = int(np.searchsorted(tt, cal.neutral_end_s, side="right"))
+            self._levels = rep_levels(self.params.reps, reference_noise_deg(
+                AngleSource(q_wb, body_up(q_wb), self._has_heading), (start, end), self.fs,
+                self.params.reps))
         self.phase = _IDLE
         # run the detectors over what arrived since the neutral period
         ev.extend(self._process(tt[start:], gg[start:], qq[start:], bb[start:]))
@@ -493,20 +487,21 @@ class LiveAnalyzer:
         src = AngleSource(hq, hu, self._has_heading)
         ang = self._angles(src, off, off + n)
         events: list[LiveEvent] = []
-        thr_detect = rp.detect_frac * rp.min_peak_deg
         tl = t.tolist()
         for i in range(n):
             ti = tl[i]
+            self._step += 1
             # --- posture: a change counts once it has lasted posture_confirm_s
             pr = int(posture_raw[i])
             if pr != self._stable:
                 if pr != self._cand:
                     self._cand, self._cand_since = pr, ti
                 elif ti - self._cand_since >= lp.posture_confirm_s:
-                    if self._rep is not None:
+                    if self.in_rep:
                         events.append(self._reject(ti, "posture changed"))
                     self._stable = pr
                     self._ref = None
+                    self._finder = None
                     events.append(LiveEvent("posture", ti, {"posture": POSTURES[pr]}))
             else:
                 self._cand = pr
@@ -516,7 +511,8 @@ class LiveAnalyzer:
                     self._still_since = ti
             else:
                 self._still_since = None
-            if (self._stable != 0 and self._rep is None and self._still_since is not None
+            fresh = False
+            if (self._stable != 0 and not self.in_rep and self._still_since is not None
                     and ti - self._still_since >= rp.ref_window_s
                     and (self._ref is None or ti - self._ref_t >= lp.ref_update_s)
                     and self._steady(src, max(0, off + i + 1 - self._ref_n), off + i)):
@@ -524,40 +520,43 @@ class LiveAnalyzer:
                 self._ref_t = ti
                 ang[i:] = self._angles(src, off + i, off + n)
                 for c in range(3):
-                    v = float(ang[i, c])
-                    self._smooth[c].reset(0.0 if np.isnan(v) else v)
+                    v0 = float(ang[i, c])
+                    self._smooth[c].reset(0.0 if np.isnan(v0) else v0)
                     self._prev_s[c] = self._smooth[c].y
+                fresh = True
+            self.busy = bool(busy[i])
+            self.speed_deg_s = float(speed[i])
             if self._ref is None or self._stable == 0:
-                self.busy = bool(busy[i])
                 self.angles_deg = None
-                self.speed_deg_s = float(speed[i])
                 continue
             a = ang[i]
             self.angles_deg = a
-            self.speed_deg_s = float(speed[i])
-            self._back.append((float(a[0]), float(a[1]), float(a[2])))
-            chans = [c for c in primary_channels(self._stable) if not np.isnan(a[c])]
-            s = [0.0, 0.0, 0.0]
+            sm = [0.0, 0.0, 0.0]
             v = [0.0, 0.0, 0.0]
             for c in range(3):
                 x = float(a[c])
                 if np.isnan(x):
                     continue
-                s[c] = self._smooth[c].step(x)
-                v[c] = (s[c] - self._prev_s[c]) * fs
-                self._prev_s[c] = s[c]
-                if abs(v[c]) < rp.onset_rate_deg_s:
-                    self._last_slow[c] = ti
+                sm[c] = self._smooth[c].step(x)
+                v[c] = (sm[c] - self._prev_s[c]) * fs
+                self._prev_s[c] = sm[c]
+            chans = [c for c in primary_channels(self._stable) if not np.isnan(a[c])]
             if not chans:
                 continue
-            self.busy = bool(busy[i])
-            if self._rep is None:
-                c = max(chans, key=lambda k: abs(s[k]))
-                if abs(s[c]) > thr_detect and not self.busy:
-                    start = self._last_slow[c]
-                    self._start_rep(ti if start is None else start, ti, c, chans, s, a, events)
+            if self._finder is None or self._finder.channels != tuple(chans):
+                self._finder = RepFinder(POSTURES[self._stable], chans, rp, self._levels)
+                self._finder.reset(self._step, ti, sm)
                 continue
-            self._track_rep(ti, chans, s, v, a, float(speed[i]), float(jerk[i]), thr_detect, events)
+            if fresh:  # new reference: the angles start again from (about) zero
+                self._finder.reset(self._step, ti, sm)
+                continue
+            raw = [float(a[0]), float(a[1]), float(a[2])]
+            for kind, data in self._finder.step(self._step, ti, sm, v, raw, self.busy):
+                self._on_core_event(kind, data, ti, events)
+            rep = self._rep
+            if rep is not None:
+                self._phase_of(rep, sm)
+                self._safety_checks(rep, ti, float(speed[i]), float(jerk[i]), events)
         keep = min(self._ref_n, hq.shape[0])
         self._hist_q, self._hist_up = hq[-keep:], hu[-keep:]
         return events
@@ -580,155 +579,115 @@ class LiveAnalyzer:
         return src.angles(a, b, self._ref)
 
     # --------------------------------------------------------- repetitions
-    def _start_rep(self, start_t: float, t: float, c: int, chans: list[int], s: list[float],
-                   a: np.ndarray, events: list[LiveEvent]) -> None:
-        exercise, side = classify_rep(self._stable, c, s[c])
-        self._rep = {
-            "start": start_t, "ch": c, "chans": chans, "smax": [abs(x) for x in s],
-            "pmax": [abs(float(x)) if not np.isnan(x) else 0.0 for x in a],
-            "pval": [float(x) if not np.isnan(x) else 0.0 for x in a], "pt": [t, t, t],
-            "ramp": 0.0, "run_start": None, "run_end": None, "best": None, "below": None,
-            "exercise": exercise, "side": side, "warned": set(), "holding": False,
-            "pending": {}, "busy_since": None,
-        }
-        self.phase = _MOVING
-        events.append(LiveEvent("rep_start", start_t - self._delay_s, {"exercise": exercise, "side": side,
-                                                       "angle": _ANGLE_NAMES[c]}))
-
-    def _track_rep(self, t: float, chans: list[int], s: list[float], v: list[float], a: np.ndarray,
-                   speed: float, jerk: float, thr_detect: float, events: list[LiveEvent]) -> None:
-        r = self._rep
-        assert r is not None
-        rp, lp = self.params.reps, self.live
-        for c in chans:
-            r["smax"][c] = max(r["smax"][c], abs(s[c]))
-            if abs(float(a[c])) > r["pmax"][c]:
-                r["pmax"][c], r["pval"][c], r["pt"][c] = abs(float(a[c])), float(a[c]), t
-        ch = max(chans, key=lambda k: r["smax"][k])
-        if ch != r["ch"]:  # another angle dominates after all: its hold starts over
-            r["ch"], r["run_start"], r["run_end"], r["best"], r["holding"] = ch, None, None, None, False
-        exercise, side = classify_rep(self._stable, ch, r["pval"][ch])
-        r["exercise"], r["side"] = exercise, side
-        peak_abs = r["pmax"][ch]
-        sign = 1.0 if r["pval"][ch] >= 0 else -1.0
-        if not r["holding"] and r["run_start"] is None:
-            r["ramp"] = max(r["ramp"], abs(v[ch]))
-        # --- hold: near the peak and slow (short interruptions bridged, as offline)
-        near = sign * s[ch] >= (1.0 - rp.hold_band_frac) * peak_abs
-        slow = abs(v[ch]) < max(rp.hold_max_rate_deg_s, rp.hold_rate_frac * r["ramp"])
-        if near and slow:
-            if r["run_start"] is None:
-                r["run_start"] = t
-            r["run_end"] = t
-        elif r["run_start"] is not None and t - r["run_end"] > 0.3:
-            self._close_run(r, events)
-        if r["run_start"] is not None and not r["holding"] and r["run_end"] - r["run_start"] >= rp.min_hold_s:
-            r["holding"] = True
+    def _on_core_event(self, kind: str, data: object, t: float, events: list[LiveEvent]) -> None:
+        """Turn an event of the shared core into live events (times on the movement's
+        clock: the causal smoothing delays what the core sees by ``_delay_s``)."""
+        d = self._delay_s
+        if kind == "start":
+            assert isinstance(data, RepInProgress)
+            self._safety = _RepSafety()
+            self.phase = _MOVING
+            exercise, side = self._rep_kind(data)
+            events.append(LiveEvent("rep_start", data.start_s - d, {
+                "exercise": exercise, "side": side, "angle": _ANGLE_NAMES[data.channel]}))
+        elif kind == "hold_start":
+            assert isinstance(data, RepInProgress) and data.run is not None
             self.phase = _HOLDING
-            events.append(LiveEvent("hold_start", r["run_start"], {"exercise": exercise, "side": side}))
-        if not r["holding"]:
-            self.phase = _RETURNING if (r["best"] is not None or sign * s[ch] < (1.0 - rp.hold_band_frac) * peak_abs
-                                        and r["smax"][ch] > abs(s[ch]) + 1.0) else _MOVING
-        # --- safety, once per repetition each. Speed warnings wait until the movement
-        # has slowed again and still looks like a stretch (a roll-over or a turn while
-        # walking is fast too, but it is not a stretch done too fast).
-        if self.busy:
-            if r["busy_since"] is None:
-                r["busy_since"] = t
-            if t - r["busy_since"] >= 0.5:
-                events.append(self._reject(t, "moving about, not stretching"))
+            exercise, side = self._rep_kind(data)
+            events.append(LiveEvent("hold_start", data.run[2] - d, {"exercise": exercise, "side": side}))
+        elif kind == "hold_end":
+            t0, t1 = data  # type: ignore[misc]
+            events.append(LiveEvent("hold_end", t1 - d, {"hold_s": t1 - t0}))
+        elif kind == "posture_change":
+            # gone too far, or never came back: not a stretch; a new reference when still
+            events.append(LiveEvent("rep_rejected", t, {"reason": "posture changed", "exercise": None,
+                                                        "side": None, "peak_deg": None}))
+            self._ref = None
+            self._finder = None
+            self.phase = _IDLE
+        elif kind == "end":
+            assert isinstance(data, FoundRep)
+            self.phase = _IDLE
+            if data.rejected is not None:
+                events.append(LiveEvent("rep_rejected", t, {
+                    "reason": data.rejected, "exercise": data.exercise, "side": data.side,
+                    "peak_deg": data.peak_deg}))
                 return
-        else:
-            r["busy_since"] = None
+            events.extend(self._safety.ready)
+            self._safety.ready.clear()
+            events.append(self._count(data))
+
+    def _count(self, f: FoundRep) -> LiveEvent:
+        d = self._delay_s  # times found on the smoothed angle lag the movement by this
+        hold = f.hold
+        rep = Rep(exercise=f.exercise, side=f.side, start_s=f.start_s - d,
+                  hold_start_s=None if hold is None else hold[2] - d,
+                  hold_end_s=None if hold is None else hold[3] - d, end_s=f.end_s - d,
+                  hold_s=None if hold is None else hold[3] - hold[2], peak_deg=f.peak_deg,
+                  peak_s=f.peak_s, confidence=f.confidence, plane=PLANES[f.channel],
+                  posture=f.posture)
+        self.reps.append(rep)
+        key = (f.exercise, f.side)
+        self.rep_counts[key] = self.rep_counts.get(key, 0) + 1
+        self.last_exercise, self.last_side = f.exercise, f.side
+        return LiveEvent("rep", f.end_s, {"rep": rep, "count": self.rep_counts[key]})
+
+    def _phase_of(self, rep: RepInProgress, sm: list[float]) -> None:
+        if rep.holding:
+            self.phase = _HOLDING
+            return
+        ch = rep.channel
+        peak_abs = rep.peak_abs_deg[ch]
+        e = abs(sm[ch] - rep.base_deg[ch])
+        returning = rep.best is not None or (
+            e < (1.0 - self.params.reps.hold_band_frac) * peak_abs and peak_abs > e + 1.0)
+        self.phase = _RETURNING if returning else _MOVING
+
+    def _safety_checks(self, rep: RepInProgress, t: float, speed: float, jerk: float,
+                       events: list[LiveEvent]) -> None:
+        """Warn once per repetition on fast or jerky movement and on going well past the
+        usual range. Speed warnings wait until the movement has slowed again and still
+        looks like a stretch (a roll-over or a turn while walking is fast too, but it is
+        not a stretch done too fast)."""
+        rp, lp, sf = self.params.reps, self.live, self._safety
+        exercise, side = self._rep_kind(rep)
+        peak_abs = rep.raw_peak_abs_deg[rep.channel]
         for kind, value, limit in (("fast", speed, lp.fast_deg_s), ("jerky", jerk, lp.jerky_deg_s2)):
             if value > limit:
-                r["pending"][kind] = max(r["pending"].get(kind, 0.0), value)
-            elif kind in r["pending"] and value < 0.8 * limit:
-                top = r["pending"].pop(kind)
-                if (kind not in r["warned"] and exercise is not None and not self.busy
-                        and peak_abs <= rp.max_peak_deg and self._cand == self._stable):
-                    r["warned"].add(kind)
-                    events.append(LiveEvent("warning", t, {"kind": kind, "value": round(top, 1),
-                                                           "limit": limit, "exercise": exercise,
-                                                           "side": side}))
+                sf.pending[kind] = max(sf.pending.get(kind, 0.0), value)
+            elif kind in sf.pending and value < 0.8 * limit:
+                top = sf.pending.pop(kind)
+                if (kind not in sf.warned and not self.busy and peak_abs <= rp.max_peak_deg
+                        and self._cand == self._stable):
+                    sf.warned.add(kind)
+                    # given once the movement proves to be a stretch (a hold, or counted)
+                    sf.ready.append(LiveEvent("warning", t, {
+                        "kind": kind, "value": round(top, 1), "limit": limit,
+                        "exercise": exercise, "side": side}))
+        if rep.holding:
+            events.extend(sf.ready)
+            sf.ready.clear()
         usual = self.usual_peak(exercise, side)
-        if usual is not None and "beyond_range" not in r["warned"] and peak_abs > usual_limit_deg(usual, lp):
-            r["warned"].add("beyond_range")
+        if usual is not None and "beyond_range" not in sf.warned and peak_abs > usual_limit_deg(usual, lp):
+            sf.warned.add("beyond_range")
             events.append(LiveEvent("warning", t, {
                 "kind": "beyond_range", "value": round(peak_abs, 1), "usual": round(abs(usual), 1),
                 "exercise": exercise, "side": side}))
-        # --- end: back below the detection level, and slow (or waited long enough)
-        if abs(s[ch]) < thr_detect:
-            if r["below"] is None:
-                r["below"] = t
-            if abs(v[ch]) < rp.onset_rate_deg_s or t - r["below"] >= lp.end_wait_s:
-                self._end_rep(t, events)
-                return
-        else:
-            r["below"] = None
-        if t - r["start"] > rp.max_rep_s:
-            events.append(self._reject(t, "longer than max_rep_s"))
-
-    def _close_run(self, r: dict[str, Any], events: list[LiveEvent]) -> None:
-        a, b = r["run_start"], r["run_end"]
-        if r["best"] is None or b - a > r["best"][1] - r["best"][0]:
-            r["best"] = (a, b)
-        if r["holding"]:
-            events.append(LiveEvent("hold_end", b, {"hold_s": b - a}))
-        r["run_start"] = r["run_end"] = None
-        r["holding"] = False
-
-    def _end_rep(self, t: float, events: list[LiveEvent]) -> None:
-        r = self._rep
-        assert r is not None
-        rp = self.params.reps
-        if r["run_start"] is not None:
-            self._close_run(r, events)
-        ch = r["ch"]
-        peak = r["pval"][ch]
-        exercise, side = classify_rep(self._stable, ch, peak)
-        dur = t - r["start"]
-        back = float(np.mean([abs(x[ch]) for x in self._back])) if self._back else 0.0
-        why = None
-        if exercise is None:
-            why = "not one of the stretches"
-        elif abs(peak) < rp.min_peak_deg:
-            why = "too small"
-        elif abs(peak) > rp.max_peak_deg:
-            why = "too large"
-        elif dur < rp.min_rep_s:
-            why = "too short"
-        elif back > rp.return_frac * abs(peak):
-            why = "did not return"
-        if why is not None:
-            events.append(self._reject(t, why))
-            return
-        assert exercise is not None
-        best = r["best"]
-        hold = None if best is None or best[1] - best[0] < rp.min_hold_s else best
-        others = [r["pmax"][c] for c in r["chans"] if c != ch]
-        conf = 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
-        d = self._delay_s  # times found on the smoothed angle lag the movement by this
-        rep = Rep(exercise=exercise, side=side, start_s=r["start"] - d,
-                  hold_start_s=None if hold is None else hold[0] - d,
-                  hold_end_s=None if hold is None else hold[1] - d, end_s=t - d,
-                  hold_s=None if hold is None else hold[1] - hold[0],
-                  peak_deg=peak, peak_s=r["pt"][ch], confidence=conf)
-        self.reps.append(rep)
-        key = (exercise, side)
-        self.rep_counts[key] = self.rep_counts.get(key, 0) + 1
-        self.last_exercise, self.last_side = exercise, side
-        self._rep = None
-        self.phase = _IDLE
-        events.append(LiveEvent("rep", t, {"rep": rep, "count": self.rep_counts[key]}))
 
     def _reject(self, t: float, why: str) -> LiveEvent:
-        r = self._rep
-        assert r is not None
-        data = {"reason": why, "exercise": r["exercise"], "side": r["side"],
-                "peak_deg": r["pval"][r["ch"]]}
-        self._rep = None
+        rep = self._rep
+        assert rep is not None
+        exercise, side = self._rep_kind(rep)
+        data = {"reason": why, "exercise": exercise, "side": side, "peak_deg": rep.peak_deg}
+        self._finder = None
         self.phase = _IDLE
-        if why != "did not return" and why != "too small":
-            self._ref = None  # the start posture is gone: take a new one when still
         return LiveEvent("rep_rejected", t, data)
+
+
+@dataclass
+class _RepSafety:
+    """Safety warnings of the repetition in progress: given, and waiting to be given."""
+
+    warned: set[str] = field(default_factory=set)
+    pending: dict[str, float] = field(default_factory=dict)
+    ready: list[LiveEvent] = field(default_factory=list)  # warnings waiting to be given

@@ -18,9 +18,11 @@ calibration.min_still_s             1.0        shortest neutral still period
 calibration.max_tilt_deg            35.0       a neutral posture is this close to 'up' from walking
 calibration.min_confidence          0.5        below: the mounting is reported uncertain
 reps.event_rate_hz                  10.0       events are found on block means at this rate
-reps.min_peak_deg                   8.0        smaller excursions are not repetitions
+reps.min_peak_deg                   3.0        smaller excursions are never repetitions...
+reps.noise_factor                   10.0       ...nor those under this many times the noise
+reps.drift_rate_deg_s               0.5        slower changes between repetitions are drift
 reps.onset_rate_deg_s               2.0        a repetition starts/ends below this speed
-reps.return_frac                    0.35       it must come back within this share of its peak
+reps.return_frac                    0.5        it must come back within this share of its peak
 reps.min_hold_s                     1.0        shorter plateaus are not holds
 reps.hold_max_rate_deg_s            3.0        a hold turns slower than this (or 15% of the
                                                speed going in) within 30% of the peak
@@ -152,9 +154,22 @@ class RepParams:
     min_bout_s : float
         Shortest stay in one posture that can hold repetitions.
     min_peak_deg : float
-        Smallest primary-angle excursion from the start posture that is a repetition.
+        Smallest primary-angle excursion from the start posture that is a repetition
+        (real seated twists turn a lower-back sensor by 5–10°, side bends by 2–8°)...
+    noise_factor : float
+        ...and the smallest is at least this many times the noise of the smoothed angles
+        at rest (:func:`tracker.signal.repcore.rep_levels`): the level adapts to the
+        sensor and the person's stillness.
+    own_range_frac : float
+        ...and at least this fraction of the median size of the repetitions in the same
+        plane so far in the posture period (the person's own range: settling after a
+        large stretch is not a small one).
     detect_frac : float
-        Candidates are runs above ``detect_frac * min_peak_deg`` of excursion.
+        A candidate starts when an angle leaves the start posture by ``detect_frac``
+        times the smallest repetition.
+    drift_rate_deg_s : float
+        Between repetitions the start posture follows changes slower than this
+        (orientation drift, settling); faster movements are candidates.
     max_peak_deg : float
         Larger excursions are not stretches (turning round, lying down).
     onset_rate_deg_s : float
@@ -173,12 +188,16 @@ class RepParams:
         ...or than this, whichever is larger.
     min_hold_s : float
         Shorter plateaus are not holds (the repetition has no hold).
-    active_acc_m_s2 : float
-        Without a gyroscope: spread of the acceleration magnitude (1 s standard
-        deviation, sustained 3 s) above which the person is walking...
+    active_acc_m_s2, active_frac, active_lowpass_hz : float
+        The person is moving about (walking, sitting down, rolling over), not
+        stretching, when the acceleration low-passed at ``active_lowpass_hz`` differs
+        from 1 g by more than ``active_acc_m_s2`` for more than ``active_frac`` of the
+        last second (:class:`~tracker.signal.reps.ActivityDetector`)...
     max_active_frac : float
-        ...and a candidate active for more than this fraction of its time is rejected
-        (walking shakes gravity-only angles into stretch-like shapes).
+        ...and a candidate active for more than this fraction of its time is rejected.
+    walking_acc_m_s2 : float
+        Walking, for the calibration: the 1 s standard deviation of the acceleration's
+        magnitude above this for 3 s (:func:`~tracker.signal.reps.activity_mask`).
     drift_correction : bool
         Measure the primary angle against a reference interpolated in time between the
         start posture (before the rep) and the end posture (after it): a repetition
@@ -190,28 +209,35 @@ class RepParams:
     smooth_hz: float = 2.0
     posture_max_deg: float = 55.0
     min_bout_s: float = 3.0
-    min_peak_deg: float = 8.0
+    min_peak_deg: float = 3.0
+    noise_factor: float = 10.0
+    own_range_frac: float = 0.3
     detect_frac: float = 0.6
+    drift_rate_deg_s: float = 0.5
     max_peak_deg: float = 75.0
     onset_rate_deg_s: float = 2.0
     ref_window_s: float = 0.5
-    return_frac: float = 0.35
-    min_rep_s: float = 1.5
+    return_frac: float = 0.5
+    min_rep_s: float = 0.8
     max_rep_s: float = 180.0
     hold_band_frac: float = 0.3
     hold_rate_frac: float = 0.15
     hold_max_rate_deg_s: float = 3.0
     min_hold_s: float = 1.0
-    active_acc_m_s2: float = 0.5
+    active_acc_m_s2: float = 0.8
+    active_frac: float = 0.25
+    active_lowpass_hz: float = 4.0
     max_active_frac: float = 0.25
+    walking_acc_m_s2: float = 0.5
     drift_correction: bool = True
 
     def __post_init__(self) -> None:
         check_positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s",
-                       "min_peak_deg", "detect_frac", "max_peak_deg", "onset_rate_deg_s",
-                       "ref_window_s", "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac",
-                       "hold_rate_frac", "hold_max_rate_deg_s", "min_hold_s", "active_acc_m_s2",
-                       "max_active_frac")
+                       "min_peak_deg", "noise_factor", "own_range_frac", "detect_frac",
+                       "drift_rate_deg_s", "max_peak_deg", "onset_rate_deg_s", "ref_window_s",
+                       "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac", "hold_rate_frac",
+                       "hold_max_rate_deg_s", "min_hold_s", "active_acc_m_s2", "active_frac",
+                       "active_lowpass_hz", "max_active_frac", "walking_acc_m_s2")
 
 
 @dataclass(frozen=True)

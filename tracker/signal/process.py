@@ -48,13 +48,13 @@ from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
 from . import spikes as spk
 from .reps import (
-    POSTURES, Bout, RepEvent, activity_mask, confidence, find_reps, primary_channels,
-    still_mask,
+    POSTURES, ActivityDetector, Bout, RepEvent, activity_mask, confidence, find_reps, still_mask,
 )
 from .result import (
     ANALYSIS_VERSION, AnglesAvailable, Crack, OrientationSummary, Rep, SessionAnalysis, Spike,
     Summary,
 )
+from .repcore import peak_ok
 
 __all__ = ["process_session", "assign_rep"]
 
@@ -119,6 +119,7 @@ def _rep_objects(events: list[RepEvent], t: np.ndarray) -> list[Rep]:
             hold_end_s=he, end_s=float(t[e.end - 1]),
             hold_s=None if hs is None or he is None else he - hs,
             peak_deg=float(e.peak_deg), peak_s=float(t[e.peak]), confidence=float(e.confidence),
+            plane=e.plane, posture=e.posture,
         ))
     return out
 
@@ -432,7 +433,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     dec = _Decimated.of(t, ori, rec.acc_m_s2, rec.gyr_rad_s, params.reps.event_rate_hz, fs)
     # walking (vigorous movement): 'up' and which way is forward for the calibration;
     # without a gyroscope it also keeps shaken gravity angles out of the repetitions
-    walking_d = activity_mask(dec.acc_m_s2, dec.fs, params.reps.active_acc_m_s2)
+    walking_d = activity_mask(dec.acc_m_s2, dec.fs, params.reps.walking_acc_m_s2)
     cal = calibrate(dec.t_s, dec.acc_m_s2, dec.gyr_rad_s, dec.q_world_sensor,
                     sampling_rate_hz=dec.fs, params=params.calibration, use_movement=gyr_ok,
                     prior=mounting_prior, step_s=calibration_step_s, active=walking_d)
@@ -445,9 +446,9 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
                      int(np.searchsorted(dec.t_s, cal.neutral_end_s, side="right")))
     else:
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
-    # walking shakes gravity-only angles into stretch-like shapes; with a gyroscope the
-    # orientation is sound and the shape checks suffice (a buzz then costs nothing)
-    active_d = None if ori.has_heading else walking_d
+    # moving about (walking, sitting down) is not stretching: the live analyser's causal
+    # detector on the full-rate samples, read at each block's middle
+    active_d = ActivityDetector(fs, params.reps).update(rec.acc_m_s2)[dec.mid]
     # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,
@@ -481,10 +482,11 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
             k = int(np.nanargmax(np.abs(trace)))
         else:
             continue
-        if abs(trace[k]) < params.reps.min_peak_deg:
+        if not peak_ok(float(trace[k]), params.reps, e.min_peak_deg):
             continue
-        conf = confidence(ang[e.start:e.end], e.primary, primary_channels(parts[e.bout].posture),
-                          float(trace[k]))
+        seg = np.abs(ang[e.start:e.end])
+        conf = confidence([float(np.nanmax(seg[:, c])) if np.isfinite(seg[:, c]).any() else 0.0
+                           for c in range(3)], e.primary)
         rep_col[e.start:e.end] = len(kept)
         primary[e.start:e.end] = trace
         kept.append(dataclasses.replace(e, peak=e.start + k, peak_deg=float(trace[k]),

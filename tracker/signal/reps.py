@@ -56,14 +56,18 @@ import numpy as np
 from scipy import signal as sps
 
 from .. import schema
+from ..schema import PLANES
 from ._quat import _BLAS_ROWS, quat_normalize
 from .angles import body_up, gravity_angles_deg, relative_angles_deg
 from .params import RepParams
+from .repcore import (
+    FoundRep, RepFinder, RepLevels, angle_noise_deg, classify_rep, confidence, peak_ok, rep_levels,
+)
 
 __all__ = [
     "POSTURES", "RepEvent", "Bout", "classify_posture", "posture_bouts", "find_reps",
-    "lowpass", "still_mask", "activity_mask", "CANONICAL_UP", "AngleSource", "classify_rep",
-    "primary_channels",
+    "lowpass", "still_mask", "ActivityDetector", "activity_mask", "CANONICAL_UP", "AngleSource", "classify_rep",
+    "primary_channels", "confidence", "reference_noise_deg",
 ]
 
 #: Posture codes of :func:`classify_posture`.
@@ -107,6 +111,9 @@ class RepEvent:
     confidence: float
     primary_deg: np.ndarray
     after: tuple[int, int] | None = None  # end-posture samples (drift correction), if any
+    plane: str = "flexion"
+    posture: str = "upright"
+    min_peak_deg: float = 0.0  # the recording's smallest repetition (repcore.rep_levels)
 
 
 try:  # the compiled core of scipy.signal.sosfilt: same numbers without its ~0.1 ms of
@@ -155,7 +162,8 @@ def activity_mask(acc_m_s2: np.ndarray, sampling_rate_hz: float, threshold_m_s2:
     """Walking or other vigorous movement: the 1 s standard deviation of the
     acceleration's magnitude above ``threshold_m_s2`` for at least 3 s. The magnitude
     ignores turning (gravity only changes direction); stretches are slow, while gait
-    shakes the lower back by 1–2 m/s² at the step frequency."""
+    shakes the lower back by 1–2 m/s² at the step frequency. (Calibration's walking
+    test; repetitions use :class:`ActivityDetector`, which the live view can run.)"""
     n = max(2, int(round(sampling_rate_hz)))
     m = np.sqrt(np.einsum("ij,ij->i", acc_m_s2, acc_m_s2))
     c1 = np.concatenate([[0.0], np.cumsum(m)])
@@ -171,6 +179,44 @@ def activity_mask(acc_m_s2: np.ndarray, sampling_rate_hz: float, threshold_m_s2:
         if b - a < 3 * n:
             active[a:b] = False
     return active
+
+
+class ActivityDetector:
+    """Is the person moving about (walking, sitting down, rolling over), not stretching?
+
+    Causal, one batch at a time (the live analyser) or all samples at once (the whole
+    session): the same numbers either way. Active = the acceleration, low-passed at
+    ``active_lowpass_hz``, differs from 1 g by more than ``active_acc_m_s2`` for more
+    than ``active_frac`` of the last second (steps shake the lower back by ±2–3 m/s²; a
+    slow stretch by well under 0.5 m/s²).
+    """
+
+    def __init__(self, sampling_rate_hz: float, params: RepParams) -> None:
+        fs = float(sampling_rate_hz)
+        self._sos = sps.butter(2, min(params.active_lowpass_hz, 0.45 * fs), fs=fs, output="sos")
+        self._zi: np.ndarray | None = None
+        self._n = max(1, int(round(fs)))
+        self._tail = np.zeros(0)
+        self._p = params
+
+    def update(self, acc_m_s2: np.ndarray) -> np.ndarray:
+        """Activity flag per sample of ``acc_m_s2`` (N, 3)."""
+        acc = np.asarray(acc_m_s2, dtype=float)
+        if acc.shape[0] == 0:
+            return np.zeros(0, dtype=bool)
+        if self._zi is None:
+            self._zi = sps.sosfilt_zi(self._sos)[:, :, None] * acc[0][None, None, :]
+        a_lp, self._zi = sps.sosfilt(self._sos, acc, axis=0, zi=self._zi)
+        dyn = (np.abs(np.sqrt(np.einsum("ij,ij->i", a_lp, a_lp)) - schema.STANDARD_GRAVITY_M_S2)
+               > self._p.active_acc_m_s2).astype(float)
+        # trailing mean over the last second, carried across batches
+        allx = np.concatenate([self._tail, dyn])
+        c = np.concatenate([[0.0], np.cumsum(allx)])
+        hi = np.arange(self._tail.size + 1, allx.size + 1)
+        lo = np.maximum(hi - self._n, 0)
+        frac = (c[hi] - c[lo]) / (hi - lo)
+        self._tail = allx[-(self._n - 1):] if self._n > 1 else allx[:0]
+        return frac > self._p.active_frac
 
 
 def still_mask(gyr_rad_s: np.ndarray, sampling_rate_hz: float, threshold_rad_s: float) -> np.ndarray:
@@ -277,52 +323,9 @@ class AngleSource:
 
 
 def primary_channels(posture: int) -> tuple[int, ...]:
-    """Angles (0 flexion, 1 lateral bend, 2 axial rotation) that can be primary there."""
-    return {_UPRIGHT: (_F, _R), _SUPINE: (_R,), _ALL_FOURS: (_F,)}[posture]
-
-
-def classify_rep(posture: int, channel: int, peak_deg: float) -> tuple[str | None, str | None]:
-    """Exercise and side of a candidate, or (None, None) when it is none of the four."""
-    if posture == _UPRIGHT and channel == _F:
-        return ("chair_backbend", None) if peak_deg < 0 else (None, None)
-    side = "left" if peak_deg > 0 else "right"
-    if posture == _UPRIGHT and channel == _R:
-        return "seated_twist", side
-    if posture == _SUPINE and channel == _R:
-        return "trunk_rotation", side
-    if posture == _ALL_FOURS and channel == _F:
-        return ("cat_stretch", None) if peak_deg > 0 else (None, None)
-    return None, None
-
-
-def _onset(speed: np.ndarray, i: int, step: int, lo: int, hi: int, thr: float) -> int:
-    """Walk from ``i`` in direction ``step`` until ``speed`` drops below ``thr``."""
-    j = i
-    while lo < j < hi - 1 and speed[j] >= thr:
-        j += step
-    return j
-
-
-def _hold(p: np.ndarray, v: np.ndarray, peak_abs: float, sign: float, fs: float,
-          params: RepParams, ramp_speed: float) -> tuple[int, int] | None:
-    """Longest near-peak slow stretch of the smoothed primary angle ``p`` (rep-local)."""
-    thr = max(params.hold_max_rate_deg_s, params.hold_rate_frac * ramp_speed)
-    near = sign * p >= (1.0 - params.hold_band_frac) * peak_abs
-    slow = np.abs(v) < thr
-    runs = _runs(near & slow)
-    if not len(runs):
-        return None
-    # bridge short interruptions (a sway or a tap inside the hold): a run joins the one
-    # before when the pause between them is at most `gap`
-    gap = int(round(0.3 * fs))
-    new = np.flatnonzero(runs[1:, 0] - runs[:-1, 1] > gap) + 1  # runs that start a merge
-    starts = runs[np.concatenate([[0], new]), 0]
-    ends = runs[np.concatenate([new - 1, [len(runs) - 1]]), 1]
-    i = int(np.argmax(ends - starts))  # the first longest, as max() picks
-    a, b = starts[i], ends[i]
-    if (b - a) / fs < params.min_hold_s:
-        return None
-    return int(a), int(b)
+    """Angles (0 flexion, 1 lateral bend, 2 axial rotation) that can be primary there:
+    every plane, in every posture (design.md)."""
+    return (_F, _L, _R)
 
 
 def find_reps(
@@ -331,7 +334,8 @@ def find_reps(
     neutral: tuple[int, int] | None = None, measure: bool = True,
     active: np.ndarray | None = None,
 ) -> tuple[list[RepEvent], list[Bout], np.ndarray]:
-    """Find the repetitions of the four stretches.
+    """Find the repetitions: :class:`~tracker.signal.repcore.RepFinder` run over each
+    posture bout.
 
     Parameters
     ----------
@@ -345,15 +349,16 @@ def find_reps(
     has_heading : bool
         False for gravity-only orientation (no gyroscope).
     neutral : (int, int), optional
-        Sample range of the calibration's neutral posture.
+        Sample range of the calibration's neutral posture (its angle noise sets the
+        recording's detection level, :func:`~tracker.signal.repcore.rep_levels`).
     active : ndarray of bool, shape (N,), optional
-        Walking or other vigorous movement (:func:`activity_mask`); a candidate that is
-        mostly active is not a stretch.
+        Walking or other vigorous movement (:class:`ActivityDetector`); a candidate
+        that is mostly active is not a stretch.
     measure : bool
         Measure each repetition's primary angle against its (drift-corrected) start
         posture here. False leaves ``peak``, ``peak_deg``, ``primary_deg`` and
-        ``confidence`` from the smoothed detection angles, for callers that measure at
-        a higher rate themselves (:func:`~tracker.signal.process.process_session`).
+        ``confidence`` from the detection angles, for callers that measure at a higher
+        rate themselves (:func:`~tracker.signal.process.process_session`).
 
     Returns
     -------
@@ -371,6 +376,9 @@ def find_reps(
     bouts = posture_bouts(posture, still, sampling_rate_hz=fs, min_bout_s=p.min_bout_s,
                           neutral=neutral)
     src = AngleSource(q_world_body, up, has_heading)
+    levels = rep_levels(p, reference_noise_deg(src, neutral if neutral is not None else
+                                      ((bouts[0].ref_start, bouts[0].ref_end) if bouts else None), fs, p))
+    t = np.asarray(t_s, dtype=float)
     reps: list[RepEvent] = []
     parts: list[Bout] = []
     half = max(1, int(round(0.5 * fs)))
@@ -378,7 +386,7 @@ def find_reps(
         part: Bout | None = bout
         while part is not None:
             parts.append(part)
-            found, restart = _reps_in_bout(len(parts) - 1, part, src, fs, p, measure, active)
+            found, restart = _reps_in_bout(len(parts) - 1, part, src, t, fs, p, levels, measure, active)
             if restart is not None:
                 parts[-1] = Bout(part.start, restart, part.posture, part.ref_start, part.ref_end)
             reps.extend(found)
@@ -393,189 +401,108 @@ def find_reps(
     return reps, parts, posture
 
 
-def _first(cond, lo: int, hi: int, chunk: int) -> int | None:  # noqa: ANN001
-    """First index in ``[lo, hi)`` where ``cond(a, b)`` (a mask of ``[a, b)``) holds.
-
-    Scans in chunks, so looking for the next event costs what lies before it, not the
-    whole rest of the bout.
-    """
-    a = lo
-    while a < hi:
-        b = min(hi, a + chunk)
-        mask = cond(a, b)
-        i = int(mask.argmax())  # the first True (argmax of bools stops there)
-        if mask[i]:
-            return a + i
-        a = b
-    return None
+def reference_noise_deg(src: AngleSource, rng: tuple[int, int] | None, fs: float, p: RepParams) -> float:
+    """Noise of the smoothed angles over a still sample range (0 when there is none)."""
+    if rng is None or rng[1] - rng[0] < 3:
+        return 0.0
+    ang = src.angles(rng[0], rng[1], src.ref(*rng))
+    ok = [c for c in range(3) if np.isfinite(ang[:, c]).all()]
+    if not ok:
+        return 0.0
+    return angle_noise_deg(lowpass(ang[:, ok], p.smooth_hz, fs))
 
 
-def _max_rows(x: np.ndarray) -> np.ndarray:
-    """``x.max(axis=1)`` for the one or two angle channels of a bout, called per chunk
-    of a scan: a reduction over two columns is several times slower than this."""
-    if x.shape[1] == 1:
-        return x[:, 0]
-    if x.shape[1] == 2:
-        return np.maximum(x[:, 0], x[:, 1])
-    return np.maximum.reduce(x, axis=1)
-
-
-def _next_rep(sm: np.ndarray, speed: np.ndarray, pos: int, base: np.ndarray, thr: float,
-              onset: float, max_peak: float, max_len: int) -> tuple[int, int, int] | None:
-    """Next excursion after ``pos``: ``(start, end, channel)`` in bout samples.
-
-    The excursion is measured from ``base`` (the posture at rest before it) to find it,
-    then from its own start posture to find where it ends, so slow drift of the
-    orientation between repetitions never accumulates into a false excursion. An
-    excursion that goes further than ``max_peak`` or does not come back within
-    ``max_len`` samples is a change of posture: ``(-1, settle, -1)`` says where the
-    movement settles, to re-reference the angles there.
-    """
-    n = sm.shape[0]
-    chunk = max(64, max_len // 4)
-
-    def exceeds(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref)) > limit
-
-    def within(ref: np.ndarray, limit: float):  # noqa: ANN202
-        return lambda a, b: _max_rows(np.abs(sm[a:b] - ref)) <= limit
-
-    def slow(a: int, b: int) -> np.ndarray:
-        return _max_rows(speed[a:b]) < onset
-
-    while pos < n - 1:
-        j = _first(exceeds(base, thr), pos, n, chunk)
-        if j is None:
-            return None
-        ch = int(np.argmax(np.abs(sm[j] - base)))
-        s = max(_onset(speed[:, ch], j, -1, pos - 1, n, onset), pos)
-        start_posture = sm[s]
-        j2 = _first(exceeds(start_posture, thr), j, min(n, s + max_len), chunk)
-        # no movement led here (slow drift of the baseline), or the excursion is small
-        # from its own start posture: re-base and go on
-        if s == j or j2 is None:
-            base = sm[j]
-            pos = j + 1
-            continue
-        j = j2
-        stop = min(n, s + max_len)
-        back = _first(within(start_posture, thr), j, stop, chunk)
-        far = _first(exceeds(start_posture, max_peak), j, stop if back is None else back, chunk)
-        if far is not None:  # a posture change, not a stretch: settle after going that far
-            back, j = None, far
-        if back is None and far is None and stop == n:
-            return None  # the data ends inside it: still going (live), not a posture change
-        if back is None:
-            # never comes back (turning round, sitting down): no repetition; the caller
-            # re-references the angles where the movement settles (Euler-angle
-            # differences against a far-away reference are not angles from the new one)
-            settled = _first(slow, j, n, chunk)
-            return None if settled is None else (-1, settled, -1)
-        e = _onset(speed[:, ch], back, +1, -1, n, onset) + 1
-        # the dominant channel over the whole excursion
-        ch = int(np.argmax(np.abs(sm[s:e] - start_posture).max(axis=0)))
-        return s, min(e, n), ch
-    return None
-
-
-def _reps_in_bout(k: int, bout: Bout, src: AngleSource, fs: float, p: RepParams,
-                  measure: bool = True, active: np.ndarray | None = None
+def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float, p: RepParams,
+                  levels: RepLevels, measure: bool = True, active: np.ndarray | None = None
                   ) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
-    channels = primary_channels(bout.posture)
+    n = b - a
     ang = src.angles(a, b, src.ref(bout.ref_start, bout.ref_end))
-    usable = [c for c in channels if not np.isnan(ang[:, c]).all()]
-    if not usable:
+    usable = [c for c in primary_channels(bout.posture) if not np.isnan(ang[:, c]).all()]
+    if not usable or n < 2:
         return [], None
     # unwrap: turning round while standing crosses ±180°
-    sm = lowpass(np.unwrap(np.nan_to_num(ang[:, usable]), period=360.0, axis=0), p.smooth_hz, fs)
-    vel_all = np.gradient(sm, axis=0) * fs
-    speed_all = np.abs(vel_all)
-    thr = p.detect_frac * p.min_peak_deg
+    raw = np.zeros((n, 3))
+    raw[:, usable] = np.unwrap(np.nan_to_num(ang[:, usable]), period=360.0, axis=0)
+    sm = np.zeros((n, 3))
+    sm[:, usable] = lowpass(raw[:, usable], p.smooth_hz, fs)
+    vel = np.gradient(sm, axis=0) * fs
     w_ref = int(round(p.ref_window_s * fs))
-    tail = max(1, int(round(0.2 * fs)))
     out: list[RepEvent] = []
     # start where the movement into this posture has settled (a roll onto all fours
-    # ends in a wobble that is no stretch), with that posture as the baseline
-    settled = np.flatnonzero(speed_all.max(axis=1) < p.onset_rate_deg_s)
+    # ends in a wobble that is no stretch), with that posture as the start posture
+    settled = np.flatnonzero(np.abs(vel[:, usable]).max(axis=1) < p.onset_rate_deg_s)
     pos = int(settled[0]) if settled.size else 0
-    base = sm[pos]
-    while True:
-        found = _next_rep(sm, speed_all, pos, base, thr, p.onset_rate_deg_s, p.max_peak_deg,
-                          int(round(p.max_rep_s * fs)))
-        if found is None:
+    name = POSTURES[bout.posture]
+    finder = RepFinder(name, usable, p, levels)
+    tl = t[a:b].tolist()
+    sml, vl, rl = sm.tolist(), vel.tolist(), raw.tolist()
+    act = [False] * n if active is None else active[a:b].tolist()
+    finder.reset(pos, tl[pos], sml[pos])
+    step = finder.step
+    found: list[FoundRep] = []
+    starts: list[int] = []
+    restart = None
+    for i in range(pos + 1, n):
+        events = step(i, tl[i], sml[i], vl[i], rl[i], act[i])
+        for kind, f in events:
+            if kind == "start":
+                starts.append(f.start_i)  # type: ignore[union-attr]
+            elif kind == "end" and f.rejected is None:  # type: ignore[union-attr]
+                assert isinstance(f, FoundRep)
+                found.append(f)
+        if finder.settled is not None:
+            restart = a + finder.settled[0]
             break
-        s, e, ch_local = found
-        if s < 0:
-            return out, a + e
-        pos = max(e, s + 1)
-        base = sm[min(e, sm.shape[0] - 1)]
-        # checks on the smoothed angles (against the part's reference, from the start
-        # posture on) before measuring precisely
-        ch = usable[ch_local]
-        exc = sm[s:e, ch_local] - sm[s, ch_local]
-        i_rough = int(np.argmax(np.abs(exc)))
-        rough = float(exc[i_rough])
-        dur = (e - s) / fs
-        back = abs(float(exc[-tail:].mean()))
-        if (classify_rep(bout.posture, ch, rough)[0] is None or abs(rough) > 1.2 * p.max_peak_deg
-                or abs(rough) < 0.8 * p.min_peak_deg or dur < p.min_rep_s or dur > p.max_rep_s
-                or back > p.return_frac * abs(rough)
-                or (active is not None and active[a + s:a + e].mean() > p.max_active_frac)):
-            continue
-        # precise angles against the start posture (just before the onset); the rep
-        # returns to it, so what the orientation says after the end vs before the start
-        # is drift (6D heading, bias absorbed during a creeping hold): the reference
-        # moves from the start to the end posture in proportion to time
-        ref0 = max(0, s - w_ref)
-        start_ref = (a + ref0, a + max(s, ref0 + 1))
-        ref1 = min(b - a, e + w_ref)
-        after = (a + e, a + ref1) if p.drift_correction and ref1 > e else None
-        if not measure:
-            rel = None
-            prim, i_pk, peak = exc, i_rough, rough
+    for f in found:
+        nxt = [s for s in starts if s >= f.end_i]
+        ev = _event(k, a, b, f, min(nxt) if nxt else n, src, sm, w_ref, p, levels, measure, name, usable)
+        if ev is not None:
+            out.append(ev)
+    return out, restart
+
+
+def _event(k: int, a: int, b: int, f: FoundRep, next_start: int, src: AngleSource, sm: np.ndarray, w_ref: int,
+           p: RepParams, levels: RepLevels, measure: bool, posture: str, usable: list[int]
+           ) -> RepEvent | None:
+    """The RepEvent of an accepted candidate of the bout starting at sample ``a``."""
+    s, e, ch = f.start_i, f.end_i + 1, f.channel
+    # the start posture is the orientation at the onset (averaged back to the end of
+    # the movement before); the rep returns to it, so what the orientation says at the
+    # end (averaged up to the next movement) vs at the start is drift (6D heading, bias
+    # absorbed during a creeping hold): the reference moves from the start to the end
+    # posture in proportion to time
+    start_ref = (a + max(0, f.prev_end_i, s - w_ref), a + s + 1)
+    # (only where it came to rest: a repetition that runs into the next movement has no
+    # end posture to compare)
+    after = (a + e - 1, a + max(e, min(b - a, e + w_ref, next_start))) \
+        if p.drift_correction and f.ended_still else None
+    if not measure:
+        prim = sm[s:e, ch] - sm[s, ch]
+        i_pk, peak, conf = f.peak_i - s, f.peak_deg, f.confidence
+    else:
+        if after is not None:
+            rel = src.angles_moving_ref(a + s, a + e, src.ref(*start_ref), src.ref(*after))
         else:
-            if after is not None:
-                rel = src.angles_moving_ref(a + s, a + e, src.ref(*start_ref), src.ref(*after))
-            else:
-                rel = src.angles(a + s, a + e, src.ref(*start_ref))
-            prim = rel[:, ch]
-            if np.isnan(prim).all():
-                continue
-            i_pk = int(np.nanargmax(np.abs(prim)))
-            peak = float(prim[i_pk])
-        exercise, side = classify_rep(bout.posture, ch, peak)
-        if exercise is None or not (0.8 if rel is None else 1.0) * p.min_peak_deg <= abs(peak) <= p.max_peak_deg:
-            continue
-        # hold: on the smoothed angle (its shape, not its drift, matters here)
-        vel = vel_all[s:e, ch_local]
-        ramp = float(np.abs(vel[: max(1, i_rough)]).max())
-        hold = _hold(exc, vel, abs(rough), 1.0 if rough > 0 else -1.0, fs, p, ramp)
-        conf = 1.0 if rel is None else confidence(rel, ch, usable, peak)
-        out.append(RepEvent(
-            exercise, side, a + s, a + e, a + s + i_pk,
-            None if hold is None else a + s + hold[0],
-            None if hold is None else a + s + hold[1] - 1,
-            peak, ch, start_ref[0], start_ref[1], k, conf, prim, after,
-        ))
-    return out, None
-
-
-def confidence(rel: np.ndarray, ch: int, usable: list[int] | tuple[int, ...], peak: float) -> float:
-    """How clearly the primary angle beats the other candidate angle(s): 1 - other/peak."""
-    others = []
-    for c in usable:
-        if c == ch:
-            continue
-        a = np.abs(rel[:, c])
-        m = a.max() if a.size else np.nan
-        if np.isnan(m):  # NaNs present (the usual trace has none): ignore them
-            if np.isnan(a).all():
-                continue
-            m = np.nanmax(a)
-        others.append(float(m))
-    return 1.0 if not others else float(np.clip(1 - max(others) / abs(peak), 0.0, 1.0))
+            rel = src.angles(a + s, a + e, src.ref(*start_ref))
+        prim = rel[:, ch]
+        if np.isnan(prim).all():
+            return None
+        i_pk = int(np.nanargmax(np.abs(prim)))
+        peak = float(prim[i_pk])
+        if not peak_ok(peak, p, levels.min_peak_deg):
+            return None
+        conf = confidence([float(np.nanmax(np.abs(rel[:, c]))) if c in usable else 0.0
+                           for c in range(3)], ch)
+    exercise, side = classify_rep(posture, ch, peak)
+    hold = f.hold
+    return RepEvent(
+        exercise, side, a + s, a + e, a + s + i_pk,
+        None if hold is None else a + hold[0], None if hold is None else a + hold[1],
+        peak, ch, start_ref[0], start_ref[1], k, conf, prim, after,
+        plane=PLANES[ch], posture=posture, min_peak_deg=levels.min_peak_deg,
+    )
 
 
 def primary_column(exercise: str) -> str:

@@ -51,11 +51,13 @@ class Rep:
     peak_deg: float
     peak_s: float = float("nan")
     confidence: float = 1.0
+    plane: str = "flexion"  # schema.PLANES: the primary angle
+    posture: str = "upright"  # schema.POSTURES: the posture it starts from
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "exercise": self.exercise, "side": self.side,
-            "start_s": _num(self.start_s), "hold_start_s": _num(self.hold_start_s),
+            "exercise": self.exercise, "side": self.side, "plane": self.plane,
+            "posture": self.posture, "start_s": _num(self.start_s), "hold_start_s": _num(self.hold_start_s),
             "hold_end_s": _num(self.hold_end_s), "end_s": _num(self.end_s),
             "hold_s": _num(self.hold_s), "peak_deg": _num(self.peak_deg, 2),
         }

@@ -1,0 +1,382 @@
+"""The repetition core: one causal step machine that the whole-session analysis and the
+live analyser both run (as VQF's batch and online filters share one core).
+
+:class:`RepFinder` takes, one step at a time, the smoothed anatomical angles of a
+posture period (against any fixed reference), their rates of change and the raw
+angles, and says when a repetition starts, holds, ends and whether it counts. Callers
+differ only in what they feed it: :func:`tracker.signal.reps.find_reps` feeds zero-phase
+smoothed block means of a whole recording, :class:`tracker.live.analyzer.LiveAnalyzer`
+causally smoothed samples as they arrive (and shifts its times by the filter's delay).
+
+The rules, in one place:
+
+* **Start posture.** Between repetitions the start posture (``base``) follows the
+  angles at no more than ``drift_rate_deg_s``: orientation drift and slow settling never
+  add up to a repetition, while a movement of any speed above that does.
+* **Start.** An angle leaves the start posture by more than the detection level
+  (:class:`RepLevels`). The repetition starts at the last moment that angle was still
+  (turning slower than ``onset_rate_deg_s``) or at its start posture.
+* **Plane.** The angle that went furthest from the start posture (``confidence`` says
+  how clearly it beat the others).
+* **Hold.** The longest run where the primary angle stays within ``hold_band_frac`` of
+  its peak and turns slower than ``hold_rate_frac`` of the speed going in (at least
+  ``hold_max_rate_deg_s``), interruptions up to ``_HOLD_BRIDGE_S`` bridged; at least
+  ``min_hold_s``.
+* **End.** Back within ``return_frac`` of its peak, the primary angle crosses its
+  start posture (quick alternating twists go straight into the next one), stops, turns
+  away again, or another angle starts to move.
+* **Posture change.** An angle beyond ``max_peak_deg``, or no return within
+  ``max_rep_s``: not a repetition; the caller takes a new reference once the person has
+  settled (:attr:`RepFinder.settled`).
+* **Acceptance** (:func:`judge`): size between the recording's minimum
+  (:func:`rep_levels`: ``min_peak_deg`` or ``noise_factor`` times the angle noise at
+  rest, whichever is larger) and ``max_peak_deg``, and at least ``own_range_frac`` of
+  the person's typical size for that kind of movement so far; duration within
+  ``min_rep_s``–``max_rep_s``; back within ``return_frac``; not mostly walking.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..schema import PLANES, exercise_of, side_of
+from .params import RepParams
+
+__all__ = ["RepLevels", "rep_levels", "angle_noise_deg", "RepInProgress", "FoundRep",
+           "RepFinder", "judge", "peak_ok", "confidence", "classify_rep"]
+
+#: Interruptions of a hold up to this long (a sway, a tap) are bridged.
+_HOLD_BRIDGE_S = 0.3
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepLevels:
+    """The recording's detection level and smallest repetition, degrees."""
+
+    detect_deg: float
+    min_peak_deg: float
+
+
+def angle_noise_deg(smoothed_deg: np.ndarray) -> float:
+    """Noise of smoothed angles over a still period: the largest per-channel standard
+    deviation about a straight line (slow drift is not noise). NaN channels ignored."""
+    x = np.asarray(smoothed_deg, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.shape[0] < 3:
+        return 0.0
+    t = np.linspace(-1.0, 1.0, x.shape[0])
+    out = 0.0
+    for c in range(x.shape[1]):
+        y = x[:, c]
+        if not np.isfinite(y).all():
+            continue
+        slope = float(t @ (y - y.mean())) / float(t @ t)
+        out = max(out, float(np.std(y - y.mean() - slope * t)))
+    return out
+
+
+def rep_levels(params: RepParams, noise_deg: float = 0.0) -> RepLevels:
+    """Detection level and smallest repetition for a recording whose smoothed angles
+    wobble by ``noise_deg`` (standard deviation) at rest."""
+    noise = float(noise_deg) if math.isfinite(noise_deg) else 0.0
+    min_peak = max(params.min_peak_deg, params.noise_factor * noise)
+    return RepLevels(detect_deg=params.detect_frac * min_peak, min_peak_deg=min_peak)
+
+
+def classify_rep(posture: str, channel: int, peak_deg: float) -> tuple[str, str | None]:
+    """Exercise and side of a repetition (:func:`tracker.schema.exercise_of`, ``side_of``)."""
+    plane = PLANES[channel]
+    return exercise_of(posture, plane, peak_deg), side_of(plane, peak_deg)
+
+
+def confidence(peak_abs_deg: Sequence[float], channel: int) -> float:
+    """How clearly the primary angle beats the others: ``1 - largest other / primary``."""
+    peak = abs(float(peak_abs_deg[channel]))
+    others = [abs(float(v)) for c, v in enumerate(peak_abs_deg)
+              if c != channel and math.isfinite(float(v))]
+    if not others or peak <= 0:
+        return 1.0
+    return float(min(1.0, max(0.0, 1.0 - max(others) / peak)))
+
+
+@dataclass(kw_only=True, slots=True)
+class RepInProgress:
+    """State of the repetition being tracked (mutable: it is updated every step)."""
+
+    start_i: int
+    start_s: float
+    prev_end_i: int  # end of the candidate before (the start posture is measured after it)
+    base_deg: list[float]  # start posture per channel (smoothed angles)
+    channel: int  # primary angle so far
+    peak_abs_deg: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # smoothed
+    raw_peak_abs_deg: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    raw_peak_deg: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # signed
+    raw_peak_i: list[int] = field(default_factory=lambda: [0, 0, 0])
+    raw_peak_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    ramp_deg_s: float = 0.0  # fastest primary-angle speed before the hold
+    run: tuple[int, int, float, float] | None = None  # current near-peak slow run (i0, i1, t0, t1)
+    best: tuple[int, int, float, float] | None = None  # longest finished run
+    holding: bool = False
+    n_steps: int = 0
+    n_active: int = 0
+
+    @property
+    def peak_deg(self) -> float:
+        """Signed primary angle at the peak (raw angles against the start posture)."""
+        return self.raw_peak_deg[self.channel]
+
+    @property
+    def hold_s(self) -> float | None:
+        """Length of the hold in progress, if the primary angle is holding now."""
+        return None if self.run is None else self.run[3] - self.run[2]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundRep:
+    """A finished candidate: step indices ``[start_i, end_i]`` and times, its
+    measurements, and why it does not count (``rejected``; None: it counts)."""
+
+    start_i: int
+    end_i: int
+    prev_end_i: int  # end of the candidate before it (or where the period started)
+    start_s: float
+    end_s: float
+    peak_i: int
+    peak_s: float
+    peak_deg: float
+    channel: int
+    hold: tuple[int, int, float, float] | None  # (i0, i1, t0, t1), i1/t1 inclusive
+    exercise: str
+    side: str | None
+    posture: str
+    confidence: float
+    peak_abs_deg: tuple[float, float, float]
+    rejected: str | None
+    ended_still: bool = True  # it came to rest at the end (else it ran into the next movement)
+
+
+def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: float,
+          params: RepParams, levels: RepLevels, typical_deg: float = 0.0) -> str | None:
+    """Why a candidate is not a repetition, or None when it is one.
+
+    ``typical_deg``: the median size of the same kind of repetition (forward bend, back
+    bend, side bend, twist) so far in this posture period (0: none yet): much smaller
+    ones are settling, not repetitions.
+    """
+    peak = abs(peak_deg)
+    if not peak_ok(peak, params, levels.min_peak_deg):
+        return "too small" if not peak >= levels.min_peak_deg else "too large"
+    if peak < params.own_range_frac * typical_deg:
+        return "small for this person"
+    if duration_s < params.min_rep_s:
+        return "too short"
+    if duration_s > params.max_rep_s:
+        return "too long"
+    if back_deg > params.return_frac * peak:
+        return "did not return"
+    if active_frac > params.max_active_frac:
+        return "moving about, not stretching"
+    return None
+
+
+class RepFinder:
+    """The causal repetition state machine of one posture period.
+
+    Parameters
+    ----------
+    posture : str
+        Posture the period is in (``upright``, ``supine``, ``all_fours``).
+    channels : sequence of int
+        Angles that can be primary (0 flexion, 1 lateral bend, 2 axial rotation).
+    params : RepParams
+    levels : RepLevels
+    """
+
+    def __init__(self, posture: str, channels: Sequence[int], params: RepParams,
+                 levels: RepLevels) -> None:
+        self.posture = posture
+        self.channels = tuple(channels)
+        self.p = params
+        self.levels = levels
+        self.rep: RepInProgress | None = None
+        self.base: list[float] | None = None
+        self.settled: tuple[int, float] | None = None  # set after a posture change settles
+        self._changing = False
+        self._t: float | None = None
+        self._quiet = [(0, 0.0, 0.0)] * 3  # per channel: (i, t, x) of the last still moment
+        self._prev_end: tuple[int, float] | None = None
+        # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
+        self._sizes: tuple[list[float], ...] = ([], [], [], [])
+
+    def reset(self, i: int, t: float, x: Sequence[float]) -> None:
+        """Take ``x`` as the start posture at step ``i`` (a new reference): any
+        repetition in progress is dropped."""
+        self.rep = None
+        self._changing = False
+        self.base = [float(v) for v in x]
+        self._quiet = [(i, t, float(v)) for v in x]
+        self._prev_end = (i, t)
+        self._t = t
+
+    def step(self, i: int, t: float, x: Sequence[float], v: Sequence[float],
+             raw: Sequence[float], active: bool = False) -> list[tuple[str, object]]:
+        """Advance one step; return events ``(kind, data)``: ``("start", RepInProgress)``,
+        ``("hold_start", RepInProgress)``, ``("hold_end", (t0, t1))``, ``("end", FoundRep)``
+        and ``("posture_change", t)`` (wait for :attr:`settled`)."""
+        p, lv = self.p, self.levels
+        if self.base is None:
+            self.reset(i, t, x)
+            return []
+        dt = 0.0 if self._t is None else t - self._t
+        self._t = t
+        base = self.base
+        chans = self.channels
+        if self._changing:  # after a posture change: wait until the person is still
+            if all(abs(v[c]) < p.onset_rate_deg_s for c in chans):
+                self._changing = False
+                self.settled = (i, t)
+                self.reset(i, t, x)
+            return []
+        rep = self.rep
+        if rep is None:
+            # between repetitions: the start posture follows slow drift only
+            lim = p.drift_rate_deg_s * dt
+            best_c, best_e = -1, lv.detect_deg
+            for c in chans:
+                xc = x[c]
+                slow = abs(v[c]) < p.onset_rate_deg_s
+                if slow:  # (not while a movement gets going)
+                    d = xc - base[c]
+                    base[c] = base[c] + lim if d > lim else (base[c] - lim if d < -lim else xc)
+                e = abs(xc - base[c])
+                if slow or e < 0.2 * lv.detect_deg:
+                    self._quiet[c] = (i, t, xc)
+                if e > best_e:
+                    best_c, best_e = c, e
+            if best_c < 0:
+                return []
+            qi, qt, _ = self._quiet[best_c]
+            pe = self._prev_end[0] if self._prev_end is not None else qi
+            if qi < pe:
+                qi, qt = self._prev_end  # type: ignore[misc]
+            self.rep = rep = RepInProgress(start_i=qi, start_s=qt, prev_end_i=pe,
+                                           base_deg=list(base), channel=best_c)
+            events: list[tuple[str, object]] = [("start", rep)]
+        else:
+            events = []
+        return events + self._track(rep, i, t, x, v, raw, active)
+
+    def _track(self, rep: RepInProgress, i: int, t: float, x: Sequence[float],
+               v: Sequence[float], raw: Sequence[float], active: bool) -> list[tuple[str, object]]:
+        p, lv = self.p, self.levels
+        events: list[tuple[str, object]] = []
+        b = rep.base_deg
+        rep.n_steps += 1
+        rep.n_active += bool(active)
+        for c in self.channels:
+            e = abs(x[c] - b[c])
+            if e > rep.peak_abs_deg[c]:
+                rep.peak_abs_deg[c] = e
+            r = raw[c] - b[c]
+            if abs(r) > rep.raw_peak_abs_deg[c]:
+                rep.raw_peak_abs_deg[c] = abs(r)
+                rep.raw_peak_deg[c], rep.raw_peak_i[c], rep.raw_peak_s[c] = r, i, t
+            if e > p.max_peak_deg:  # not a stretch: turning round, lying down
+                return self._posture_change(t, events)
+        ch = max(self.channels, key=rep.peak_abs_deg.__getitem__)
+        if ch != rep.channel:  # another angle dominates after all: its hold starts over
+            rep.channel, rep.run, rep.best, rep.holding, rep.ramp_deg_s = ch, None, None, False, 0.0
+        e = x[ch] - b[ch]
+        peak_abs = rep.peak_abs_deg[ch]
+        sign = 1.0 if rep.raw_peak_deg[ch] >= 0 else -1.0
+        speed = abs(v[ch])
+        if not rep.holding and rep.run is None:
+            rep.ramp_deg_s = max(rep.ramp_deg_s, speed)
+        near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs
+        slow = speed < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s)
+        if near and slow:
+            rep.run = (i, i, t, t) if rep.run is None else (rep.run[0], i, rep.run[2], t)
+        elif rep.run is not None and t - rep.run[3] > _HOLD_BRIDGE_S:
+            events.extend(self._close_run(rep))
+        if rep.run is not None and not rep.holding and rep.run[3] - rep.run[2] >= p.min_hold_s:
+            rep.holding = True
+            events.append(("hold_start", rep))
+        # end: crossed the start posture, or back near it and slow (or for a while)
+        if sign * e <= p.return_frac * peak_abs:
+            # crossed the start posture, stopped, turned away again, or waited long enough
+            if (sign * e < 0 or speed < p.onset_rate_deg_s or sign * v[ch] > p.onset_rate_deg_s
+                    or self._other_moves(rep, x, v)):
+                return events + self._end(rep, i, t, x, abs(e), speed < p.onset_rate_deg_s)
+        if t - rep.start_s > p.max_rep_s:  # never came back: the posture changed
+            return self._posture_change(t, events)
+        return events
+
+    def _other_moves(self, rep: RepInProgress, x: Sequence[float], v: Sequence[float]) -> bool:
+        """Another angle is moving away from the start posture, beyond the smallest
+        repetition: a new movement has begun (coupled motion returns with the primary)."""
+        b, lv, p = rep.base_deg, self.levels, self.p
+        for c in self.channels:
+            if c != rep.channel:
+                d = x[c] - b[c]
+                if abs(d) > lv.min_peak_deg and d * v[c] > 0 and abs(v[c]) > p.onset_rate_deg_s:
+                    return True
+        return False
+
+    def _close_run(self, rep: RepInProgress) -> list[tuple[str, object]]:
+        run = rep.run
+        assert run is not None
+        if rep.best is None or run[3] - run[2] > rep.best[3] - rep.best[2]:
+            rep.best = run
+        rep.run = None
+        if rep.holding:
+            rep.holding = False
+            return [("hold_end", (run[2], run[3]))]
+        return []
+
+    def _posture_change(self, t: float, events: list[tuple[str, object]]) -> list[tuple[str, object]]:
+        self.rep = None
+        self._changing = True
+        return events + [("posture_change", t)]
+
+    def _end(self, rep: RepInProgress, i: int, t: float, x: Sequence[float],
+             back_deg: float, still: bool) -> list[tuple[str, object]]:
+        p = self.p
+        events: list[tuple[str, object]] = []
+        if rep.run is not None:
+            events.extend(self._close_run(rep))
+        ch = rep.channel
+        peak = rep.raw_peak_deg[ch]
+        hold = rep.best if rep.best is not None and rep.best[3] - rep.best[2] >= p.min_hold_s else None
+        exercise, side = classify_rep(self.posture, ch, peak)
+        dur = t - rep.start_s
+        sizes = self._sizes[ch + 1 if ch else (0 if peak > 0 else 1)]
+        why = judge(peak_deg=peak, duration_s=dur, back_deg=back_deg,
+                    active_frac=rep.n_active / max(1, rep.n_steps), params=p, levels=self.levels,
+                    typical_deg=float(np.median(sizes)) if sizes else 0.0)
+        if why is None:
+            sizes.append(abs(peak))
+        found = FoundRep(
+            start_i=rep.start_i, end_i=i, prev_end_i=rep.prev_end_i, start_s=rep.start_s, end_s=t, peak_i=rep.raw_peak_i[ch],
+            peak_s=rep.raw_peak_s[ch], peak_deg=peak, channel=ch, hold=hold, exercise=exercise,
+            side=side, posture=self.posture,
+            confidence=confidence(rep.raw_peak_abs_deg, ch),
+            peak_abs_deg=(rep.raw_peak_abs_deg[0], rep.raw_peak_abs_deg[1], rep.raw_peak_abs_deg[2]),
+            rejected=why, ended_still=still,
+        )
+        self.rep = None
+        self.base = [float(v) for v in x]
+        self._quiet = [(i, t, float(v)) for v in x]
+        self._prev_end = (i, t)
+        events.append(("end", found))
+        return events
+
+
+def peak_ok(peak_deg: float, params: RepParams, min_peak_deg: float) -> bool:
+    """A repetition's size is within the recording's smallest (``RepLevels``) and
+    ``max_peak_deg``."""
+    return min_peak_deg <= abs(peak_deg) <= params.max_peak_deg
