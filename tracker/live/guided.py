@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .. import schema
 from ..routine import Routine
 from .analyzer import LiveEvent
 from .state import GuidedView
@@ -43,21 +44,13 @@ POSITION_HOW_TO = {
     "supine": "Lie on your back, legs straight.",
     "all_fours": "Get on all fours: hands under shoulders, knees under hips.",
 }
-_LABEL = {
-    "chair_backbend": "Chair back-bend",
-    "seated_twist": "Seated twist",
-    "trunk_rotation": "Supine trunk rotation",
-    "cat_stretch": "Cat stretch",
-}
 _OTHER = {"left": "right", "right": "left"}
 
 
 def exercise_label(exercise: str | None, side: str | None = None) -> str:
-    """``Seated twist (left)``; the id itself for unknown exercises."""
-    if exercise is None:
-        return "—"
-    text = _LABEL.get(exercise, exercise)
-    return f"{text} ({side})" if side else text
+    """``Seated twist (left)``: :func:`tracker.schema.exercise_label`, capitalised."""
+    text = schema.exercise_label(exercise, side)
+    return text[:1].upper() + text[1:]
 
 
 def _how_to(exercise: str, side: str | None) -> str:

@@ -50,9 +50,12 @@ EXERCISE_COLOR = {
     "seated_twist": "#fdb462",
     "trunk_rotation": "#bebada",
     "cat_stretch": "#fb8072",
+    "forward_bend": "#80b1d3",
+    "back_bend": "#b3de69",
+    "side_bend": "#fccde5",
+    "twist": "#ffed6f",
 }
-SHORT_NAME = {"chair_backbend": "back-bend", "seated_twist": "twist",
-              "trunk_rotation": "lying rot.", "cat_stretch": "cat"}
+SHORT_NAME = {k: e.short for k, e in schema.EXERCISE_INFO.items()}
 CRACK_COLOR = "#c0002a"
 SPIKE_COLOR = "#6e6e6e"
 GAP_COLOR = "#555555"

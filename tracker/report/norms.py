@@ -135,6 +135,9 @@ def reference_for(exercise: str, age_years: float | None = None) -> Reference:
         raise ValidationError(f"unknown exercise {exercise!r}; expected one of {schema.EXERCISES}")
     if age_years is not None and not (10 <= age_years <= 110):
         raise ValidationError(f"age {age_years!r} is not between 10 and 110 years")
+    if not schema.EXERCISE_INFO[exercise].named:
+        return Reference(None, None, "", "No reference band: ranges are shown for the named "
+                         "stretches only (a generic bend or twist has no defined posture).")
     if exercise == "chair_backbend":
         band = NormBand(low_deg=6.0, high_deg=29.0, citation="troke2005",
                         label="typical adult lumbar extension 6–29° (Troke 2005, oldest–youngest medians)")

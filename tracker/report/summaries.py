@@ -48,12 +48,8 @@ SESSION_COLUMNS = (
     "gap_s", "reconnects",
 )
 
-EXERCISE_NAMES = {
-    "chair_backbend": "chair back-bend",
-    "seated_twist": "seated twist",
-    "trunk_rotation": "lying trunk rotation",
-    "cat_stretch": "cat stretch",
-}
+#: Report names of the exercises (schema.EXERCISE_INFO is the one place that names them).
+EXERCISE_NAMES = {k: e.label for k, e in schema.EXERCISE_INFO.items()}
 SIDE_LETTER = {"left": "L", "right": "R", None: ""}
 
 
