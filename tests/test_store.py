@@ -144,13 +144,13 @@ def test_analysis_saved_with_version(data_dir: Path) -> None:
 def test_older_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / DB_FILENAME
     conn = sqlite3.connect(path)
-    conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
+    conn.executescript(str(MIGRATIONS[0]) + "; PRAGMA user_version=1;")
     conn.execute("INSERT INTO sessions (id, started_at, device, profile, placement, status) VALUES"
                  " ('old-1', '2025-01-01T00:00:00+00:00', 'tag', 'csv', 'lower_back', 'complete')")
     conn.commit()
     conn.close()
     store = Store.open(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
     assert store.session("old-1").device == "tag"
     store.remember_device("AA:BB", "IMU-Tag", "tracker-imu")  # table added by migration 2
     assert store.devices()[0]["name"] == "IMU-Tag"
@@ -216,3 +216,70 @@ def test_sigkill_keeps_committed_batches_and_marks_interrupted(data_dir: Path) -
     rec = store.load_recording(sid)  # every committed batch is there, in order, exact
     expected = still_recording(100_000, 100.0).slice(0, len(rec))
     np.testing.assert_array_equal(rec.to_array(), expected.to_array())
+
+
+# ------------------------------------------------- a missing magnetometer stays missing
+def test_missing_magnetometer_is_stored_as_missing_not_zeros(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    a, b, c = (still_recording(100, 100.0, mag=m, t0=t0, seed=k)
+               for k, (m, t0) in enumerate(((True, 0.0), (False, 1.0), (True, 2.0))))
+    sid = store.create_session(a.meta, has_mag=True)
+    writer = store.writer(sid, flush_interval_s=60.0)
+    writer.append(a)
+    writer.flush()  # chunk 0: with magnetometer
+    writer.append(b)
+    writer.append(c)
+    writer.close()  # chunk 1: a batch without magnetometer, then one with it again
+    data = store.load_array(sid)
+    assert data.shape == (300, 10)
+    np.testing.assert_array_equal(data[:100, 7:], a.mag_uT)
+    assert np.isnan(data[100:200, 7:]).all()  # missing, never 0 µT
+    np.testing.assert_array_equal(data[200:, 7:], c.mag_uT)  # kept, not cut off
+    np.testing.assert_array_equal(data[:, 1:4], np.vstack([a.acc_m_s2, b.acc_m_s2, c.acc_m_s2]))
+    rec = store.load_recording(sid)  # analysed without a magnetometer it lacks for a while
+    assert len(rec) == 300 and rec.mag_uT is None
+
+
+def test_session_that_gains_a_magnetometer_keeps_its_readings(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    a, b = still_recording(50, 100.0), still_recording(50, 100.0, mag=True, t0=0.5)
+    sid = store.create_session(a.meta)
+    store.append(sid, a)
+    store.append(sid, b)  # the older writer cut these readings off to match chunk 0
+    data = store.load_array(sid)
+    assert np.isnan(data[:50, 7:]).all()
+    np.testing.assert_array_equal(data[50:, 7:], b.mag_uT)
+
+
+def _database_of_schema(path: Path, version: int) -> sqlite3.Connection:
+    """A database as this tracker made it at ``version``: its migrations, nothing later."""
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:version]:
+        assert isinstance(step, str), "schemas up to the mag migration are plain SQL"
+        conn.executescript(step)
+    conn.execute(f"PRAGMA user_version={version}")
+    return conn
+
+
+def test_mag_migration_turns_zero_padding_into_missing(tmp_path: Path) -> None:
+    mag_version = next(i for i, m in enumerate(MIGRATIONS) if callable(m))
+    conn = _database_of_schema(tmp_path / DB_FILENAME, mag_version)
+    a, b = still_recording(80, 100.0, mag=True, seed=1), still_recording(40, 100.0, t0=0.8, seed=2)
+    # what SessionWriter.append stored before: a batch without magnetometer in a session
+    # with one was padded with 0 µT to the chunk's ten columns
+    old = np.vstack([a.to_array(), np.hstack([b.to_array(), np.zeros((len(b), 3))])])
+    old[5, 7] = 0.0  # one axis reading exactly zero is a reading, not padding
+    conn.execute("INSERT INTO sessions (id, started_at, device, profile, placement, status, has_mag)"
+                 " VALUES ('old-1', '2025-01-01T00:00:00+00:00', 'tag', 'csv', 'lower_back', 'complete', 1)")
+    conn.execute("INSERT INTO sample_chunks (session_id, chunk, t_first_s, t_last_s, n, ncols, data)"
+                 " VALUES ('old-1', 0, ?, ?, ?, 10, ?)",
+                 (old[0, 0], old[-1, 0], len(old), old.astype("<f8").tobytes()))
+    conn.commit()
+    conn.close()
+    store = Store.open(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION
+    data = store.load_array("old-1")
+    assert np.isnan(data[80:, 7:]).all()  # the padding is now missing
+    np.testing.assert_array_equal(data[:80], old[:80])  # every real reading unchanged
+    np.testing.assert_array_equal(data[80:, :7], old[80:, :7])
+    assert store.check() == []

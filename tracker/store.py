@@ -27,7 +27,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,27 @@ DB_FILENAME = "tracker.sqlite"
 #: chunk costs to write or read, whatever the sample rate or write speed.
 MAX_CHUNK_SAMPLES = 16_384
 
+def _mag_zeros_to_missing(conn: sqlite3.Connection) -> None:
+    """Migration: magnetometer rows that older writers padded with 0 µT become NaN (missing).
+
+    Before schema 5 a batch without magnetometer readings in a session that had them was
+    stored as (0, 0, 0) µT. The Earth's field is 25–65 µT, so an exact zero on all three
+    axes is never a reading: it is the padding.
+    """
+    rows = conn.execute("SELECT session_id, chunk, n, data FROM sample_chunks WHERE ncols = 10").fetchall()
+    for session_id, chunk, n, blob in rows:
+        arr = np.frombuffer(blob, dtype="<f8").reshape(n, 10).copy()
+        padded = np.all(arr[:, 7:10] == 0.0, axis=1)
+        if padded.any():
+            arr[padded, 7:10] = np.nan
+            conn.execute("UPDATE sample_chunks SET data=? WHERE session_id=? AND chunk=?",
+                         (arr.astype("<f8").tobytes(), session_id, chunk))
+
+
 # Numbered migrations: index + 1 is the schema version stored in PRAGMA user_version.
-MIGRATIONS: tuple[str, ...] = (
+# Each is SQL, or a function of the connection for changes SQL cannot make (all run
+# inside one transaction per version).
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     # 1: the first schema
     """
     CREATE TABLE sessions (
@@ -136,6 +155,8 @@ MIGRATIONS: tuple[str, ...] = (
         found_at TEXT NOT NULL
     );
     """,
+    # 5: a missing magnetometer reading is stored as missing (NaN), not as 0 µT
+    _mag_zeros_to_missing,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -272,8 +293,12 @@ class Store:
                 version = self.schema_version
                 if version >= SCHEMA_VERSION:
                     break
-                for statement in _split_sql(MIGRATIONS[version]):
-                    self._conn.execute(statement)
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(self._conn)
+                else:
+                    for statement in _split_sql(step):
+                        self._conn.execute(statement)
                 version += 1
                 self._conn.execute(f"PRAGMA user_version={version}")
 
@@ -454,22 +479,24 @@ class Store:
             if not rows:
                 return
             for chunk, n, ncols, blob in rows:
-                yield Recording.from_array(_blob_array(blob, n, ncols, session_id, chunk), meta)
+                yield Recording.from_array(
+                    _with_mag_if_complete(_blob_array(blob, n, ncols, session_id, chunk)), meta)
                 last = chunk
 
     def load_array(self, session_id: str) -> np.ndarray:
-        """All samples as one (N, 7|10) float64 array (fast path, no validation)."""
+        """All samples as one (N, 7|10) float64 array (fast path, no validation).
+
+        The magnetometer columns are NaN where its readings are missing.
+        """
         rows = self._query("SELECT chunk, n, ncols, data FROM sample_chunks WHERE session_id=?"
                            " ORDER BY chunk", (session_id,))
         if not rows:
             return np.empty((0, 7))
-        ncols = {r[2] for r in rows}
-        if len(ncols) > 1:  # magnetometer came and went: keep what all chunks have
-            return np.concatenate([_blob_array(b, n, c, session_id, k)[:, :7] for k, n, c, b in rows])
-        return np.concatenate([_blob_array(b, n, c, session_id, k) for k, n, c, b in rows])
+        return _join_samples([_blob_array(b, n, c, session_id, k) for k, n, c, b in rows])
 
     def load_recording(self, session_id: str) -> Recording:
-        """The whole session as a validated :class:`Recording`.
+        """The whole session as a validated :class:`Recording` (with the magnetometer when
+        it was read throughout).
 
         Raises
         ------
@@ -480,7 +507,7 @@ class Store:
         data = self.load_array(session_id)
         if data.shape[0] == 0:
             raise StoreError(f"session {session_id} has no samples")
-        return Recording.from_array(data, info.meta)
+        return Recording.from_array(_with_mag_if_complete(data), info.meta)
 
     def import_recording(self, rec: Recording, notes: str = "", *,
                          attachments: Sequence[tuple[str, str, bytes]] = ()) -> str:
@@ -663,10 +690,9 @@ class SessionWriter:
         self._pending: list[np.ndarray] = []
         self._pending_samples = 0
         self._pending_events: list[tuple[str, float | None, dict[str, Any]]] = []
-        chunk, last_t, ncols = store._last_chunk(session_id)
+        chunk, last_t, _ncols = store._last_chunk(session_id)
         self._next_chunk = chunk + 1
         self._last_t_s = last_t
-        self._ncols = ncols
         self._last_flush = time.monotonic()
         self.samples_written = 0
 
@@ -683,10 +709,6 @@ class SessionWriter:
                 f"batch starts at t={batch.t_s[0]:.6f} s, not after the last stored sample "
                 f"t={self._last_t_s:.6f} s (session {self.session_id})")
         arr = batch.to_array()
-        if self._ncols is not None and arr.shape[1] != self._ncols:
-            arr = arr[:, :7] if arr.shape[1] > self._ncols else np.hstack(
-                [arr, np.zeros((len(arr), self._ncols - arr.shape[1]))])
-        self._ncols = arr.shape[1]
         self._pending.append(arr)
         self._pending_samples += len(arr)
         self._last_t_s = float(arr[-1, 0])
@@ -711,7 +733,7 @@ class SessionWriter:
         self._last_flush = time.monotonic()
         if not self._pending and not self._pending_events:
             return
-        data = np.concatenate(self._pending) if self._pending else None
+        data = _join_samples(self._pending) if self._pending else None
         with self.store._tx("recording samples") as conn:
             if data is not None:
                 self._next_chunk = self.store._write_chunks(conn, self.session_id, self._next_chunk, [data])
@@ -735,6 +757,23 @@ class SessionWriter:
 def recording_quality(rec: Recording) -> Quality:
     """Data-quality figures of a recording: achieved rate, gaps, estimated lost samples."""
     return Quality.of_times(rec.t_s, nominal_rate_hz=rec.meta.nominal_rate_hz)
+
+
+def _join_samples(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate (n, 7|10) sample arrays; where the magnetometer is missing from some,
+    its columns are NaN (missing), never a made-up reading."""
+    if len({p.shape[1] for p in parts}) == 1:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.concatenate([p if p.shape[1] == 10 else np.hstack([p, np.full((len(p), 3), np.nan)])
+                           for p in parts])
+
+
+def _with_mag_if_complete(data: np.ndarray) -> np.ndarray:
+    """The samples for a :class:`Recording`: the magnetometer only where it is never missing
+    (the analysis then uses it; otherwise the session is analysed without it)."""
+    if data.shape[1] == 10 and np.isnan(data[:, 7:10]).any():
+        return data[:, :7]
+    return data
 
 
 def _blob_array(blob: bytes, n: int, ncols: int, session_id: str, chunk: int) -> np.ndarray:
