@@ -8,14 +8,18 @@ on construction, so code downstream never has to re-check shapes or units.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from . import schema
 from .errors import ValidationError
+
+if TYPE_CHECKING:  # pandas is imported on use: ``import tracker`` stays light
+    import pandas as pd
 
 __all__ = ["Recording", "RecordingMeta", "validate_arrays"]
 
@@ -212,16 +216,143 @@ class Recording:
 
     def to_frame(self) -> pd.DataFrame:
         """DataFrame with the CSV contract's column names (units in the names)."""
+        import pandas as pd
+
         cols = schema.RAW_COLUMNS_WITH_MAG if self.has_mag else schema.RAW_COLUMNS
         return pd.DataFrame(self.to_array(), columns=list(cols))
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, meta: RecordingMeta | None = None) -> "Recording":
-        missing = [c for c in schema.RAW_COLUMNS if c not in frame.columns]
-        if missing:
-            raise ValidationError(
-                f"missing columns {missing}; expected {list(schema.RAW_COLUMNS)} (+ optional mag)"
-            )
-        has_mag = all(c in frame.columns for c in schema.MAG)
-        cols = schema.RAW_COLUMNS_WITH_MAG if has_mag else schema.RAW_COLUMNS
-        return cls.from_array(frame[list(cols)].to_numpy(dtype=np.float64), meta)
+    def from_arrays(
+        cls, *, acc_m_s2: Any = None, acc_g: Any = None, gyr_rad_s: Any = None,
+        gyr_deg_s: Any = None, mag_uT: Any = None, t_s: Any = None,
+        sampling_rate_hz: float | None = None, meta: RecordingMeta | None = None,
+        **meta_fields: Any,
+    ) -> "Recording":
+        """A recording from arrays whose units are named by the keyword.
+
+        Parameters
+        ----------
+        acc_m_s2, acc_g : array (N, 3)
+            Accelerometer (specific force: +1 g upward at rest) in m/s² or in g; exactly one.
+        gyr_rad_s, gyr_deg_s : array (N, 3)
+            Gyroscope in rad/s or deg/s; exactly one.
+        mag_uT : array (N, 3), optional
+            Magnetometer in µT.
+        t_s : array (N,), optional
+            Sample times in seconds. Without it, ``sampling_rate_hz`` spaces the samples
+            evenly from 0 (and is kept as the nominal rate).
+        sampling_rate_hz : float, optional
+        meta : RecordingMeta, optional
+            Or its fields as keywords (``device=``, ``started_at=``...).
+
+        Raises
+        ------
+        ValidationError
+            Both or neither unit of a sensor given, no time base, or what
+            :class:`Recording` rejects (shapes, NaN, impossible values).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recording.from_arrays(acc_g=np.tile([0, 0, 1.0], (100, 1)),
+        ...                             gyr_deg_s=np.zeros((100, 3)), sampling_rate_hz=50)
+        >>> rec.acc_m_s2[0, 2], rec.duration_s
+        (9.80665, 1.98)
+        """
+        acc = _one_of("acc", acc_m_s2=acc_m_s2, acc_g=acc_g)
+        gyr = _one_of("gyr", gyr_rad_s=gyr_rad_s, gyr_deg_s=gyr_deg_s)
+        acc_arr = np.asarray(acc[1], dtype=np.float64)
+        gyr_arr = np.asarray(gyr[1], dtype=np.float64)
+        if acc[0] == "acc_g":
+            acc_arr = acc_arr * schema.STANDARD_GRAVITY_M_S2
+        if gyr[0] == "gyr_deg_s":
+            gyr_arr = np.deg2rad(gyr_arr)
+        if t_s is None:
+            if sampling_rate_hz is None:
+                raise ValidationError("give the sample times (t_s=) or the rate (sampling_rate_hz=)")
+            if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
+                raise ValidationError(f"sampling_rate_hz must be a finite number > 0, got {sampling_rate_hz!r}")
+            t = np.arange(acc_arr.shape[0] if acc_arr.ndim else 0) / float(sampling_rate_hz)
+        else:
+            t = np.asarray(t_s, dtype=np.float64)
+        if meta is None:
+            meta_fields.setdefault("profile", "arrays")
+            if sampling_rate_hz is not None:
+                meta_fields.setdefault("nominal_rate_hz", float(sampling_rate_hz))
+            meta = RecordingMeta(**meta_fields)
+        elif meta_fields:
+            raise ValidationError("give meta= or its fields as keywords, not both")
+        return cls(t, acc_arr, gyr_arr, None if mag_uT is None else mag_uT, meta)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, meta: RecordingMeta | None = None, *,
+                   columns: Mapping[str, str] | None = None,
+                   sampling_rate_hz: float | None = None, **meta_fields: Any) -> "Recording":
+        """A recording from a DataFrame.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One row per sample. Columns are read by the CSV contract's names (``t_s``,
+            ``acc_x_m_s2``... ``gyr_z_rad_s``, optional ``mag_x_uT``...), or in the other
+            units ``acc_x_g`` and ``gyr_x_deg_s``.
+        columns : mapping, optional
+            Your column name -> one of those names, as for ``DataFrame.rename``
+            (e.g. ``{"time": "t_s", "ax": "acc_x_g", "gx": "gyr_x_deg_s", ...}``).
+        sampling_rate_hz : float, optional
+            Evenly spaced samples when the frame has no time column.
+        meta, meta_fields
+            As for :meth:`from_arrays`.
+
+        Raises
+        ------
+        ValidationError
+            Naming the columns that are missing and what was expected.
+        """
+        df = frame.rename(columns=dict(columns)) if columns else frame
+        present = set(df.columns)
+        if columns:
+            unknown = sorted(set(columns.values()) - set(_FRAME_TARGETS))
+            if unknown:
+                raise ValidationError(f"columns= maps to unknown names {unknown}; "
+                                      f"use {', '.join(_FRAME_TARGETS)}")
+            absent = sorted(set(columns) - set(frame.columns))
+            if absent:
+                raise ValidationError(f"columns= names {absent}, not in the frame "
+                                      f"(it has {list(frame.columns)})")
+
+        def block(*units: str) -> tuple[str, Any]:
+            stem = units[0].split("_")[0]
+            found = [u for u in units if all(f"{stem}_{ax}_{u.split('_', 1)[1]}" in present for ax in "xyz")]
+            if not found:
+                names = " or ".join(f"{stem}_x/y/z_{u.split('_', 1)[1]}" for u in units)
+                raise ValidationError(f"missing columns: {names} (columns given: {sorted(present)}); "
+                                      "map yours with columns={...}")
+            unit = found[0].split("_", 1)[1]
+            return found[0], df[[f"{stem}_{ax}_{unit}" for ax in "xyz"]].to_numpy(dtype=np.float64)
+
+        acc_kw, acc = block("acc_m_s2", "acc_g")
+        gyr_kw, gyr = block("gyr_rad_s", "gyr_deg_s")
+        has_mag = all(c in present for c in schema.MAG)
+        t = df[schema.TIME].to_numpy(dtype=np.float64) if schema.TIME in present else None
+        if t is None and sampling_rate_hz is None:
+            raise ValidationError(f"no time column {schema.TIME!r} (columns given: {sorted(present)}); "
+                                  "map yours with columns={...} or give sampling_rate_hz=")
+        return cls.from_arrays(**{acc_kw: acc, gyr_kw: gyr},
+                               mag_uT=df[list(schema.MAG)].to_numpy(dtype=np.float64) if has_mag else None,
+                               t_s=t, sampling_rate_hz=sampling_rate_hz, meta=meta, **meta_fields)
+
+
+#: The names :meth:`Recording.from_frame` reads (its ``columns=`` maps to these).
+_FRAME_TARGETS = (schema.TIME, *schema.ACC, *schema.GYR, *schema.MAG,
+                  "acc_x_g", "acc_y_g", "acc_z_g", "gyr_x_deg_s", "gyr_y_deg_s", "gyr_z_deg_s")
+
+
+def _one_of(sensor: str, **given: Any) -> tuple[str, Any]:
+    """The one keyword of ``given`` that is not None (a sensor in exactly one unit)."""
+    named = [(k, v) for k, v in given.items() if v is not None]
+    if len(named) != 1:
+        options = " or ".join(f"{k}=" for k in given)
+        raise ValidationError(f"give the {sensor} data once, as {options}"
+                              + (f" (got {len(named)})" if named else ""))
+    return named[0]
