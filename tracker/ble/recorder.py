@@ -456,8 +456,14 @@ async def record_session(
     notes: str = "",
     policy: ReconnectPolicy | None = None,
     until: Callable[[Recorder], bool] | None = None,
+    source: Callable[[asyncio.Queue], Any] | None = None,
 ) -> RecordResult:
     """Connect, configure, stream into a new session, and end it cleanly.
+
+    ``source(queue)`` replaces the BLE client with another source (the phone apps'
+    HTTP paths in :mod:`tracker.phone`): an object whose ``async run(stop)`` puts
+    ``(host_time_s, channel, bytes)`` items and :class:`LinkEvent` s on ``queue``,
+    like :class:`StreamingClient`, ending with :data:`LinkState.STOPPED`.
 
     The session ends when ``stop`` is set (Ctrl-C, or the caller), when ``seconds``
     of device time are recorded, when ``until(recorder)`` returns True (checked every
@@ -478,7 +484,8 @@ async def record_session(
     label = device if isinstance(device, str) else (device.name or device.address)
     recorder = Recorder(store, profile, rate_hz, label, observers=observers,
                         time_scale=time_scale, notes=notes, limit_s=seconds)
-    client = StreamingClient(device, profile, rate_hz, queue, backend=backend, policy=policy)
+    client = (source(queue) if source is not None
+              else StreamingClient(device, profile, rate_hz, queue, backend=backend, policy=policy))
     client_task = asyncio.ensure_future(client.run(client_stop))
     recorder_task = asyncio.ensure_future(recorder.run(queue))
     ended_by = "user"
