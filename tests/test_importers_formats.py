@@ -268,6 +268,7 @@ def test_import_start_option_and_example_manifest_dates(tmp_path: Path) -> None:
 
 def test_export_then_import_keeps_every_sample_and_the_start(tmp_path: Path) -> None:
     from helpers import still_recording
+
     from tracker.csvio import write_raw_csv
 
     rec = still_recording(1234, 100.0, mag=True, started_at=datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc))

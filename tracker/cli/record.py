@@ -99,7 +99,6 @@ def _web_option(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     from ..errors import ValidationError
-
     from ..web import parse_bind
 
     try:
@@ -144,11 +143,23 @@ def _web_option(ctx: click.Context, param: click.Parameter, value: str | None) -
                    "Listens on 127.0.0.1 unless a host is given (0.0.0.0: your network); "
                    "the printed address carries a secret token.")
 @click.option("--quiet", is_flag=True, help="No sound: no terminal bell, the web page starts muted.")
+@click.option("--phyphox", "phyphox_url", default=None, metavar="http://PHONE:8080",
+              help="Record from a phone running phyphox with remote access on (a simple experiment "
+                   "with Accelerometer and Gyroscope; the address phyphox shows).")
+@click.option("--sensor-logger", "sensor_logger", default=None, metavar="[HOST:]PORT",
+              help="Receive Sensor Logger's HTTP push; prints the URL (with a secret token) to type "
+                   "into the app. Listens on 127.0.0.1 unless a host is given (0.0.0.0: your network, "
+                   "needed for a phone).")
+@click.option("--phone-frame", type=click.Choice(["auto", "android", "ios"]), default="auto",
+              show_default=True,
+              help="Sensor Logger sign convention: ios = iPhone without 'Standardise Units & Frames' "
+                   "(acceleration negated); auto = judged from gravity, top of the phone up.")
 @data_dir_option
 def record(target: str | None, profile_id: str | None, rate_hz: float | None, seconds: float | None,
            notes: str, give_up_s: float, scan_seconds: float, virtual: bool, virtual_profile: str,
            speed: float, seed: int, guided: bool, no_prompt: bool, plain: bool | None,
-           web: tuple[str, int] | None, quiet: bool, data_dir: Path | None) -> None:
+           web: tuple[str, int] | None, quiet: bool, phyphox_url: str | None, sensor_logger: str | None,
+           phone_frame: str, data_dir: Path | None) -> None:
     """Record a session from a BLE sensor into the store.
 
     Every sample is stored as it arrives (committed at least every 0.5 s). If the
@@ -163,9 +174,19 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     With --web PORT the same view is also a web page, with big type and sound cues,
     to follow from the floor on a laptop or a phone; pain can be answered there.
 
+    From a phone: --phyphox http://PHONE:8080 polls phyphox's remote access;
+    --sensor-logger 0.0.0.0:8000 receives Sensor Logger's HTTP push (firmware-notes/phone.md).
+
     Examples: tracker record --seconds 300 ; tracker record --device WT901BLE68 --rate 100 ;
-    tracker record --virtual --speed 10 ; tracker record --guided --web 8765
+    tracker record --virtual --speed 10 ; tracker record --guided --web 8765 ;
+    tracker record --phyphox http://192.168.1.20:8080 ; tracker record --sensor-logger 0.0.0.0:8000
     """
+    if sum(map(bool, (phyphox_url, sensor_logger, virtual or target or profile_id))) > 1:
+        raise click.UsageError("choose one source: a BLE sensor, --virtual, --phyphox or --sensor-logger")
+    if sensor_logger is not None:
+        from ..phone import parse_listen_address
+
+        parse_listen_address(sensor_logger)  # a bad address fails before any question is asked
     from ..ble.client import ReconnectPolicy
     from ..live.run import LiveRun
 
@@ -218,10 +239,49 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
                                    notes=notes or "virtual tag (simulated data)", policy=policy)
         return run.result
 
+    async def run_phone(stop: asyncio.Event, observers: list[Any]) -> Any:
+        from ..ble.recorder import record_session
+        from ..phone import PhyphoxSource, SensorLoggerSource
+        from ..profiles.phone import PHYPHOX, sensor_logger_profile
+
+        rate = rate_hz or 100.0
+        if phyphox_url:
+            label = f"phyphox {phyphox_url}"
+            click.echo(f"connecting to phyphox at {phyphox_url}…", err=True)
+            return await record_session(
+                store, device=label, profile=PHYPHOX, rate_hz=rate, seconds=seconds, stop=stop,
+                observers=observers, notes=notes, policy=policy,
+                source=lambda q: PhyphoxSource(phyphox_url, q, policy=policy))
+        assert sensor_logger is not None
+        holder: dict[str, SensorLoggerSource] = {}
+
+        def make(q: asyncio.Queue) -> SensorLoggerSource:
+            src = holder["src"] = SensorLoggerSource(sensor_logger, q, policy=policy)
+
+            async def announce() -> None:
+                await src.ready.wait()
+                click.echo(f"Sensor Logger → Settings → Data Streaming → HTTP Push, URL:\n  {src.url}", err=True)
+                if src.host in ("127.0.0.1", "localhost", "::1"):
+                    click.echo("  (listening on this computer only: for a phone use "
+                               "--sensor-logger 0.0.0.0:PORT)", err=True)
+            asyncio.ensure_future(announce())
+            return src
+
+        negate = {"auto": None, "android": False, "ios": True}[phone_frame]
+        result = await record_session(
+            store, device="phone (Sensor Logger)", profile=sensor_logger_profile(negate), rate_hz=rate,
+            seconds=seconds, stop=stop, observers=observers, notes=notes, policy=policy, source=make)
+        src = holder.get("src")
+        if src is not None and (src.unknown_sensors or any(k not in ("stored", "empty") for k in src.counts)):
+            click.echo(f"  push requests: {src.summary()}", err=True)
+        return result
+
     async def main() -> Any:
         stop = asyncio.Event()
         install_stop_signals(stop)
         async with live.running(stop) as observers:
+            if phyphox_url or sensor_logger is not None:
+                return await run_phone(stop, observers)
             return await (run_virtual if virtual else run_real)(stop, observers)
 
     result = asyncio.run(main())

@@ -60,6 +60,7 @@ class _Merger:
         self.optional = optional
         self.t: dict[str, np.ndarray] = {k: np.zeros(0) for k in streams + optional}
         self.v: dict[str, np.ndarray] = {k: np.zeros((0, 3)) for k in streams + optional}
+        self.last_in: dict[str, float] = {}
         self.t0: float | None = None
         self.last_t: float | None = None
         self.period: float | None = None
@@ -69,10 +70,15 @@ class _Merger:
             return
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
-        prev = self.t[key][-1] if self.t[key].size else -np.inf
+        # Drop repeats: within the message, and anything not after what this stream gave
+        # before (phyphox's rounded thresholds can return the last sample again).
+        prev = self.last_in.get(key, -np.inf)
         keep = np.concatenate([[True], np.diff(t) > 0]) & (t > prev)
+        if not keep.any():
+            return
         self.t[key] = np.concatenate([self.t[key], t[keep]])
         self.v[key] = np.concatenate([self.v[key], v[keep]])
+        self.last_in[key] = float(t[keep][-1])
 
     def take(self, host_time_s: float, *, final: bool = False) -> SampleBatch | None:
         base = self.streams[0]
