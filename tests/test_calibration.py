@@ -190,3 +190,33 @@ def test_a_later_session_that_starts_mid_movement_reuses_the_device_mounting(tmp
     # another device knows nothing of it
     other = store.import_recording(Recording(t, acc, gyr, meta=RecordingMeta(device="phone-2")))
     assert analyse_session(store, other).summary.calibration["method"] != "stored_device"
+
+
+def test_guided_calibration_step_live_finds_the_mounting_and_is_kept() -> None:
+    """Live: still, one gentle forward bend → the guide completes the calibration step
+    with its window, and the live analyser's mounting from it is the true one."""
+    from tracker.live.analyzer import LiveAnalyzer
+    from tracker.live.guided import GuidedRoutine
+
+    fs = 50.0
+    q_sb = quat_conj(np.roll(FAMILIES["flat_out_37deg"].as_quat(), 1))
+    flex = np.concatenate([_bend(200, 150, 20.0), np.zeros(100)])
+    t, acc, gyr, _ = _synthetic(q_sb, flex, np.zeros_like(flex), fs)
+    live = LiveAnalyzer(fs)
+    guided = GuidedRoutine(calibration_bend=True)
+    assert guided.steps[1].kind == "calibrate_bend"
+    events = []
+    for k in range(0, t.size, 10):
+        ev = live.feed(t[k:k + 10], acc[k:k + 10], gyr[k:k + 10])
+        guided.update(live.t_s, ev, calibrated=live.calibrated, posture=live.posture,
+                      ready=live.angles_deg is not None, in_rep=live.in_rep, hold_s=live.hold_s,
+                      tilt_deg=live.tilt_deg)
+        for step in guided.completed[len(events):]:
+            events.append(step)
+            if "calibration_step_s" in step:
+                assert live.recalibrate(step["calibration_step_s"])[0].kind == "calibrated"
+    done = [s for s in events if s["kind"] == "calibrate_bend"]
+    assert done and not done[0].get("skipped") and done[0]["bend_deg"] > 15.0
+    assert live.calibration.method == "calibration_step"
+    err = np.degrees(quat_angle_rad(quat_mul(quat_conj(q_sb), live.calibration.q_sensor_body)))
+    assert err < 3.0, err

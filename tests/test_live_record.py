@@ -121,8 +121,8 @@ def test_guided_mode_advances_on_what_was_done_and_waits_otherwise(data_dir):
     assert "guided routine: 1 of 14 repetitions done" in out
     with Store.open(data_dir) as store:
         (info,) = store.sessions()
-        steps = [e.data["step"] for e in store.events(info.id, "guided_step")]
-    assert steps == ["calibrate", "rep", "rest"]
+        steps = [e.data for e in store.events(info.id, "guided_step")]
+    assert [s["step"] for s in steps] == ["calibrate", "calibrate_bend", "rep", "rest"]
 
 
 def test_ctrl_c_keeps_everything_and_the_session_is_complete_and_readable(tmp_path):

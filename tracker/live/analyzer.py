@@ -5,10 +5,12 @@ zero phase; live feedback cannot wait for the future. :class:`LiveAnalyzer` reus
 the same pieces causally:
 
 * orientation: :class:`tracker.signal.orientation.OnlineOrientation` (causal VQF);
-* calibration: :func:`tracker.signal.calibration.calibrate` on the samples buffered so
-  far, tried every ``calibrate_every_s`` until it finds the neutral still upright period
-  (the heading keeps the nominal mounting: it needs movement the person has not made
-  yet; the offline analysis refines it afterwards);
+* calibration: :func:`tracker.signal.calibration.calibrate` (the one core of batch and
+  live) on the samples buffered so far, tried every ``calibrate_every_s`` until it finds
+  a still period ('up'); the forward axis is the device's remembered mounting when there
+  is one (``mounting_prior``), else the nominal one, until a calibration step (still,
+  then one gentle forward bend: :meth:`LiveAnalyzer.recalibrate`) finds it; the offline
+  analysis finds it from all the movements afterwards;
 * angles, posture codes, exercise/side rules and every threshold: those of
   :mod:`tracker.signal.reps` and :class:`tracker.signal.params.RepParams`;
 * possible cracks: :class:`tracker.signal.spikes.SpikeStream` (reported
@@ -42,9 +44,9 @@ from scipy import signal as sps
 
 from ..errors import ValidationError
 from ..schema import PLANES, PRIMARY_ANGLE
-from ..signal._quat import quat_angle_rad, quat_conj, quat_mul
+from ..signal._quat import quat_angle_rad, quat_conj, quat_mul, quat_rotate
 from ..signal.angles import body_up
-from ..signal.calibration import Calibration, calibrate
+from ..signal.calibration import Calibration, MountingPrior, calibrate
 from ..signal.orientation import OnlineOrientation
 from ..signal.params import AnalysisParams
 from ..signal.result import Rep
@@ -57,6 +59,9 @@ from ..signal.spikes import SpikeStream
 __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
 
 _ANGLE_NAMES = ("flexion_deg", "lateral_bend_deg", "axial_rotation_deg")
+_EZ = np.array([0.0, 0.0, 1.0])
+#: Seconds of samples kept for a calibration step (:meth:`LiveAnalyzer.recalibrate`).
+CALIBRATION_HISTORY_S = 60.0
 _IDLE, _MOVING, _HOLDING, _RETURNING = "ready", "moving", "holding", "returning"
 
 
@@ -189,6 +194,9 @@ class LiveAnalyzer:
         ``{(exercise, side): usual |peak| in degrees}`` from previous sessions.
     q_sensor_body_nominal : array of 4, optional
         How the sensor is meant to be worn (default: sensor axes = body axes).
+    mounting_prior : MountingPrior, optional
+        The mounting remembered for the device: used until a calibration step
+        (:meth:`recalibrate`) finds it anew (live calibration sees no movement yet).
 
     Examples
     --------
@@ -206,6 +214,7 @@ class LiveAnalyzer:
         live: LiveParams | None = None, has_gyro: bool = True, use_mag: bool = False,
         usual_peaks_deg: dict[tuple[str, str | None], float] | None = None,
         q_sensor_body_nominal: np.ndarray | None = None,
+        mounting_prior: MountingPrior | None = None,
     ) -> None:
         if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
             raise ValidationError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz}")
@@ -215,6 +224,10 @@ class LiveAnalyzer:
         self.has_gyro = has_gyro
         self.usual_peaks_deg = dict(usual_peaks_deg or {})
         self._q_nominal = None if q_sensor_body_nominal is None else np.asarray(q_sensor_body_nominal, float)
+        self._prior = mounting_prior
+        # the last CALIBRATION_HISTORY_S of samples, for a calibration step (recalibrate)
+        self._cal_hist: deque[tuple[np.ndarray, ...]] = deque()
+        self._last_q: np.ndarray | None = None
         self._orient = OnlineOrientation(fs, self.params.orientation, has_gyro=has_gyro, use_mag=use_mag)
         self._has_heading = self._orient.mode != "gravity"
         spike_kw: dict[str, Any] = {}
@@ -355,6 +368,7 @@ class LiveAnalyzer:
         self.samples += t.size
         events.extend(self._feed_spikes(t, acc, gyr))
         busy = self._activity.update(acc)
+        self._keep_for_calibration(t, acc, gyr, quat)
         if self.calibration is None:
             events.extend(self._try_calibrate(t, acc, gyr, quat, busy))
         else:
@@ -424,7 +438,8 @@ class LiveAnalyzer:
         qq = np.concatenate([b[3] for b in self._buf])
         bb = np.concatenate([b[4] for b in self._buf])
         cal = calibrate(tt, aa, gg, qq, sampling_rate_hz=self.fs, params=cp,
-                        q_sensor_body_nominal=self._q_nominal, use_movement=False)
+                        q_sensor_body_nominal=self._q_nominal, use_movement=False,
+                        prior=self._prior)
         found = cal.neutral_start_s is not None
         # A still run that reaches the newest samples may still grow: wait until it has
         # lasted long enough past the smoothing half-window to be trusted.
@@ -438,8 +453,9 @@ class LiveAnalyzer:
         self._buf = []
         self._stable = self._cand = 1 if found else 0
         self._cand_since = now
-        ev = [LiveEvent("calibrated", now, {"neutral": found, "mounting_deg": cal.mounting_deg,
-                                            "notes": list(cal.notes)})]
+        ev = [LiveEvent("calibrated", now, {"neutral": found, "method": cal.method,
+                                            "confidence": cal.confidence,
+                                            "mounting_deg": cal.mounting_deg, "notes": list(cal.notes)})]
         start = 0 if cal.neutral_start_s is None else int(np.searchsorted(tt, cal.neutral_start_s))
         if found:
             self._ref = cal.q_world_body_ref if self._has_heading else body_up(cal.q_world_body_ref)
@@ -454,6 +470,44 @@ class LiveAnalyzer:
         # run the detectors over what arrived since the neutral period
         ev.extend(self._process(tt[start:], gg[start:], qq[start:], bb[start:]))
         return ev
+
+    def _keep_for_calibration(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                              quat: np.ndarray) -> None:
+        self._cal_hist.append((t, acc, gyr, quat))
+        self._last_q = quat[-1]
+        while self._cal_hist and t[-1] - self._cal_hist[0][0][-1] > CALIBRATION_HISTORY_S:
+            self._cal_hist.popleft()
+
+    @property
+    def tilt_deg(self) -> float | None:
+        """How far the trunk is tilted from the calibration's 'up' (any direction, so it
+        needs no forward axis): what a calibration bend is watched by."""
+        if self.calibration is None or self._last_q is None:
+            return None
+        up_now = quat_rotate(quat_conj(self._last_q), _EZ)  # world up in the sensor frame
+        up_cal = quat_rotate(self._q_sb, _EZ)
+        return float(np.degrees(np.arccos(np.clip(up_now @ up_cal, -1.0, 1.0))))
+
+    def recalibrate(self, step_s: tuple[float, float]) -> list[LiveEvent]:
+        """The mounting from a calibration step (still, then one gentle forward bend)
+        between ``step_s`` (device seconds, within the last :data:`CALIBRATION_HISTORY_S`):
+        the same :func:`~tracker.signal.calibration.calibrate` as offline. Returns a
+        ``calibrated`` event when the step showed the forward axis, else nothing."""
+        if not self._cal_hist:
+            return []
+        tt, aa, gg, qq = (np.concatenate(x) for x in zip(*self._cal_hist))
+        cal = calibrate(tt, aa, gg, qq, sampling_rate_hz=self.fs, params=self.params.calibration,
+                        q_sensor_body_nominal=self._q_nominal, prior=self._prior, step_s=step_s)
+        if cal.method != "calibration_step":
+            return []
+        self.calibration = cal
+        self._q_sb = cal.q_sensor_body
+        if cal.neutral_start_s is not None:
+            self._ref = cal.q_world_body_ref if self._has_heading else body_up(cal.q_world_body_ref)
+            self._ref_t = float(tt[-1])
+        return [LiveEvent("calibrated", float(tt[-1]), {
+            "neutral": cal.neutral_start_s is not None, "method": cal.method,
+            "confidence": cal.confidence, "mounting_deg": cal.mounting_deg, "notes": list(cal.notes)})]
 
     # ---------------------------------------------------------- per batch
     def _process(self, t: np.ndarray, gyr: np.ndarray, quat: np.ndarray,

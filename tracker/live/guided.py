@@ -6,6 +6,10 @@ literature-based holds and rests of ``shared/norms.md``) and is driven by the li
 analyser's events and the device clock:
 
 ``calibrate``  sit upright and still → the analyser's ``calibrated`` event
+``calibrate_bend``  one gentle forward bend and back → the analyser's tilt went past
+               :data:`BEND_MIN_DEG` and came back within :data:`BEND_BACK_DEG`; the still
+               moment and the bend are the calibration step (it fixes which way is
+               forward: ``completed`` carries its ``calibration_step_s`` window)
 ``position``   get into the exercise's posture (sit, lie on your back, all fours) →
                the analyser reports that posture and has a start position
 ``rep``        do one repetition on the given side, hold for the target, come back →
@@ -31,6 +35,11 @@ from .state import GuidedView
 
 __all__ = ["GuidedRoutine", "GuidedStep", "build_steps", "hold_targets", "exercise_label",
            "POSITION_OF", "POSITION_HOW_TO"]
+
+#: The calibration bend counts once the trunk tilted this far (degrees, any direction)...
+BEND_MIN_DEG = 10.0
+#: ...and came back to within this of the still posture.
+BEND_BACK_DEG = 4.0
 
 #: Where each exercise is done (the analyser's posture names).
 POSITION_OF = {
@@ -96,12 +105,17 @@ def hold_targets(routine: Routine | None = None) -> dict[str, float]:
     return out
 
 
-def build_steps(routine: Routine | None = None) -> list[GuidedStep]:
-    """The steps of ``routine`` (default: design.md's routine)."""
+def build_steps(routine: Routine | None = None, *, calibration_bend: bool = False) -> list[GuidedStep]:
+    """The steps of ``routine`` (default: design.md's routine); ``calibration_bend`` adds
+    the forward bend of the calibration step after the still moment."""
     routine = routine or Routine.default()
     steps = [GuidedStep("calibrate", "Calibration",
                         "Sit upright on a chair and keep still for a few seconds.",
                         position="upright")]
+    if calibration_bend:
+        steps.append(GuidedStep("calibrate_bend", "Calibration: one forward bend",
+                                "Bend forward gently once (about 20°), come back up and keep still.",
+                                position="upright"))
     position = "upright"
     for spec in routine.exercises:
         need = POSITION_OF[spec.exercise]
@@ -141,10 +155,13 @@ class GuidedRoutine:
     ----------
     routine : Routine, optional
         Default: design.md's routine.
+    calibration_bend : bool
+        Start with a calibration step: still, then one gentle forward bend (it tells the
+        analysis which way is forward; ``tracker record --guided`` asks for it).
     """
 
-    def __init__(self, routine: Routine | None = None) -> None:
-        self.steps = build_steps(routine)
+    def __init__(self, routine: Routine | None = None, *, calibration_bend: bool = False) -> None:
+        self.steps = build_steps(routine, calibration_bend=calibration_bend)
         self.index = 0
         self.note = ""
         self.messages: list[tuple[float, str]] = []  # (t_s, text): what changed, for logs
@@ -154,6 +171,8 @@ class GuidedRoutine:
         self._in_rep = False
         self._hold_done = False
         self._t = 0.0
+        self._cal_t0: float | None = None  # when the calibration (still moment) began
+        self._bend_max = 0.0
 
     # ------------------------------------------------------------------ reading
     @property
@@ -167,8 +186,8 @@ class GuidedRoutine:
     def view(self) -> GuidedView:
         st = self.step
         countdown = None
-        waiting = {"calibrate": "calibration", "position": "position", "rest": "rest",
-                   "done": "done"}.get(st.kind, "repetition")
+        waiting = {"calibrate": "calibration", "calibrate_bend": "calibration",
+                   "position": "position", "rest": "rest", "done": "done"}.get(st.kind, "repetition")
         instruction = st.instruction
         if st.kind == "rest" and self._step_t0 is not None and st.rest_s:
             countdown = max(0.0, st.rest_s - (self._t - self._step_t0))
@@ -195,7 +214,8 @@ class GuidedRoutine:
             self._advance(t_s, {"skipped": True})
 
     def update(self, t_s: float, events: Iterable[LiveEvent], *, calibrated: bool, posture: str,
-               ready: bool, in_rep: bool, hold_s: float | None) -> None:
+               ready: bool, in_rep: bool, hold_s: float | None,
+               tilt_deg: float | None = None) -> None:
         """Advance on what the analyser saw.
 
         Parameters
@@ -211,16 +231,26 @@ class GuidedRoutine:
             The analyser has a start position in this posture (angles are shown).
         in_rep, hold_s :
             The analyser's repetition in progress and its current hold.
+        tilt_deg : float, optional
+            The analyser's tilt from its calibration posture (the calibration bend).
         """
         self._t = t_s
         if self._step_t0 is None:
             self._step_t0 = t_s
+        if self._cal_t0 is None:
+            self._cal_t0 = t_s
         for ev in events:
             self._on_event(ev)
         st = self.step
         if st.kind == "calibrate" and calibrated:
             self._advance(t_s, {})
             st = self.step
+        if st.kind == "calibrate_bend" and tilt_deg is not None:
+            self._bend_max = max(self._bend_max, tilt_deg)
+            if self._bend_max >= BEND_MIN_DEG and tilt_deg <= BEND_BACK_DEG:
+                self._advance(t_s, {"calibration_step_s": (self._cal_t0, t_s),
+                                    "bend_deg": round(self._bend_max, 1)})
+                st = self.step
         if st.kind == "position" and calibrated and posture == st.position and ready:
             self._advance(t_s, {})
             st = self.step
@@ -241,6 +271,10 @@ class GuidedRoutine:
         if ev.kind == "calibrated" and st.kind == "calibrate":
             self._advance(ev.t_s, {})
             return
+        if ev.kind == "rep" and st.kind == "calibrate_bend":
+            # a whole stretch and no calibration bend seen: the person went on
+            self._advance(ev.t_s, {"skipped": True})
+            st = self.step
         if ev.kind == "rep_start":
             if st.kind == "rest" and ev.data.get("exercise") == st.exercise:
                 self._advance(ev.t_s, {"ended_early": True})  # the next repetition began

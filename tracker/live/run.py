@@ -90,7 +90,7 @@ class LiveRun:
         self.prompt = prompt
         self.echo = echo
         self.routine = routine
-        self.guided = GuidedRoutine(routine) if guided else None
+        self.guided = GuidedRoutine(routine, calibration_bend=True) if guided else None
         self.session: LiveSession | None = None
         self.display: LiveDisplay | None = None
 

@@ -125,7 +125,8 @@ class LiveSession(RecorderObserver):
             self._usual = usual_peaks_from_store(self.store, exclude=started.session_id)
         self.analyzer = LiveAnalyzer(
             started.rate_hz, params=self.params, live=self.live_params,
-            has_gyro=started.profile.has_gyro, use_mag=False, usual_peaks_deg=self._usual)
+            has_gyro=started.profile.has_gyro, use_mag=False, usual_peaks_deg=self._usual,
+            mounting_prior=self._mounting_prior(started.meta.device))
         self._say(None, "info", f"Recording session {started.session_id} from {started.meta.device} "
                                 f"at {started.rate_hz:g} Hz")
         if self.pain["before"] is not None:
@@ -233,15 +234,17 @@ class LiveSession(RecorderObserver):
                 extra = {k: v for k, v in ev.data.items() if k != "kind"}
                 self._store_event("safety_warning", ev.t_s, type=kind, message=text, **extra)
             elif ev.kind == "calibrated":
-                how = "neutral posture found" if ev.data.get("neutral") else \
-                    "no still upright moment: nominal mounting"
+                how = "neutral posture found" if ev.data.get("neutral") else "no still moment"
+                if ev.data.get("method") == "stored_device":
+                    how += ", mounting remembered for this device"
                 self._say(ev.t_s, "info", f"calibrated ({how})")
             elif ev.kind == "posture":
                 self._say(ev.t_s, "info", f"posture: {ev.data['posture']}")
         if self.guided is not None and an.t_s is not None:
             g = self.guided
             g.update(an.t_s, events, calibrated=an.calibrated, posture=an.posture,
-                     ready=an.angles_deg is not None, in_rep=an.in_rep, hold_s=an.hold_s)
+                     ready=an.angles_deg is not None, in_rep=an.in_rep, hold_s=an.hold_s,
+                     tilt_deg=an.tilt_deg)
             for t, text in g.messages[self._guided_msgs:]:
                 self._say(t, "step", text)
             self._guided_msgs = len(g.messages)
@@ -251,10 +254,36 @@ class LiveSession(RecorderObserver):
             for step in g.completed[self._guided_seen:]:
                 data = {("step" if k == "kind" else k): v for k, v in step.items() if k != "t_s"}
                 self._store_event("guided_step", float(step["t_s"]), **data)  # type: ignore[arg-type]
+                if "calibration_step_s" in step:
+                    self._calibration_step(step["calibration_step_s"])  # type: ignore[arg-type]
             self._guided_seen = len(g.completed)
             if g.done and self.guided_done_t is None:
                 self.guided_done_t = an.t_s
                 self._done_clock = self.clock()
+
+    def _mounting_prior(self, device: str) -> Any:
+        """The mounting remembered for the device (None: none, or no store)."""
+        from ..sessions import mounting_prior_of
+
+        if self.store is None:
+            return None
+        try:
+            return mounting_prior_of(self.store, device)
+        except (StoreError, OSError) as exc:
+            logger.warning("could not read the device's mounting: %s", exc)
+            return None
+
+    def _calibration_step(self, window: tuple[float, float]) -> None:
+        """A calibration step was made: keep it with the session (the analysis finds the
+        mounting from it, and remembers it for the device) and use it live at once."""
+        from ..sessions import CALIBRATION_STEP_EVENT
+
+        t0, t1 = float(window[0]), float(window[1])
+        self._store_event(CALIBRATION_STEP_EVENT, t0, end_s=t1)
+        if self.analyzer is not None:
+            for ev in self.analyzer.recalibrate((t0, t1)):
+                self._say(ev.t_s, "info", f"sensor mounting found from the calibration step "
+                                          f"(confidence {ev.data['confidence']:.2f})")
 
     @property
     def wants_stop(self) -> bool:

@@ -77,6 +77,9 @@ _LEVER_MAX_M_S2 = 0.4
 #: Lever (m) that gives the lever-arm cue its full weight; a lower-back sensor sits
 #: ~0.05–0.15 m behind the axes the back bends about (TrunkyXL: 0.05–0.14 m).
 _LEVER_MIN_M = 0.04
+#: Summed lever-arm and walking votes (each up to 2) against a calibration step's forward
+#: beyond which the step is taken for a back bend and ignored.
+_STEP_OVERRULED = 2.5
 
 #: How the mounting was found (``Calibration.method``).
 METHODS = ("calibration_step", "gravity+movement", "stored_device", "gravity+nominal", "nominal")
@@ -430,8 +433,16 @@ def calibrate(
     forward_source = "nominal"
     votes: dict[str, float] = {}
     method = "nominal"
+    bending = upright & ~walking & (rate > params.motion_gyr_rad_s / 2)
     if step_s is not None:
         psi = _step_heading(t_s, u1, still, step_s, notes)
+        if psi is not None and use_movement:
+            # a back bend made instead: the body's own evidence (lever arm, walking)
+            # says clearly that forward is the other way
+            check = _sign_votes(psi, fs, acc_m_s2, acc_s, u1, w1, q_world_sensor, q1, bending, walking)
+            if sum(v for k, v in check.items() if k != "range") < -_STEP_OVERRULED:
+                notes.append("the calibration bend went backward (lever arm / walking say so): ignored")
+                psi = None
         if psi is not None:
             axis_conf = sign_conf = 1.0
             forward_source = method = "calibration_step"
@@ -462,8 +473,7 @@ def calibrate(
             forward_source = "+".join(names)
             method = "gravity+movement"
             # --- 3. which way is forward: votes for ψ (+) against ψ + π (−)
-            votes = _sign_votes(psi, fs, acc_m_s2, acc_s, u1, w1, q_world_sensor, q1,
-                                upright & ~walking & (rate > params.motion_gyr_rad_s / 2), walking)
+            votes = _sign_votes(psi, fs, acc_m_s2, acc_s, u1, w1, q_world_sensor, q1, bending, walking)
             for name, ref_psi, weight in (("prior", psi_prior, 1.5 * (prior.confidence if prior else 0)),
                                           ("nominal", psi_nominal, 0.25)):
                 if ref_psi is not None and weight > 0:
