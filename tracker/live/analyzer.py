@@ -36,6 +36,7 @@ gives the same events.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,11 +50,23 @@ from ..signal.angles import body_up
 from ..signal.calibration import Calibration, MountingPrior, calibrate
 from ..signal.orientation import OnlineOrientation
 from ..signal.params import AnalysisParams
-from ..signal.result import Rep
-from ..signal.repcore import FoundRep, RepFinder, RepInProgress, RepLevels, classify_rep, rep_levels
-from ..signal.reps import (
-    CANONICAL_UP, POSTURES, ActivityDetector, AngleSource, primary_channels, reference_noise_deg,
+from ..signal.repcore import (
+    FoundRep,
+    RepFinder,
+    RepInProgress,
+    RepLevels,
+    classify_rep,
+    rep_levels,
 )
+from ..signal.reps import (
+    CANONICAL_UP,
+    POSTURES,
+    ActivityDetector,
+    AngleSource,
+    primary_channels,
+    reference_noise_deg,
+)
+from ..signal.result import Rep
 from ..signal.spikes import SpikeStream
 
 __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
