@@ -6,10 +6,22 @@ import os
 from pathlib import Path
 
 import pytest
+from snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 BROAD_DIR = Path(os.environ.get("TRACKER_BROAD_DIR", REPO.parent / "shared" / "data" / "broad"))
 TRUNKYXL_DIR = Path(os.environ.get("TRACKER_TRUNKYXL_DIR", REPO.parent / "shared" / "data" / "trunkyxl"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--snapshot-update", action="store_true", default=False,
+                     help="rewrite tests/snapshots/ from the current results (then review the git diff)")
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest) -> Snapshot:
+    """Compare a JSON result with its file in tests/snapshots/ (see tests/snapshot.py)."""
+    return Snapshot(bool(request.config.getoption("--snapshot-update")))
 
 
 @pytest.fixture
