@@ -383,3 +383,25 @@ def test_report_package_stays_out_of_the_io_layers():
             "'tracker.store') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_reference_changes_outside_repetitions_are_marked(analysis):
+    """A re-taken reference (e.g. after lying down) is where the trace may jump: a small
+    marker says so; the changes at each repetition's own start and end are not marked."""
+    sig = analysis.signals.copy()
+    t = sig["t_s"].to_numpy()
+    between = [r.end_s + 1.5 for r in analysis.reps[:1]]  # a re-reference between reps
+    names = np.where(t < between[0], "neutral", f"posture at {between[0]:.1f} s")
+    first = analysis.reps[1]  # and one at a repetition's start: not marked
+    names = np.where((t >= first.start_s) & (t < first.end_s), "rep", names)
+    sig[schema.REFERENCE_COLUMN] = pd.Categorical(names)
+    fig = plot_session(dataclasses.replace(analysis, signals=sig))
+    marks = _by_gid(fig, "refchange:")
+    assert len(marks) == 1
+    x = marks[0].get_xdata()[0]
+    assert abs(x - between[0]) < 0.1
+    assert any("re-referenced" in (t.get_text() or "") for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+    # without the column (older stored analyses) nothing is drawn
+    fig2 = plot_session(dataclasses.replace(analysis, signals=analysis.signals.drop(
+        columns=[schema.REFERENCE_COLUMN], errors="ignore")))
+    assert not _by_gid(fig2, "refchange:")

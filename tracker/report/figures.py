@@ -59,6 +59,8 @@ SHORT_NAME = {k: e.short for k, e in schema.EXERCISE_INFO.items()}
 CRACK_COLOR = "#c0002a"
 SPIKE_COLOR = "#6e6e6e"
 GAP_COLOR = "#555555"
+#: Marker where the angles' reference posture is re-taken outside a repetition.
+REFERENCE_COLOR = "#8c6d31"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -337,6 +339,23 @@ def _rep_labels(reps: Sequence[Any], row_width_s: float, axes_width_in: float) -
 _CHAR_IN = 0.55 * 8.5 / 72  # approximate width of one label character, inches
 
 
+def reference_changes_s(sig: pd.DataFrame | None, reps: Sequence[Any], *, tol_s: float = 0.5
+                        ) -> np.ndarray:
+    """Times where the angles' reference posture was re-taken outside a repetition's
+    start or end (lying down, sitting down, settling after a posture change): where the
+    trace may jump without the body moving. Empty without a ``reference`` column."""
+    if sig is None or schema.REFERENCE_COLUMN not in sig or len(sig) < 2:
+        return np.zeros(0)
+    ref = sig[schema.REFERENCE_COLUMN]
+    codes = ref.cat.codes.to_numpy() if hasattr(ref, "cat") else pd.factorize(ref)[0]
+    t = sig["t_s"].to_numpy(float)
+    at = t[1:][np.diff(codes) != 0]
+    bounds = np.array([x for r in reps for x in (r.start_s, r.end_s)], dtype=float)
+    if bounds.size and at.size:
+        at = at[np.abs(at[:, None] - bounds[None, :]).min(axis=1) > tol_s]
+    return at
+
+
 def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | None, w0: float,
                       w1: float, width_s: float, gaps: list[tuple[float, float]],
                       spikes_other: list[tuple[int, Any]], rep_labels: list[str],
@@ -380,6 +399,9 @@ def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | N
             ax.plot(x2, y2, zorder=2.5, alpha=0.3, gid=f"between:{col}", **kw)
         _posture_labels(ax, part, w0, w1, s_per_in_row=(width_s + 2 * pad) / max(
             ax.get_position().width * ax.figure.get_figwidth(), 1e-6))
+        for k, tc in enumerate(reference_changes_s(part, analysis.reps)):
+            ax.plot([tc], [0.02], transform=top, marker="^", ms=6, color=REFERENCE_COLOR, ls="none",
+                    zorder=4, clip_on=False, gid=f"refchange:{k}")
 
     # Repetition labels at the top; staggered when neighbours would overlap.
     width_in = ax.get_position().width * ax.figure.get_figwidth()
@@ -501,6 +523,9 @@ def _session_legend_handles(analysis: SessionAnalysis, cols: list[str], any_gap:
     if any_gap:
         handles.append(Patch(facecolor="none", edgecolor=GAP_COLOR, hatch="////",
                              label="gap in the data"))
+    if len(reference_changes_s(analysis.signals, analysis.reps)):
+        handles.append(Line2D([], [], marker="^", ms=6, color=REFERENCE_COLOR, ls="none",
+                              label="angles re-referenced"))
     return handles
 
 
