@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,7 +105,9 @@ def build_recording(name: str, sensors: Sensors, *, device: str, profile: str,
         from datetime import timedelta
 
         started_at = started_at + timedelta(seconds=float(t[0] - (acc_t[0] if origin_s is None else origin_s)))
-    meta = RecordingMeta(device=device, profile=profile, **({"started_at": started_at} if started_at else {}))
+    meta = RecordingMeta(device=device, profile=profile)
+    if started_at is not None:
+        meta = dataclasses.replace(meta, started_at=started_at)
     try:
         return Recording(t - t[0], acc[keep], gyr, mag, meta), float(t[0])
     except ValidationError as exc:

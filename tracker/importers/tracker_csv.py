@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,8 +57,9 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
     data = numeric(table, list(schema.RAW_COLUMNS_WITH_MAG if has_mag else schema.RAW_COLUMNS))
     check_increasing(table, data[:, 0])
     started = parse_started_at(table)
-    meta = RecordingMeta(device=Path(table.rel).stem, profile="csv",
-                         **({"started_at": started} if started else {}))
+    meta = RecordingMeta(device=Path(table.rel).stem, profile="csv")
+    if started is not None:
+        meta = dataclasses.replace(meta, started_at=started)
     try:  # the time base is kept as written (t_s need not start at 0 in a cut file)
         rec = Recording(data[:, 0], data[:, 1:4], data[:, 4:7], data[:, 7:10] if has_mag else None, meta)
     except ValidationError as exc:  # rows are lines of the file: name the line

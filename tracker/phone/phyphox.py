@@ -160,5 +160,6 @@ def _advance(since: dict[str, float | None], data: bytes) -> None:
     for tb in since:
         vals = buffers.get(tb, {}).get("buffer") if isinstance(buffers.get(tb), dict) else None
         finite = [float(v) for v in vals or [] if v is not None and math.isfinite(float(v))]
+        prev = since[tb]
         if finite:
-            since[tb] = max(finite + ([since[tb]] if since[tb] is not None else []))  # type: ignore[list-item]
+            since[tb] = max(finite) if prev is None else max(max(finite), prev)
