@@ -307,3 +307,70 @@ def test_cli_record_from_sensor_logger_push(tmp_path: Path) -> None:
     (info,) = store.sessions()
     assert store.load_recording(info.id).duration_s == pytest.approx(4.0, abs=0.02)
     assert "lost 0 samples" in out
+
+
+# ------------------------------------------------------------------------ bad bytes
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_items = st.fixed_dictionaries({}, optional={
+    "name": st.sampled_from(["accelerometer", "gravity", "gyroscope", "totalacceleration", "x", 3, None]),
+    "time": st.one_of(st.integers(-2**70, 2**70), st.floats(), st.text(max_size=3), st.none()),
+    "values": st.one_of(st.none(), st.lists(st.floats()), st.dictionaries(st.sampled_from("xyzw"), st.one_of(
+        st.floats(), st.text(max_size=2), st.none()))),
+})
+_bodies = st.one_of(
+    st.binary(max_size=64),
+    st.builds(lambda p: json.dumps({"payload": p}, allow_nan=True).encode(), st.lists(_items, max_size=6)),
+    st.builds(lambda b: json.dumps({"buffer": b}).encode(), st.dictionaries(
+        st.sampled_from(["accX", "acc_time", "gyrX", "gyr_time"]),
+        st.one_of(st.none(), st.fixed_dictionaries({"buffer": st.lists(st.one_of(st.floats(), st.none()))})))),
+)
+
+
+_CONFIG: list[bytes] = []
+
+
+def _config() -> bytes:
+    if not _CONFIG:
+        emu = PhyphoxEmulator((np.zeros(1), np.zeros((1, 3))), (np.zeros(1), np.zeros((1, 3))))
+        _CONFIG.append(emu.handle("/config", []).encode())
+        emu.server.server_close()
+    return _CONFIG[0]
+
+
+def _check_decoders(body: bytes) -> None:
+    from tracker.errors import DecodeError
+    from tracker.profiles.phone import (
+        PHYPHOX,
+        PHYPHOX_CONFIG,
+        PHYPHOX_GET,
+        SENSOR_LOGGER_PUSH,
+    )
+
+    config = _config()
+    for profile, feeds in ((sensor_logger_profile(None), [(SENSOR_LOGGER_PUSH, body)]),
+                           (PHYPHOX, [(PHYPHOX_CONFIG, config), (PHYPHOX_GET, body), (PHYPHOX_CONFIG, body)])):
+        dec = profile.make_decoder(RATE)
+        for channel, data in feeds:
+            try:
+                dec.feed(channel, data, 0.0)
+            except DecodeError:
+                pass
+        try:
+            dec.flush()
+        except DecodeError:
+            pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(_bodies)
+def test_phone_decoders_only_raise_decode_errors(body: bytes) -> None:
+    _check_decoders(body)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=10_000, deadline=None)
+@given(_bodies)
+def test_phone_decoders_fuzz(body: bytes) -> None:
+    _check_decoders(body)
