@@ -283,7 +283,7 @@ class LiveAnalyzer:
         self._still_since: float | None = None
         # repetitions: the shared core (tracker.signal.repcore), one per posture period
         self.phase = "calibrating"
-        self._levels: RepLevels = rep_levels(rp)
+        self._levels: RepLevels = rep_levels(rp, has_heading=self._has_heading)
         self._finder: RepFinder | None = None
         self._safety = _RepSafety()
         self._step = 0
@@ -478,7 +478,7 @@ class LiveAnalyzer:
             end = int(np.searchsorted(tt, cal.neutral_end_s, side="right"))
             self._levels = rep_levels(self.params.reps, reference_noise_deg(
                 AngleSource(q_wb, body_up(q_wb), self._has_heading), (start, end), self.fs,
-                self.params.reps))
+                self.params.reps), has_heading=self._has_heading)
         self.phase = _IDLE
         # run the detectors over what arrived since the neutral period
         ev.extend(self._process(tt[start:], gg[start:], qq[start:], bb[start:]))

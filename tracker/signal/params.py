@@ -156,6 +156,9 @@ class RepParams:
     min_peak_deg : float
         Smallest primary-angle excursion from the start posture that is a repetition
         (real seated twists turn a lower-back sensor by 5–10°, side bends by 2–8°)...
+    min_peak_gravity_deg : float
+        The same without a gyroscope: angles from gravity alone tilt with every
+        acceleration (walking, a coupled sway), so the floor is higher.
     noise_factor : float
         ...and the smallest is at least this many times the noise of the smoothed angles
         at rest (:func:`tracker.signal.repcore.rep_levels`): the level adapts to the
@@ -210,6 +213,7 @@ class RepParams:
     posture_max_deg: float = 55.0
     min_bout_s: float = 3.0
     min_peak_deg: float = 3.0
+    min_peak_gravity_deg: float = 6.0
     noise_factor: float = 10.0
     own_range_frac: float = 0.3
     detect_frac: float = 0.6
@@ -218,7 +222,7 @@ class RepParams:
     onset_rate_deg_s: float = 2.0
     ref_window_s: float = 0.5
     return_frac: float = 0.5
-    min_rep_s: float = 0.8
+    min_rep_s: float = 0.7
     max_rep_s: float = 180.0
     hold_band_frac: float = 0.3
     hold_rate_frac: float = 0.15
@@ -233,7 +237,7 @@ class RepParams:
 
     def __post_init__(self) -> None:
         check_positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s",
-                       "min_peak_deg", "noise_factor", "own_range_frac", "detect_frac",
+                       "min_peak_deg", "min_peak_gravity_deg", "noise_factor", "own_range_frac", "detect_frac",
                        "drift_rate_deg_s", "max_peak_deg", "onset_rate_deg_s", "ref_window_s",
                        "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac", "hold_rate_frac",
                        "hold_max_rate_deg_s", "min_hold_s", "active_acc_m_s2", "active_frac",

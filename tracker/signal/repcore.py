@@ -80,11 +80,13 @@ def angle_noise_deg(smoothed_deg: np.ndarray) -> float:
     return out
 
 
-def rep_levels(params: RepParams, noise_deg: float = 0.0) -> RepLevels:
+def rep_levels(params: RepParams, noise_deg: float = 0.0, *, has_heading: bool = True) -> RepLevels:
     """Detection level and smallest repetition for a recording whose smoothed angles
-    wobble by ``noise_deg`` (standard deviation) at rest."""
+    wobble by ``noise_deg`` (standard deviation) at rest; angles from gravity alone (no
+    gyroscope) tilt with every acceleration, so their floor is ``min_peak_gravity_deg``."""
     noise = float(noise_deg) if math.isfinite(noise_deg) else 0.0
-    min_peak = max(params.min_peak_deg, params.noise_factor * noise)
+    floor = params.min_peak_deg if has_heading else params.min_peak_gravity_deg
+    min_peak = max(floor, params.noise_factor * noise)
     return RepLevels(detect_deg=params.detect_frac * min_peak, min_peak_deg=min_peak)
 
 
@@ -122,6 +124,7 @@ class RepInProgress:
     run: tuple[int, int, float, float] | None = None  # current near-peak slow run (i0, i1, t0, t1)
     best: tuple[int, int, float, float] | None = None  # longest finished run
     holding: bool = False
+    crossed: tuple[int, float, list[float]] | None = None  # (i, t, x) where it crossed the start
     n_steps: int = 0
     n_active: int = 0
 
@@ -306,10 +309,18 @@ class RepFinder:
         if rep.run is not None and not rep.holding and rep.run[3] - rep.run[2] >= p.min_hold_s:
             rep.holding = True
             events.append(("hold_start", rep))
-        # end: crossed the start posture, or back near it and slow (or for a while)
+        # end: back near the start posture and stopped, turned away again, or another
+        # angle starts to move. Past the start posture (drift moves it a little during a
+        # long hold), the end is where the movement stops; going on beyond it by the
+        # detection level, the end is the crossing and the next repetition starts there.
+        if rep.crossed is None and sign * e < 0:
+            rep.crossed = (i, t, [float(v_) for v_ in x])
+        if rep.crossed is not None and sign * (x[ch] - rep.crossed[2][ch]) < -lv.detect_deg:
+            ci, ct, cx = rep.crossed
+            events += self._end(rep, ci, ct, cx, 0.0, False)
+            return events + self.step(i, t, x, v, raw, active)  # the next one starts at the crossing
         if sign * e <= p.return_frac * peak_abs:
-            # crossed the start posture, stopped, turned away again, or waited long enough
-            if (sign * e < 0 or speed < p.onset_rate_deg_s or sign * v[ch] > p.onset_rate_deg_s
+            if (speed < p.onset_rate_deg_s or sign * v[ch] > p.onset_rate_deg_s
                     or self._other_moves(rep, x, v)):
                 return events + self._end(rep, i, t, x, abs(e), speed < p.onset_rate_deg_s)
         if t - rep.start_s > p.max_rep_s:  # never came back: the posture changed

@@ -377,7 +377,8 @@ def find_reps(
                           neutral=neutral)
     src = AngleSource(q_world_body, up, has_heading)
     levels = rep_levels(p, reference_noise_deg(src, neutral if neutral is not None else
-                                      ((bouts[0].ref_start, bouts[0].ref_end) if bouts else None), fs, p))
+                                      ((bouts[0].ref_start, bouts[0].ref_end) if bouts else None), fs, p),
+                        has_heading=has_heading)
     t = np.asarray(t_s, dtype=float)
     reps: list[RepEvent] = []
     parts: list[Bout] = []
@@ -430,10 +431,17 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     vel = np.gradient(sm, axis=0) * fs
     w_ref = int(round(p.ref_window_s * fs))
     out: list[RepEvent] = []
-    # start where the movement into this posture has settled (a roll onto all fours
-    # ends in a wobble that is no stretch), with that posture as the start posture
-    settled = np.flatnonzero(np.abs(vel[:, usable]).max(axis=1) < p.onset_rate_deg_s)
-    pos = int(settled[0]) if settled.size else 0
+    # start where the movement into this posture has settled: calm, and staying so for
+    # ref_window_s (a roll onto all fours ends in a wobble that is no stretch)
+    slow_idx = np.flatnonzero(np.abs(vel[:, usable]).max(axis=1) < p.onset_rate_deg_s)
+    w = max(1, int(round(p.ref_window_s * fs)))
+    pos = int(slow_idx[0]) if slow_idx.size else 0
+    for k in slow_idx[:2000].tolist():  # calm, and staying within the detection level
+        if np.abs(sm[k:k + w, usable] - sm[k, usable]).max() < levels.detect_deg:
+            pos = k
+            break
+    if a <= bout.ref_start < b:  # its reference is a still moment: start there at the latest
+        pos = min(pos, bout.ref_start - a)
     name = POSTURES[bout.posture]
     finder = RepFinder(name, usable, p, levels)
     tl = t[a:b].tolist()
