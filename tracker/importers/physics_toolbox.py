@@ -23,7 +23,7 @@ from ._tables import Table, clean_times, export_label, find_columns, numeric
 __all__ = ["detect", "read"]
 
 _GROUPS = {"acc": (r"gfx", r"gfy", r"gfz"), "gyr": (r"wx", r"wy", r"wz"), "mag": (r"bx", r"by", r"bz")}
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})[:.](\d{1,3})")
+_CLOCK = re.compile(r"(?:\d{4}-\d{2}-\d{2}[ T])?(\d{1,2}):(\d{2}):(\d{2})[:.](\d{1,3})")
 
 
 def detect(tables: list[Table]) -> bool:

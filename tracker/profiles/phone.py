@@ -245,7 +245,8 @@ def parse_push(body: bytes) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], d
             if name not in PUSH_IGNORED:
                 unknown[name] = unknown.get(name, 0) + 1
             continue
-        vals = item.get("values")
+        # x, y, z under "values" (the documented push); top-level fields accepted too.
+        vals = item.get("values") if isinstance(item.get("values"), dict) else item
         try:
             t_s = float(item["time"]) * 1e-9
             x, y, z = (float(vals[a]) for a in "xyz")  # type: ignore[index]
