@@ -374,3 +374,27 @@ def test_phone_decoders_only_raise_decode_errors(body: bytes) -> None:
 @given(_bodies)
 def test_phone_decoders_fuzz(body: bytes) -> None:
     _check_decoders(body)
+
+
+def test_sensor_logger_gravity_arriving_after_the_first_message_loses_nothing(tmp_path: Path) -> None:
+    t, acc, gyr = _motion(2.0)
+    t_ns = T0_NS + np.round(t * 1e9).astype(np.int64)
+    grav = acc - 0.05 * np.sin(t)[:, None]
+
+    def client(url: str) -> list[int]:
+        from phone_emulators import sensor_logger_payload
+
+        first = json.dumps({"messageId": 0, "sessionId": "s", "deviceId": "d", "payload": sensor_logger_payload(
+            t_ns[:50], {"accelerometer": acc[:50] - grav[:50], "gyroscope": gyr[:50]})}).encode()
+        second = json.dumps({"messageId": 1, "sessionId": "s", "deviceId": "d", "payload": sensor_logger_payload(
+            t_ns[:50], {"gravity": grav[:50]})}).encode()
+        status = [post(url, first)[0], post(url, second)[0]]
+        return status + push_sensor_logger(url, t_ns[50:], {"accelerometer": acc[50:] - grav[50:],
+                                                           "gravity": grav[50:], "gyroscope": gyr[50:]})
+
+    store = Store.open(tmp_path)
+    result, (src, statuses) = asyncio.run(_receive(store, client, expect=len(t)))
+    assert set(statuses) == {200}
+    data = _stored(store, result.session_id)
+    assert len(data) == len(t)
+    np.testing.assert_allclose(data[:, 1:4], acc, atol=1e-9)

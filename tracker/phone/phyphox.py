@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..ble.client import LinkEvent, LinkState, ReconnectPolicy
 from ..errors import DecodeError, DeviceError
-from ..profiles.phone import PHYPHOX_CONFIG, PHYPHOX_GET, phyphox_config
+from ..profiles.phone import PHYPHOX_CONFIG, PHYPHOX_GET, PhyphoxConfig, phyphox_config
 from ._http import HttpError, http_get
 
 __all__ = ["PhyphoxSource", "parse_phyphox_url"]
@@ -106,7 +106,7 @@ class PhyphoxSource:
                     continue
                 self.polls += 1
                 self.queue.put_nowait((time.monotonic(), PHYPHOX_GET, data))
-                _advance(since, data)
+                _advance(since, data, config)
                 try:
                     await asyncio.wait_for(stop.wait(), self.poll_interval_s)
                 except TimeoutError:
@@ -151,15 +151,34 @@ class PhyphoxSource:
         return False
 
 
-def _advance(since: dict[str, float | None], data: bytes) -> None:
-    """Latest time seen per time buffer: the next read asks only for what is newer."""
+def _advance(since: dict[str, float | None], data: bytes, config: PhyphoxConfig) -> None:
+    """Latest complete row per sensor: the next read asks only for what is newer.
+
+    A row counts once its time and x, y, z have all arrived (a time buffer that runs
+    ahead of its values must not make the next read skip them).
+    """
     try:
         buffers = json.loads(data).get("buffer", {})
     except (ValueError, AttributeError):
         return
-    for tb in since:
-        vals = buffers.get(tb, {}).get("buffer") if isinstance(buffers.get(tb), dict) else None
-        finite = [float(v) for v in vals or [] if v is not None and math.isfinite(float(v))]
-        prev = since[tb]
+
+    def values(name: str) -> list:
+        entry = buffers.get(name)
+        vals = entry.get("buffer") if isinstance(entry, dict) else None
+        return vals if isinstance(vals, list) else []
+    for sensor in (config.acc, config.gyr, config.mag):
+        if not sensor:
+            continue
+        tb = sensor["t"]
+        n = min(len(values(sensor[k])) for k in ("t", "x", "y", "z"))
+        finite = []
+        for v in values(tb)[:n]:
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(f):
+                finite.append(f)
+        prev = since.get(tb)
         if finite:
             since[tb] = max(finite) if prev is None else max(max(finite), prev)

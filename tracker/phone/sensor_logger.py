@@ -89,6 +89,13 @@ class SensorLoggerSource:
         self.unknown_sensors: dict[str, int] = {}
         self._last_push: float | None = None
         self._streaming = False
+        self._seen: set[str] = set()
+
+    def _missing(self) -> str | None:
+        """What the phone does not send that tracker needs (None when all is there)."""
+        if "totalacceleration" in self._seen or {"accelerometer", "gravity"} <= self._seen:
+            return None if "gyroscope" in self._seen else "no Gyroscope: switch it on in Sensor Logger"
+        return "no Gravity or Total Acceleration: switch one of them on in Sensor Logger"
 
     # ----------------------------------------------------------------- the app
     def _count(self, key: str) -> None:
@@ -144,6 +151,12 @@ class SensorLoggerSource:
             reply: dict[str, Any] = {"samples": int(sum(len(t) for t, _ in sensors.values()))}
             if unknown:
                 reply["unknown_sensors"] = sorted(unknown)
+            self._seen.update(sensors)
+            missing = self._missing()
+            if missing:
+                reply["warning"] = missing
+                if self.counts.get("stored", 0) == 2:  # say it once, after a few messages
+                    logger.warning("Sensor Logger: %s", missing)
             if sensors:
                 self._deliver(bytes(body))
                 self._count("stored")

@@ -267,6 +267,9 @@ class _SensorLoggerDecoder(Decoder):
         self.mode: str | None = None  # "total" or "split"
         self.merge: _Merger | None = None
         self.unknown: dict[str, int] = {}
+        # Messages before the sensors are known (e.g. gravity first in the 2nd message).
+        self.pending: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []
+        self.seen: set[str] = set()
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid != SENSOR_LOGGER_PUSH:
@@ -275,27 +278,31 @@ class _SensorLoggerDecoder(Decoder):
         for k, n in unknown.items():
             self.unknown[k] = self.unknown.get(k, 0) + n
         self._stats["packets"] += 1
+        self.seen.update(sensors)
         if self.mode is None:
-            if "totalacceleration" in sensors:
+            if "totalacceleration" in self.seen:
                 self.mode = "total"
                 self.merge = _Merger(("totalacceleration", "gyroscope"), ("magnetometer",))
-            elif "accelerometer" in sensors and "gravity" in sensors:
+            elif {"accelerometer", "gravity"} <= self.seen:
                 self.mode = "split"
                 self.merge = _Merger(("accelerometer", "gravity", "gyroscope"), ("magnetometer",))
-            else:
-                return None  # wait for a message with what tracker needs
+            else:  # keep it until the message that shows what the phone sends
+                self.pending.append(sensors)
+                return None
         assert self.merge is not None
-        if self.negate is None:
-            g = sensors.get("gravity" if self.mode == "split" else "totalacceleration")
-            if g is not None:
-                judged = looks_negated(g[1].mean(axis=0))
-                self.negate = bool(judged)
-                self.judged = ("negated (gravity along -y: iOS without 'Standardise Units & Frames')" if judged
-                               else "kept (gravity along +y)" if judged is False
-                               else "kept (phone flat or on its side: cannot tell)")
-        for k, (t, v) in sensors.items():
-            if k in self.merge.t:
-                self.merge.add(k, t, v)
+        for msg in [*self.pending, sensors]:
+            if self.negate is None:
+                g = msg.get("gravity" if self.mode == "split" else "totalacceleration")
+                if g is not None:
+                    judged = looks_negated(g[1].mean(axis=0))
+                    self.negate = bool(judged)
+                    self.judged = ("negated (gravity along -y: iOS without 'Standardise Units & Frames')"
+                                   if judged else "kept (gravity along +y)" if judged is False
+                                   else "kept (phone flat or on its side: cannot tell)")
+            for k, (t, v) in msg.items():
+                if k in self.merge.t:
+                    self.merge.add(k, t, v)
+        self.pending = []
         if self.negate is None:
             return None
         return self._out(self.merge.take(host_time_s))
@@ -310,6 +317,9 @@ class _SensorLoggerDecoder(Decoder):
 
     def _flush(self) -> SampleBatch | None:
         if self.merge is None:
+            if self.pending:
+                raise DecodeError("Sensor Logger sent no Gravity or Total Acceleration: switch one of them on "
+                                  f"(received: {', '.join(sorted(self.seen))})")
             return None
         if self.negate is None:
             self.negate = False
