@@ -138,7 +138,6 @@ def varied():  # noqa: ANN201
     return _analyse(Routine.varied(), "phone_upright_screen_in", 100.0, 12)
 
 
-@pytest.mark.xfail(strict=False, reason="measured F1 0.087 on main 5e4b4c9")
 def test_trunkyxl_like_session_in_the_sensor_frame_finds_every_rep(trunkyxl_like) -> None:  # noqa: ANN001
     _, _, s = trunkyxl_like
     assert s.f1() >= 0.95, f"rep F1 {s.f1():.3f}"

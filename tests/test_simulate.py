@@ -438,3 +438,19 @@ def test_cli_routine_and_mounting(tmp_path) -> None:
     assert first["acc_x_m_s2"] == pytest.approx(-schema.STANDARD_GRAVITY_M_S2, abs=0.05)  # x down the spine
     bad = CliRunner().invoke(simulate, ["--out", str(out), "--mounting", "belt_clip"])
     assert bad.exit_code == 2 and "--mounting" in bad.output
+
+
+def test_lever_arm_adds_the_rigid_body_acceleration_of_a_sensor_off_the_centre_of_rotation() -> None:
+    r = np.array([-0.1, 0.0, 0.12])
+    kw = dict(seed=4, rate_hz=200.0, routine=Routine.trunkyxl(), cracks=False, confounders=False)
+    at_centre = simulate_session(sensor=SensorModel.ideal(), **kw)
+    off = simulate_session(sensor=SensorModel.ideal(lever_arm_m=tuple(r)), **kw)
+    assert np.array_equal(off.recording.gyr_rad_s, at_centre.recording.gyr_rad_s)
+    w, t = off.recording.gyr_rad_s, off.recording.t_s  # aligned ideal sensor: sensor = body axes
+    expected = np.cross(np.gradient(w, t, axis=0), r) + np.cross(w, np.cross(w, r))
+    diff = off.recording.acc_m_s2 - at_centre.recording.acc_m_s2
+    np.testing.assert_allclose(diff, expected, atol=1e-6)
+    # it is there while bending (~0.1-0.5 m/s²), next to nothing at rest (sway, breathing)
+    assert 0.1 < np.abs(diff).max() < 2.0
+    still = np.linalg.norm(w, axis=1) < 0.01
+    assert still.mean() > 0.1 and np.median(np.abs(diff[still])) < 0.01

@@ -76,9 +76,16 @@ class SensorModel:
     ``drop_prob``                     0.002                       probability a BLE packet is
                                                                   lost (bursts of ~1.5)
     ``samples_per_packet``            None                        None: rate/25, at least 1
+    ``lever_arm_m``                   (-0.08, 0, 0.10)            where the sensor sits from
+                                                                  the centre the lower back
+                                                                  turns about, body frame, m
+                                                                  (behind and above it): adds
+                                                                  α×r + ω×(ω×r) to the
+                                                                  accelerometer
     ================================  ==========================  =========================
 
-    :meth:`ideal` gives a perfect sensor (still band-limited) for physics tests.
+    :meth:`ideal` gives a perfect sensor (still band-limited) at the centre of rotation, for
+    physics tests.
     """
 
     nominal_mounting: str = "aligned"
@@ -103,6 +110,7 @@ class SensorModel:
     jitter_frac: float = 0.02
     drop_prob: float = 0.002
     samples_per_packet: int | None = None
+    lever_arm_m: tuple[float, float, float] = (-0.08, 0.0, 0.10)
 
     def __post_init__(self) -> None:
         if self.nominal_mounting not in (*MOUNTINGS, *RANDOM_MOUNTINGS):
@@ -116,6 +124,8 @@ class SensorModel:
             raise ValidationError(f"jitter_frac {self.jitter_frac} is not in [0, 0.1]")
         if not 0 <= self.drop_prob < 0.5:
             raise ValidationError(f"drop_prob {self.drop_prob} is not in [0, 0.5)")
+        if len(self.lever_arm_m) != 3 or not all(abs(x) <= 0.5 for x in self.lever_arm_m):
+            raise ValidationError(f"lever_arm_m {self.lever_arm_m} must be 3 distances within ±0.5 m")
         if self.mounting_quat_wxyz is not None:
             q = np.asarray(self.mounting_quat_wxyz, dtype=float)
             if q.shape != (4,) or not np.isclose(np.linalg.norm(q), 1.0, atol=1e-6):
@@ -130,7 +140,7 @@ class SensorModel:
             gyr_bias_drift_rad_s_per_min=0.0, acc_scale_std=0.0, gyr_scale_std=0.0,
             acc_range_m_s2=float("inf"), gyr_range_rad_s=float("inf"), acc_lsb_m_s2=0.0,
             gyr_lsb_rad_s=0.0, mag_noise_uT=0.0, mag_lsb_uT=0.0, mag_offset_std_uT=0.0,
-            jitter_frac=0.0, drop_prob=0.0,
+            jitter_frac=0.0, drop_prob=0.0, lever_arm_m=(0.0, 0.0, 0.0),
         )
         return dataclasses.replace(base, **changes) if changes else base
 

@@ -305,6 +305,12 @@ def simulate_session(
     kin = eval_kinematics(t, plan, _G)
     sf_b = kin.specific_force_body_m_s2.copy()
     om_b = kin.omega_body_rad_s.copy()
+    if any(sensor.lever_arm_m) and t.size > 2:
+        # the sensor rides on the lower back at r from the centre it turns about: a rigid
+        # body's a = a_centre + α×r + ω×(ω×r) (body frame; α from the exact ω)
+        r = np.asarray(sensor.lever_arm_m, dtype=float)
+        alpha = np.gradient(om_b, t, axis=0)
+        sf_b += np.cross(alpha, r) + np.cross(om_b, np.cross(om_b, r))
     M, mis_deg, nominal = _mounting(sensor, np.random.default_rng(s_mount))
     q_m = q_from_rotation(M)
     q_ws = qmul(kin.q_wb, q_m)  # sensor -> world
