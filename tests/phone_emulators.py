@@ -45,6 +45,7 @@ class PhyphoxEmulator:
     def __post_init__(self) -> None:
         self._elapsed = 0.0  # experiment time accumulated before the current run
         self._run_start: float | None = None
+        self._started_once = False
         self._lock = threading.Lock()
         emu = self
 
@@ -91,9 +92,9 @@ class PhyphoxEmulator:
         return self.experiment_time() > max(self.acc[0][-1], self.gyr[0][-1])
 
     def _buffers(self) -> dict[str, np.ndarray]:
-        now = self.experiment_time()
-        a = self.acc[0] <= now
-        g = self.gyr[0] <= now
+        now = self.experiment_time() if self._started_once else -np.inf  # empty before the first start
+        a = self.acc[0] < now
+        g = self.gyr[0] < now
         return {"acc_time": self.acc[0][a], "accX": self.acc[1][a, 0], "accY": self.acc[1][a, 1],
                 "accZ": self.acc[1][a, 2], "gyr_time": self.gyr[0][g], "gyrX": self.gyr[1][g, 0],
                 "gyrY": self.gyr[1][g, 1], "gyrZ": self.gyr[1][g, 2]}
@@ -115,11 +116,14 @@ class PhyphoxEmulator:
             with self._lock:
                 if cmd == "start" and self._run_start is None:
                     self._run_start = time.monotonic()
+                    self._started_once = True
                 elif cmd == "stop" and self._run_start is not None:
                     self._elapsed += (time.monotonic() - self._run_start) * self.speed
                     self._run_start = None
-                elif cmd == "clear":
-                    self._elapsed, self._run_start = 0.0, None
+                elif cmd == "clear":  # data gone; a running measurement goes on from time 0
+                    self._elapsed = 0.0
+                    if self._run_start is not None:
+                        self._run_start = time.monotonic()
                 elif cmd not in ("start", "stop"):
                     return json.dumps({"result": False})
                 self.measuring = self._run_start is not None

@@ -398,3 +398,33 @@ def test_sensor_logger_gravity_arriving_after_the_first_message_loses_nothing(tm
     data = _stored(store, result.session_id)
     assert len(data) == len(t)
     np.testing.assert_allclose(data[:, 1:4], acc, atol=1e-9)
+
+
+def test_phyphox_data_cleared_on_the_phone_continues_the_session(tmp_path: Path) -> None:
+    import time as _time
+
+    t, acc, gyr = _motion(3.0)
+    store = Store.open(tmp_path)
+    with PhyphoxEmulator((t, acc), (t + 0.002, gyr), speed=2.0) as emu:
+        # Old data from an earlier run on the phone is not part of the session.
+        emu.handle("/control", [("cmd", "start")])
+        _time.sleep(0.3)
+        emu.handle("/control", [("cmd", "stop")])
+        before = int(np.sum(t <= emu.experiment_time()))
+
+        def clear() -> None:
+            _time.sleep(0.5)
+            emu.handle("/control", [("cmd", "clear")])  # as the ⌫ button on the phone
+        threading.Thread(target=clear, daemon=True).start()
+
+        async def main() -> object:
+            return await record_session(
+                store, device="phone", profile=PHYPHOX, rate_hz=RATE, source=lambda q: PhyphoxSource(emu.url, q),
+                until=lambda rec: rec.samples > 0 and emu.experiment_time() > t[-1] + 1.5)
+        result = asyncio.run(main())
+    data = _stored(store, result.session_id)
+    assert before > 10
+    assert np.all(np.diff(data[:, 0]) > 0) and np.all(np.diff(data[:, 0]) < 1.5 / RATE)  # one time base, no hole
+    np.testing.assert_allclose(data[-len(t):, 1:4], acc, rtol=1e-6, atol=1e-6)  # the run after the clear, whole
+    # Before the clear: samples after the old data only.
+    assert data[0, 1:4] == pytest.approx(acc[before], rel=1e-6, abs=1e-6)

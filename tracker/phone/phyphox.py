@@ -18,12 +18,23 @@ from urllib.parse import urlsplit
 
 from ..ble.client import LinkEvent, LinkState, ReconnectPolicy
 from ..errors import DecodeError, DeviceError
-from ..profiles.phone import PHYPHOX_CONFIG, PHYPHOX_GET, PhyphoxConfig, phyphox_config
+from ..profiles.phone import (
+    PHYPHOX_CONFIG,
+    PHYPHOX_GET,
+    PHYPHOX_RESTART,
+    PhyphoxConfig,
+    phyphox_config,
+)
 from ._http import HttpError, http_get
 
 __all__ = ["PhyphoxSource", "parse_phyphox_url"]
 
 logger = logging.getLogger(__name__)
+
+#: Every this many reads, check whether the phone's data was cleared (time went back).
+_RESTART_CHECK_POLLS = 10
+#: The phone's last time this far before ours means its clock started again.
+_RESTART_BACK_S = 0.5
 
 
 def parse_phyphox_url(url: str) -> tuple[str, int]:
@@ -90,7 +101,8 @@ class PhyphoxSource:
         self.title = config.title
         self._event(LinkState.CONNECTED, address=self.url)
         self.queue.put_nowait((time.monotonic(), PHYPHOX_CONFIG, body))
-        since: dict[str, float | None] = {tb: None for tb in config.time_buffers()}
+        # The session starts now: what the phone measured before is not part of it.
+        since = await self._latest(config)
         try:
             if self.control:
                 reply = json.loads(await self._get("/control?cmd=start"))
@@ -107,6 +119,11 @@ class PhyphoxSource:
                 self.polls += 1
                 self.queue.put_nowait((time.monotonic(), PHYPHOX_GET, data))
                 _advance(since, data, config)
+                if self.polls % _RESTART_CHECK_POLLS == 0 and await self._cleared(config, since):
+                    # Data cleared on the phone (its time starts again at 0): read it all
+                    # from the start, on a time base that continues the session's.
+                    since = {tb: None for tb in since}
+                    self.queue.put_nowait((time.monotonic(), PHYPHOX_RESTART, b""))
                 try:
                     await asyncio.wait_for(stop.wait(), self.poll_interval_s)
                 except TimeoutError:
@@ -124,6 +141,34 @@ class PhyphoxSource:
                 except (HttpError, OSError):
                     logger.info("phyphox did not confirm the stop")
             self._event(LinkState.STOPPED)
+
+    async def _latest(self, config: PhyphoxConfig) -> dict[str, float | None]:
+        """Last time in each time buffer (None when empty), by single-value reads."""
+        reply = await self._get("/get?" + "&".join(f"{tb}=" for tb in config.time_buffers()))
+        try:
+            buffers = json.loads(reply).get("buffer", {})
+        except (ValueError, AttributeError):
+            buffers = {}
+        out: dict[str, float | None] = {}
+        for tb in config.time_buffers():
+            entry = buffers.get(tb)
+            vals = entry.get("buffer") if isinstance(entry, dict) else None
+            last = vals[-1] if isinstance(vals, list) and vals else None
+            try:
+                out[tb] = float(last) if last is not None and math.isfinite(float(last)) else None
+            except (TypeError, ValueError):
+                out[tb] = None
+        return out
+
+    async def _cleared(self, config: PhyphoxConfig, since: dict[str, float | None]) -> bool:
+        """Whether the phone's time went back (data cleared): its last time is before ours."""
+        try:
+            latest = await self._latest(config)
+        except HttpError:
+            return False
+        tb = config.acc["t"]
+        return latest.get(tb) is not None and since.get(tb) is not None and \
+            latest[tb] < since[tb] - _RESTART_BACK_S  # type: ignore[operator]
 
     async def _reconnect(self, stop: asyncio.Event, why: str) -> bool:
         """Retry with backoff; True when the phone answers again, False when giving up."""

@@ -40,6 +40,7 @@ __all__ = ["PHYPHOX", "SENSOR_LOGGER", "PhyphoxConfig", "phyphox_config", "parse
 
 PHYPHOX_CONFIG = "phyphox/config"
 PHYPHOX_GET = "phyphox/get"
+PHYPHOX_RESTART = "phyphox/restart"  # the phone's data was cleared: its times start again
 SENSOR_LOGGER_PUSH = "sensor-logger/push"
 
 #: Sensor Logger push names tracker uses, and names it knows but does not use.
@@ -184,10 +185,17 @@ class _PhyphoxDecoder(Decoder):
         super().__init__(profile, rate_hz)
         self.config: PhyphoxConfig | None = None
         self.merge = _Merger(("acc", "gyr"), ("mag",))
+        self.offset_s = 0.0  # added to the phone's times after a clear
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid == PHYPHOX_CONFIG:
             self.config = phyphox_config(data)
+            return None
+        if uuid == PHYPHOX_RESTART:
+            # Continue the session's time base one period after the last sample.
+            last = max(self.merge.last_in.values(), default=None)
+            if last is not None:
+                self.offset_s = last + (self.merge.period or 1.0 / self.rate_hz)
             return None
         if uuid != PHYPHOX_GET:
             raise DecodeError(f"phyphox: unknown channel {uuid!r}")
@@ -205,7 +213,7 @@ class _PhyphoxDecoder(Decoder):
             n = min(len(c) for c in cols)
             arr = np.array([c[:n] for c in cols], dtype=float).T if n else np.zeros((0, 4))
             arr = arr[np.isfinite(arr).all(axis=1)]
-            self.merge.add(key, arr[:, 0], arr[:, 1:4])
+            self.merge.add(key, arr[:, 0] + self.offset_s, arr[:, 1:4])
         raw = self.merge.take(host_time_s)
         return None if raw is None else _batch(raw, "gyr", "mag" if self.config.mag else None)
 
