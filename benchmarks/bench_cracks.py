@@ -17,7 +17,7 @@ Printed:
    README and the report), also for the narrow filter settings (ODR/10), which are not
    part of the targets.
 
-Usage: python benchmarks/bench_cracks.py [--quick]
+Usage: python benchmarks/bench_cracks.py [--quick] [--threshold P]
 """
 
 from __future__ import annotations
@@ -33,18 +33,20 @@ from tracker.simulate._frontend import NARROW_FRONT_ENDS
 from tracker.simulate._pops import CONFOUNDER_KINDS
 
 QUICK = "--quick" in sys.argv
+CP = CrackParams(threshold=float(sys.argv[sys.argv.index("--threshold") + 1])) if "--threshold" in sys.argv \
+    else CrackParams()
 N = 8 if QUICK else 30
 AMPS_G = (0.2, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 
 
 def targets() -> None:
-    print(f"Held-out family: {N} sessions of 3 min per rate, threshold {CrackParams().threshold}")
+    print(f"Held-out family: {N} sessions of 3 min per rate, threshold {CP.threshold}")
     print(f"{'rate':>5} {'pops':>5} {'F1 all':>7} {'F1 >=1g':>8} {'F1 >=1.5g':>10} {'target':>14}  "
           + " ".join(f"{k:>10}" for k in CONFOUNDER_KINDS))
     frames: list[pd.DataFrame] = []
     worst = 0.0
     for rate in RATES:
-        t = run("held_out", rate, N, spikes=frames)
+        t = run("held_out", rate, N, spikes=frames, cp=CP)
         target = "F1>=1g >= 0.90" if rate >= 200 else ("F1>=1.5g >= 0.75" if rate >= 100 else "-")
         conf = [t.conf_rate(k) for k in CONFOUNDER_KINDS]
         worst = max([worst] + [c for c in conf if np.isfinite(c)])

@@ -4,7 +4,7 @@ Not a benchmark (``run.py`` does not run it): re-run it when the detector's feat
 the simulator's family change, paste the printed tuple into
 ``tracker/signal/spikes.py`` and check the held-out figures with ``bench_cracks.py``.
 
-The score is a logistic calibration of the product of the soft factors (two constants)
+The score is an L2-regularised logistic regression of "spike is a pop" on
 ``score_features`` (fitted by iteratively reweighted least squares on standardised
 features, then folded back to raw-feature weights), over every spike the detector finds
 in tuning sessions at 50, 100, 200 and 400 Hz. Its output is therefore a probability
@@ -22,8 +22,16 @@ import numpy as np
 import pandas as pd
 from crack_eval import MATCH_S, RATES, reliability, run, seeds
 
-from tracker.signal.spikes import FACTOR_COLUMNS, detect_and_judge
+from tracker.signal import spikes
+from tracker.signal.spikes import (
+    RATE_INTERACTIONS,
+    SCORE_FEATURES,
+    detect_and_judge,
+    score_features,
+)
 from tracker.simulate import SensorModel, simulate_session
+
+G = 9.80665
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -62,10 +70,12 @@ def fit_nonneg(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
 
 
 def classic(rate: float, n: int) -> list[pd.DataFrame]:
-    """Labelled spikes of :func:`simulate_session` (its own pop and confounder models)."""
+    """Labelled spikes of :func:`simulate_session` (its own confounder models, its ideal
+    anti-alias filter, pops of the tuning family up to 6 g)."""
     out = []
     for seed in seeds("tuning", n):
-        sim = simulate_session(seed=seed, rate_hz=rate, sensor=SensorModel(mounting_max_deg=15.0))
+        sim = simulate_session(seed=seed, rate_hz=rate, sensor=SensorModel(mounting_max_deg=15.0),
+                               crack_amplitude_m_s2=(0.5 * G, 6.0 * G))
         r = sim.recording
         j = pd.DataFrame(detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, rate, None, None))
         ts = j["t_s"].to_numpy(float)
@@ -80,24 +90,40 @@ def classic(rate: float, n: int) -> list[pd.DataFrame]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--sessions", type=int, default=40)
+    ap.add_argument("--lam", type=float, default=3.0)
+    ap.add_argument("--classic", type=int, default=0, help="simulate_session sessions per rate")
     a = ap.parse_args()
+    # The features do not depend on the weights; placeholders let the detector run
+    # while the feature list changes.
+    spikes.SCORE_WEIGHTS = (0.0,) * (1 + len(SCORE_FEATURES) + len(RATE_INTERACTIONS))
     frames: list[pd.DataFrame] = []
     for rate in RATES:
         run("tuning", rate, a.sessions, spikes=frames)
-        frames += classic(rate, a.sessions // 4)
+        frames += classic(rate, a.classic)
     d = pd.concat(frames, ignore_index=True)
-    raw = np.clip(d[list(FACTOR_COLUMNS)].to_numpy(float).prod(axis=1), 1e-12, 1 - 1e-12)
-    x = np.log(raw / (1 - raw))[:, None]
-    y = (d["label"] == "pop").to_numpy(float)
-    w = fit_logistic(x, y, 1e-3)
-    print(f"{len(d)} spikes ({int(y.sum())} pops) from {a.sessions} family + {a.sessions // 4} "
+    groups = [g for _, g in d.groupby("rate_hz", sort=False)]
+    x = np.vstack([score_features(g.to_dict("series"), float(g["rate_hz"].iloc[0])) for g in groups])
+    y = np.concatenate([(g["label"] == "pop").to_numpy(float) for g in groups])
+    w = fit_logistic(x, y, a.lam)
+    print(f"{len(d)} spikes ({int(y.sum())} pops) from {a.sessions} family + {a.classic} "
           f"simulate_session sessions per rate")
-    print(f"SCORE_CALIBRATION = ({w[0]:.3f}, {w[1]:.3f})")
-    d["crack_score"] = 1.0 / (1.0 + np.exp(-(w[0] + w[1] * x[:, 0])))
-    table, ece = reliability(d)
+    names = [n for n, _, _ in SCORE_FEATURES] + [f"{n} x log2(rate/100)" for n in RATE_INTERACTIONS]
+    print("SCORE_WEIGHTS = (")
+    print(f"    {w[0]:.4f},  # intercept")
+    for name, v in zip(names, w[1:]):
+        print(f"    {v:.4f},  # {name}")
+    print(")")
+    d2 = pd.concat(groups, ignore_index=True)
+    d2["crack_score"] = 1.0 / (1.0 + np.exp(-(w[0] + x @ w[1:])))
+    table, ece = reliability(d2)
     print(table.to_string(index=False))
     print(f"tuning calibration error {ece:.3f}")
+    print("threshold  share of pops kept  worst confounder kind judged crack (spike level)")
+    for thr in (0.5, 0.6, 0.7, 0.8, 0.9):
+        kept = float((d2.loc[d2["label"] == "pop", "crack_score"] >= thr).mean())
+        worst = max(float((g["crack_score"] >= thr).mean()) for k, g in d2.groupby("label") if k not in ("pop", "none"))
+        print(f"{thr:9.1f}  {kept:18.2f}  {worst:.3f}")
 
 
 if __name__ == "__main__":

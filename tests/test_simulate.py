@@ -187,8 +187,8 @@ def test_crack_is_a_one_to_two_sample_residue_at_100_hz() -> None:
     assert mag.max() == pytest.approx(crack.observed_peak_m_s2)
     assert 1.0 < mag.max() < crack.amplitude_m_s2 / 2  # band-limited: far below the pop's peak
     big = np.flatnonzero(mag > 0.5 * mag.max())
-    assert 1 <= big.size <= 2
-    assert abs(t[int(np.argmax(mag))] - crack.t_s) <= 0.01
+    assert 1 <= big.size <= 3  # the jolt, and the tissue response that follows it (_pops)
+    assert abs(t[int(np.argmax(mag))] - crack.t_s) <= 0.02  # the tissue response can peak later
     assert mag[np.abs(t - crack.t_s) > 0.1].max() < 0.1 * mag.max()  # nothing else moved
 
 
@@ -196,9 +196,9 @@ def test_crack_is_resolved_better_at_1000_hz() -> None:
     s100, d100 = _crack_residue(100.0)
     s1k, d1k = _crack_residue(1000.0)
     m1k = np.linalg.norm(d1k, axis=1)
-    assert m1k.max() > 3 * np.linalg.norm(d100, axis=1).max()
+    assert m1k.max() > 2 * np.linalg.norm(d100, axis=1).max()
     (crack,) = s1k.truth.cracks
-    assert m1k.max() > 0.5 * crack.amplitude_m_s2  # a 1-2 ms pop is nearly resolved at 1 kHz
+    assert m1k.max() > 0.3 * crack.amplitude_m_s2  # a 0.5-2.2 ms jolt is half resolved at 1 kHz
 
 
 def test_cracks_near_end_of_range_and_refractory() -> None:

@@ -16,7 +16,7 @@ from scipy import ndimage, signal
 __all__ = [
     "moving_detrend", "norm3", "local_residual", "impulse_fraction",
     "background_level", "find_candidates", "spike_width_s", "gyro_jump", "burst_count",
-    "periodicity", "gait_rms", "delta_v", "block_median",
+    "periodicity", "gait_rms", "delta_v", "block_median", "pulse_shape",
 ]
 
 
@@ -99,6 +99,44 @@ def impulse_fraction(r: np.ndarray, core: int) -> np.ndarray:
     pulse = s0 ** 2 + best ** 2
     total = (mag ** 2).sum(axis=1)
     return np.clip(pulse / np.maximum(total, 1e-12), 0.0, 1.0)
+
+
+def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, np.ndarray]:
+    """Shape of each spike, from :func:`local_residual`'s ``r`` (P, 2 * half + 1, 3).
+
+    The residual is projected on its direction at the largest core sample (the peak);
+    with ``s[k]`` that projection ``k`` samples from the peak:
+
+    * ``lag1_corr``: lag-1 autocorrelation of ``s[-3..3]`` (a pulse smoothed by the
+      front end > 0, a wobble that flips sign every sample < 0);
+    * ``side_ratio``: the larger neighbour / peak (how far the front end spreads it);
+    * ``bipolar_ratio``: the smaller neighbour / peak (< 0: it swings back at once);
+    * ``tail_ratio``: RMS magnitude 15–60 ms after the peak / peak (a tissue response
+      or ringing that outlasts the pulse), at least samples 2–3;
+    * ``lead_ratio``: the same before the peak (motion or buzz already there).
+    """
+    names = ("lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio")
+    if r.shape[0] == 0:
+        return {k: np.zeros(0) for k in names}
+    half = (r.shape[1] - 1) // 2
+    mag = norm3(r)
+    rows = np.arange(r.shape[0])
+    j = half - core + np.argmax(mag[:, half - core:half + core + 1], axis=1)
+    u = r[rows, j] / np.maximum(mag[rows, j], 1e-12)[:, None]
+    s = np.einsum("pkc,pc->pk", r, u)
+    pk = np.maximum(s[rows, j], 1e-12)
+    win = s[rows[:, None], np.clip(j[:, None] + np.arange(-3, 4)[None, :], 0, s.shape[1] - 1)]
+    lag1 = (win[:, 1:] * win[:, :-1]).sum(axis=1) / np.maximum((win ** 2).sum(axis=1), 1e-12)
+    k0 = max(2, int(np.ceil(0.015 * sampling_rate_hz)))
+    k1 = min(max(k0 + 1, int(round(0.06 * sampling_rate_hz))), half - core)
+    off = np.arange(k0, k1 + 1)
+    after = mag[rows[:, None], np.clip(j[:, None] + off[None, :], 0, mag.shape[1] - 1)]
+    before = mag[rows[:, None], np.clip(j[:, None] - off[None, :], 0, mag.shape[1] - 1)]
+    return {"lag1_corr": lag1,
+            "side_ratio": np.maximum(win[:, 2], win[:, 4]) / pk,
+            "bipolar_ratio": np.minimum(win[:, 2], win[:, 4]) / pk,
+            "tail_ratio": np.sqrt((after ** 2).mean(axis=1)) / pk,
+            "lead_ratio": np.sqrt((before ** 2).mean(axis=1)) / pk}
 
 
 def block_median(blocks: np.ndarray) -> np.ndarray:

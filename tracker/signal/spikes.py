@@ -86,8 +86,8 @@ from . import _spike_features as F
 
 __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
-    "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "FACTOR_COLUMNS", "SCORE_CALIBRATION",
-    "calibrated_score",
+    "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "RATE_INTERACTIONS", "SCORE_WEIGHTS",
+    "crack_probability", "score_features",
 ]
 
 #: Best-guess labels a judged spike can get.
@@ -97,6 +97,7 @@ KINDS = ("possible_crack", "tap", "footstep", "vibration", "strap_slap", "other"
 SPIKE_COLUMNS = (
     "sample", "t_s", "peak_m_s2", "background_m_s2", "snr", "width_s", "impulse_fraction",
     "delta_v_m_s", "gyr_jump_rad_s", "n_burst", "periodicity", "gait_rms_m_s2",
+    "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio",
 )
 #: Columns :func:`judge_cracks` adds.
 JUDGED_COLUMNS = ("crack_score", "possible_crack", "kind", "refractory")
@@ -166,15 +167,6 @@ class SpikeParams:
                        "shape_window_s", "burst_window_s", "gait_window_s")
 
 
-#: ``crack_score = logistic(a + b * logit(product of the soft factors))``: (a, b) fitted
-#: by ``benchmarks/tune_cracks.py`` on the TUNING part of the simulator's pop family
-#: (:mod:`tracker.simulate._pops`: even seeds, tuning ranges and front ends, 50–400 Hz,
-#: plus :func:`~tracker.simulate.simulate_session`'s own pops), so that among spikes
-#: scored about p, about p are pops; ``benchmarks/bench_cracks.py`` checks that on the
-#: held-out part. Re-run the first after changing a factor.
-SCORE_CALIBRATION = (-0.988, 0.104)
-
-
 @dataclass(frozen=True)
 class CrackParams:
     """Settings of :func:`judge_cracks`: the midpoints (factor 0.5) of the score factors.
@@ -182,10 +174,9 @@ class CrackParams:
     Attributes
     ----------
     threshold : float
-        ``possible_crack`` is ``crack_score >= threshold``. The default is the score of
-        a spike with no sign of any confounder on balance (factor product 0.5):
-        about 0.27, i.e. on the simulator's pop family about a quarter to a half of
-        the spikes so judged are pops (see :data:`SCORE_CALIBRATION`).
+        ``possible_crack`` is ``crack_score >= threshold``. ``crack_score`` is a
+        probability (:func:`crack_probability`); the default asks for a clear majority
+        (precision before recall: a missed pop costs less than a made-up one).
     snr_mid : float
         Peak/background ratio at which ``f_snr`` is 0.5.
     tap_peak_m_s2 : float
@@ -219,7 +210,7 @@ class CrackParams:
         Score multiplier for possible cracks beyond that budget.
     """
 
-    threshold: float = float(1.0 / (1.0 + np.exp(-SCORE_CALIBRATION[0])))
+    threshold: float = 0.7
     snr_mid: float = 6.0
     tap_peak_m_s2: float = 60.0
     tap_delta_v_m_s: float = 0.15
@@ -357,6 +348,7 @@ def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: Spike
     # Report the sample where the residual peaks (the moving mean can shift it by one).
     at = np.clip(peaks + j - core, 0, n - 1)
     tp = t[at]
+    shape = F.pulse_shape(r, core, fs)
     gait = F.gait_rms(F.norm3(acc) if acc_norm is None else acc_norm, peaks, fs, p.gait_band_hz,
                       p.gait_window_s, offset)
     return {
@@ -372,6 +364,7 @@ def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: Spike
         "n_burst": F.burst_count(tp, p.burst_window_s),
         "periodicity": F.periodicity(tp, p.step_period_s[0], p.step_period_s[1], p.step_tolerance),
         "gait_rms_m_s2": gait,
+        **shape,
     }
 
 
@@ -427,7 +420,8 @@ def judge_cracks(
     sampling_rate_hz : float
     rest_mask : ndarray of bool, shape (N,), optional
         True where the body is still (e.g. VQF rest detection). A spike at rest is
-        never judged a footstep; nothing else changes.
+        never labelled a footstep; the score does not use it (one judgement for the
+        offline analysis and the live view, which has no rest mask).
     params : CrackParams, optional
     spike_params : SpikeParams, optional
         Used only when the spikes must be detected again.
@@ -476,24 +470,105 @@ def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
     return _finish(_judge(out, cp, float(fs), rest), cp, None)
 
 
-#: Names of the soft factors whose product is the raw evidence for a pop.
-FACTOR_COLUMNS = ("f_snr", "f_size", "f_gyro", "f_shape", "f_step", "f_burst")
+#: Inputs of the crack score, in order (see :func:`score_features`): each with the range
+#: it is clipped to, so a spike unlike any seen in tuning cannot push the score further
+#: than the most extreme one that was seen.
+SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
+    ("log_snr", np.log(3.0), np.log(300.0)),
+    ("log_peak", np.log(0.1), np.log(100.0)),
+    ("log_dv", np.log(1e-3), np.log(1.0)),
+    ("log_gyr", np.log(0.005), np.log(3.0)),
+    ("impulse_fraction", 0.0, 1.0),
+    ("lag1_corr", -1.0, 1.0),
+    ("side_ratio", -1.0, 1.5),
+    ("bipolar_ratio", -1.5, 1.0),
+    ("tail_ratio", 0.0, 2.0),
+    ("lead_ratio", 0.0, 2.0),
+    ("log_gait", np.log(0.01), np.log(5.0)),
+    ("periodicity", 0.0, 1.0),
+    ("n_burst", 0.0, 6.0),
+    ("log_area_samples", np.log(0.1), np.log(10.0)),
+)
+#: Shape features also entered times log2(rate / 100 Hz): one sample is a different
+#: time at another rate.
+RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio",
+                     "log_peak", "log_area_samples")
+#: Logistic model of P(pop | spike): intercept, one weight per SCORE_FEATURES entry, one
+#: per RATE_INTERACTIONS entry. Fitted by ``benchmarks/tune_cracks.py`` on the TUNING
+#: part of the simulator's pop family (:mod:`tracker.simulate._pops`: even seeds, tuning
+#: ranges and front ends, 50–400 Hz) and on :func:`~tracker.simulate.simulate_session`'s
+#: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
+#: first after changing a feature.
+SCORE_WEIGHTS = (
+    -4.4542,  # intercept
+    0.4689,  # log_snr
+    -0.7494,  # log_peak
+    -0.0150,  # log_dv
+    -1.2082,  # log_gyr
+    -7.4662,  # impulse_fraction
+    5.9930,  # lag1_corr
+    -1.2007,  # side_ratio
+    -2.3205,  # bipolar_ratio
+    -3.1760,  # tail_ratio
+    -2.5781,  # lead_ratio
+    -0.9533,  # log_gait
+    -3.8982,  # periodicity
+    -1.3935,  # n_burst
+    2.1326,  # log_area_samples
+    -0.0779,  # impulse_fraction x log2(rate/100)
+    1.9032,  # lag1_corr x log2(rate/100)
+    -2.8119,  # side_ratio x log2(rate/100)
+    -1.7879,  # bipolar_ratio x log2(rate/100)
+    -3.1630,  # tail_ratio x log2(rate/100)
+    -0.1797,  # log_peak x log2(rate/100)
+    0.5944,  # log_area_samples x log2(rate/100)
+)
 
 
-def calibrated_score(raw: np.ndarray) -> np.ndarray:
-    """Probability that a spike is a pop, from the product of its soft factors."""
-    a, b = SCORE_CALIBRATION
-    r = np.clip(np.asarray(raw, dtype=float), 1e-12, 1 - 1e-12)
-    return _logistic(a + b * np.log(r / (1 - r)))
+def score_features(s: Cols, fs: float) -> np.ndarray:
+    """(N, K) inputs of the crack score: :data:`SCORE_FEATURES` (clipped), then
+    :data:`RATE_INTERACTIONS` times log2(rate / 100 Hz)."""
+    def col(name: str) -> np.ndarray:
+        return np.asarray(s[name], dtype=float)
+
+    n = len(s["t_s"])
+    gait, per = col("gait_rms_m_s2"), col("periodicity")
+    peak = np.maximum(col("peak_m_s2"), 1e-9)
+    raw = {
+        "log_snr": np.log(np.maximum(col("snr"), 1e-9)), "log_peak": np.log(peak),
+        "log_dv": np.log(col("delta_v_m_s") + 1e-4), "log_gyr": np.log(col("gyr_jump_rad_s") + 0.005),
+        "log_gait": np.log(gait + 0.01), "periodicity": per, "n_burst": col("n_burst"),
+        "log_area_samples": np.log(np.maximum(col("delta_v_m_s") * fs / peak, 1e-9)),
+    }
+    cols = {name: np.clip(raw[name] if name in raw else col(name), lo, hi)
+            for name, lo, hi in SCORE_FEATURES}
+    lr = np.log2(fs / 100.0)
+    x = [cols[name] for name, _, _ in SCORE_FEATURES] + [cols[name] * lr for name in RATE_INTERACTIONS]
+    return np.stack(x, axis=1) if n else np.zeros((0, len(x)))
+
+
+def crack_probability(s: Cols, fs: float, weights: tuple[float, ...] | None = None) -> np.ndarray:
+    """``crack_score``: the probability that each spike is a joint pop (0..1).
+
+    Calibrated on the simulator's pop family (among spikes scored about p, about p
+    were pops there): a statement about that family's mix of pops and confounders,
+    not about any one person.
+    """
+    w = np.asarray(SCORE_WEIGHTS if weights is None else weights, dtype=float)
+    x = score_features(s, fs)
+    if w.size != x.shape[1] + 1:
+        raise ValidationError(f"{w.size} score weights for {x.shape[1]} features: "
+                              "re-run benchmarks/tune_cracks.py")
+    return _logistic(w[0] + x @ w[1:])
 
 
 def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None) -> Cols:
     """Scores and kinds before the refractory rule (adds to ``out`` and returns it)."""
     n = len(out["t_s"])
     fac = _factors(out, cp, rest)
-    names = list(fac)
-    stack = np.stack([fac[k] for k in names], axis=1) if n else np.zeros((0, len(names)))
-    score = calibrated_score(stack.prod(axis=1))
+    # The score ignores the rest mask: the live view has none, and batch and live must
+    # give one judgement. Rest only keeps the label off "footstep".
+    score = crack_probability(out, fs)
     kind = np.full(n, "possible_crack", dtype=object)
     if n:
         low = score < cp.threshold

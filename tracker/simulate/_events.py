@@ -52,20 +52,14 @@ def _half_sine(tau: np.ndarray, centre_s: float, width_s: float) -> np.ndarray:
 
 
 def crack_wave(t_s: float, amplitude_m_s2: float, rng: np.random.Generator) -> Transient:
-    """A cavitation pop: a 1–2 ms jolt of the joint plus ringing at 300–1200 Hz (~5 ms).
-
-    ``amplitude_m_s2`` is the peak of the jolt; the jolt's area is what survives a low
-    output rate. The direction is mostly antero-posterior with a vertical part.
+    """A cavitation pop drawn from the tuning part of the pop family (:mod:`._pops`): a
+    jolt, ringing and a low-frequency tissue response; ``amplitude_m_s2`` is its skin
+    peak. One pop model for every simulated session.
     """
-    tau = _tau(0.004, 0.010)
-    w = rng.uniform(1.0e-3, 2.0e-3)
-    f_ring = rng.uniform(300.0, 1200.0)
-    jolt = _half_sine(tau, 0.0, w)
-    u = np.clip(tau - w / 2, 0.0, None)
-    ring = np.where(tau > w / 2, 0.5 * np.exp(-u / 1.5e-3) * np.sin(2 * np.pi * f_ring * u), 0.0)
-    d = _unit(np.array([rng.choice([-1, 1]) * 1.0, rng.normal(0, 0.3), rng.normal(0, 0.5)]))
-    acc = amplitude_m_s2 * (jolt + ring)[:, None] * d
-    return Transient(t_s, tau, acc, None)
+    from ._pops import PopFamily, pop_wave
+
+    acc, _, lead, _ = pop_wave(rng, PopFamily.tuning(), amplitude_m_s2 / _G)
+    return Transient(t_s, np.arange(acc.shape[0]) / HI_RATE_HZ - lead, acc, None)
 
 
 def tap_wave(t_s: float, rng: np.random.Generator) -> tuple[Transient, float]:

@@ -215,7 +215,7 @@ def simulate_session(
     cracks: bool | int = True,
     confounders: bool = True,
     *,
-    crack_amplitude_m_s2: float | tuple[float, float] = (2.0 * _G, 6.0 * _G),
+    crack_amplitude_m_s2: float | tuple[float, float] = (1.0 * _G, 3.0 * _G),
     started_at: datetime | None = None,
 ) -> Simulation:
     """Simulate a stretching session recorded by one IMU over L4–S1, with ground truth.
@@ -250,7 +250,8 @@ def simulate_session(
         (the walking motion stays).
     crack_amplitude_m_s2 : float or (low, high)
         Broadband peak of a pop at the skin (no published value: a parameter);
-        default uniform in 2–6 g.
+        default uniform in 1–3 g, the upper part of the pop family's 0.2–3 g
+        (:mod:`._pops`, whose tuning shapes every pop here takes).
     started_at : datetime, optional
         UTC wall-clock start (default a fixed date, for determinism).
 
