@@ -38,11 +38,16 @@ def test_every_repetition_is_found_with_exercise_side_peak_and_hold(simulated):
     assert live.rep_counts == counts
 
 
-def test_possible_cracks_match_the_injected_ones_and_confounders_are_not_cracks(simulated):
-    sim, live, events = simulated
+def test_possible_cracks_match_the_injected_ones_and_confounders_are_not_cracks():
+    # Seed 7 has four pops the detector finds offline (recall at 100 Hz is ~0.6 on the
+    # pop family, bench_cracks.py): the live view reports the same ones, and nothing else.
+    from tracker.signal.process import process_session
+
+    sim = simulate_session(seed=7, routine=Routine.short())
+    events = feed(LiveAnalyzer(sim.recording.sample_rate_hz), sim.recording, batch=25)
     found = [e.t_s for e in events if e.kind == "possible_crack"]
-    # Precision first (issue 16): every possible crack is a true pop, and pops are found.
-    assert found
+    assert found == pytest.approx([c.t_s for c in process_session(sim.recording).cracks], abs=0.02)
+    assert len(found) >= 3
     for t in found:
         assert min(abs(t - crack.t_s) for crack in sim.truth.cracks) < 0.05
     taps = [c.t_s for c in sim.truth.confounders if c.kind == "tap"]
