@@ -86,7 +86,10 @@
     if (el.textContent !== v) el.textContent = v;
   }
   function show(id, on) { const el = $(id); if (el.hidden === !!on) el.hidden = !on; }
-  const signed = (v, digits) => (v > 0 ? "+" : v < 0 ? "−" : "") + Math.abs(v).toFixed(digits) + "°";
+  const signed = (v, digits) => {
+    const s = Math.abs(v).toFixed(digits);
+    return (Number(s) === 0 ? "" : v > 0 ? "+" : "−") + s + "°"; // no "−0°"
+  };
   const clamp = (x) => Math.max(-1, Math.min(1, x));
 
   // ----------------------------------------------------------------- gauges
@@ -100,8 +103,8 @@
     const [plus, minus] = a.signs.split(" / ");
     root.innerHTML =
       '<div class="g-head"><span class="g-label"></span><span class="g-value"></span></div>' +
-      '<div class="g-track"><i class="g-usual"></i><i class="g-fill"></i><i class="g-mid"></i><i class="g-mark"></i></div>' +
-      '<div class="g-ends"><span></span><span></span></div>';
+      '<div class="g-track"><i class="g-usual"></i><i class="g-fill"></i><i class="g-mid"></i><i class="g-mark"></i>' +
+      '<div class="g-ends"><span></span><span></span></div></div>';
     root.querySelector(".g-label").textContent = a.label;
     const ends = root.querySelectorAll(".g-ends span");
     ends[0].textContent = minus || "";
@@ -146,7 +149,7 @@
   function drawStep(f) {
     const s = f.step;
     if (s) {
-      text("step-no", s.done ? "Routine complete" : "Step " + s.number + " of " + s.total);
+      text("step-no", s.done ? "All " + (s.total - 1) + " steps done" : "Step " + s.number + " of " + s.total);
       text("step-title", s.title);
       text("step-text", s.instruction);
       text("step-note", s.note);
@@ -241,7 +244,7 @@
   const QUESTIONS = {
     before: ["Pain before you start?", "0 = none · 10 = worst imaginable", 0],
     after: ["Pain now, after the session?", "0 = none · 10 = worst imaginable", 0],
-    during: ["Does it hurt? Stop the stretch and tap how much:", "", 1],
+    during: ["It hurts? Stop, and tap how much:", "", 1],
   };
   function painButtons(mode) {
     const [q, hint, from] = QUESTIONS[mode];
