@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,7 @@ async def record_virtual(
     policy: ReconnectPolicy | None = None,
     fifo_s: float = 1.0,
     wallclock_latency: bool = True,
+    more: Callable[[], Recording | None] | None = None,
 ) -> VirtualRun:
     """Stream ``recording`` from an emulated tag over the virtual link into ``store``.
 
@@ -104,6 +105,8 @@ async def record_virtual(
         Device times (s) at which the tag drops the link (simulated radio loss).
     fifo_s : float
         The tag's buffer before it drops samples the host is too slow to take.
+    more : callable, optional
+        What the tag streams after ``recording`` (see :class:`VirtualTag`).
     wallclock_latency : bool
         Scale the ``tracker-imu`` packing latency (device time) by ``speed`` so a
         sped-up tag sends as many notifications per second as a real one would.
@@ -129,7 +132,7 @@ async def record_virtual(
         latency = min(255, int(round(config.max_latency_ms * speed)))
         client_profile = dataclasses.replace(
             client_profile, config=dataclasses.replace(config, max_latency_ms=latency))
-    tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s)
+    tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s, more=more)
     dropper: asyncio.Task[None] | None = None
     try:
         await tag.start()

@@ -30,6 +30,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -115,6 +116,11 @@ class VirtualTag:
     fifo_s : float
         Device-side buffer before the oldest samples are dropped, in seconds of *host*
         time (``fifo_s · rate · speed`` samples): what it absorbs are host stalls.
+    more : callable, optional
+        Called when everything so far has been streamed: returns what the sensor records
+        next (same rate, continuing the session) or None to end. The guided demo's
+        simulated person (:class:`tracker.live.guided_person.GuidedPerson`) decides there
+        what to do next from what the guide shows.
     t_us0 : int
         Device clock (µs) at the first sample (tracker-imu; starts near a wrap by
         default, so every session exercises the u32 wrap-around).
@@ -138,6 +144,7 @@ class VirtualTag:
         fifo_s: float = 1.0,
         t_us0: int = (1 << 32) - 3_000_000,
         battery_pct: int = 87,
+        more: Callable[[], Recording | None] | None = None,
     ) -> None:
         if profile not in TAG_PROFILES:
             raise ValueError(f"virtual tag profile must be one of {TAG_PROFILES}, got {profile!r}")
@@ -146,6 +153,7 @@ class VirtualTag:
         if len(recording) < 2:
             raise ValueError("the virtual tag needs a recording with at least 2 samples")
         self.recording = recording
+        self.more = more
         self.profile = profile
         # tracker-imu-XXXX: the last two address bytes (gatt-profile.md §2).
         suffix = address.replace(":", "")[-4:].upper()
@@ -314,6 +322,20 @@ class VirtualTag:
             self._stream_task.cancel()
             self._stream_task = None
 
+    def _extend(self) -> bool:
+        """Ask ``more`` for what comes next once everything has been streamed; False: the end."""
+        piece = None if self.more is None else self.more()
+        if piece is None or len(piece) == 0:
+            return False
+        rec = self.recording
+        mag = None if rec.mag_uT is None or piece.mag_uT is None else np.vstack([rec.mag_uT, piece.mag_uT])
+        n = len(rec) + len(piece)
+        self.recording = Recording(np.arange(n) / self._rec_rate_hz, np.vstack([rec.acc_m_s2, piece.acc_m_s2]),
+                                   np.vstack([rec.gyr_rad_s, piece.gyr_rad_s]), mag, rec.meta)
+        self._rec_t_s = np.arange(n) / self._rec_rate_hz
+        self._rec_duration_s = (n - 1) / self._rec_rate_hz
+        return True
+
     def samples(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Stream samples ``[k0, k1)``: acc (m/s²), gyr (rad/s), mag (µT) or None."""
         rec = self.recording
@@ -351,7 +373,7 @@ class VirtualTag:
         overrun = False
         sent_since_yield = 0
         pending: list[tuple[int, int, bytes]] = []  # encoded ahead: (k0, k1, packet)
-        while self._next_k < self.total_samples:
+        while self._next_k < self.total_samples or self._extend():
             spp = self._impl.samples_per_packet(connection.att_mtu)
             if not pending or pending[0][0] != self._next_k or pending[0][1] - pending[0][0] > spp:
                 # Encode a block ahead (vectorised); dropped if the grid or MTU changes.

@@ -227,16 +227,29 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
             click.echo(f"note: WitMotion gaps are detected from arrival times; at {speed:g}× real time "
                        "host jitter can look like lost samples (use --speed 4 or less)", err=True)
         rate = rate_hz or 100.0
-        minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
         # The link models its own losses: a simulated sensor without packet drops.
-        sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes,
-                               sensor=dataclasses.replace(SensorModel(), drop_prob=0.0),
-                               with_mag=True)  # both virtual tags have a magnetometer
-        click.echo(f"virtual {virtual_profile} tag streaming a simulated session "
-                   f"({sim.recording.duration_s:.0f} s at {rate:g} Hz, {speed:g}× real time)", err=True)
-        run = await record_virtual(store, sim.recording, profile=virtual_profile, rate_hz=rate,
+        sensor = dataclasses.replace(SensorModel(), drop_prob=0.0)
+        more = None
+        if live.guided is not None:
+            # the simulated person does the guide's routine, step by step, as the guide shows it
+            from ..live.guided_person import GuidedPerson, following_routine
+
+            sim = simulate_session(seed=seed, rate_hz=rate, routine=following_routine(live.routine),
+                                   sensor=sensor, with_mag=True)
+            person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=speed)
+            first, more = person.first, person.more
+            what = f"a simulated person following the guide ({len(sim.truth.reps)} repetitions)"
+        else:
+            minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
+            sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes, sensor=sensor,
+                                   with_mag=True)  # both virtual tags have a magnetometer
+            first = sim.recording
+            what = f"a simulated session ({sim.recording.duration_s:.0f} s"
+            what += f" at {rate:g} Hz)"
+        click.echo(f"virtual {virtual_profile} tag streaming {what}, {speed:g}× real time", err=True)
+        run = await record_virtual(store, first, profile=virtual_profile, rate_hz=rate,
                                    speed=speed, seconds=seconds, stop=stop, observers=observers,
-                                   notes=notes or "virtual tag (simulated data)", policy=policy)
+                                   notes=notes or "virtual tag (simulated data)", policy=policy, more=more)
         return run.result
 
     async def run_phone(stop: asyncio.Event, observers: list[Any]) -> Any:

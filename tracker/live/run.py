@@ -89,10 +89,15 @@ class LiveRun:
         self.plain = plain
         self.prompt = prompt
         self.echo = echo
-        self.routine = routine
-        self.guided = GuidedRoutine(routine, calibration_bend=True) if guided else None
+        self.routine = routine or Routine.default()
+        self.guided = GuidedRoutine(self.routine, calibration_bend=True) if guided else None
         self.session: LiveSession | None = None
         self.display: LiveDisplay | None = None
+
+    def skip_step(self) -> None:
+        """Skip the guided step now (what the terminal's ``n`` does)."""
+        if self.session is not None:
+            self.session.skip_step()
 
     def _err(self, text: str) -> None:
         self.echo(text, err=True)
