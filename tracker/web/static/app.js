@@ -5,7 +5,7 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const withToken = (path) => path + "?token=" + encodeURIComponent(token);
   const $ = (id) => document.getElementById(id);
-  const debug = (window.trackerDebug = { frames: 0, shown: [], cues: [], spoken: [], last: null, ended: false });
+  const debug = (window.trackerDebug = { frames: 0, shown: [], dom: [], cues: [], last: null, ended: false });
 
   // ------------------------------------------------------------------ sound
   let audio = null;
@@ -343,7 +343,12 @@
       const f = JSON.parse(ev.data);
       draw(f);
       debug.frames += 1;
-      if (debug.shown.length < 20000) debug.shown.push([performance.timeOrigin + performance.now(), f.t_s, f.sent_ms, f.frame]);
+      if (debug.shown.length < 20000) {
+        // when each frame was on the page, and what it showed (tests, benchmark)
+        debug.shown.push([performance.timeOrigin + performance.now(), f.t_s, f.sent_ms, f.frame]);
+        debug.dom.push([$("step-title").textContent, $("timer").dataset.kind, $("timer-value").textContent,
+          (document.querySelector(".gauge.primary .g-value") || {}).textContent || null]);
+      }
     };
     es.addEventListener("end", () => {
       es.close();
