@@ -234,11 +234,12 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
             # the simulated person does the guide's routine, step by step, as the guide shows it
             from ..live.guided_person import GuidedPerson, following_routine
 
-            sim = simulate_session(seed=seed, rate_hz=rate, routine=following_routine(live.routine),
-                                   sensor=sensor, with_mag=True)
+            bend = any(s.kind == "calibrate_bend" for s in live.guided.steps)
+            sim = simulate_session(seed=seed, rate_hz=rate, sensor=sensor, with_mag=True,
+                                   routine=following_routine(live.routine, calibration_bend=bend))
             person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=speed)
             first, more = person.first, person.more
-            what = f"a simulated person following the guide ({len(sim.truth.reps)} repetitions)"
+            what = f"a simulated person following the guide ({len(live.guided.steps)} steps)"
         else:
             minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
             sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes, sensor=sensor,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..recording import Recording
-from ..routine import Routine
+from ..routine import ExerciseSpec, Routine
 from .guided import GuidedRoutine
 
 __all__ = ["GuidedPerson", "following_routine"]
@@ -47,6 +47,11 @@ _LAG_WALL_S = 0.5
 _TRIES = 3
 #: Holds of the simulated person: the guide's target times this, plus a reaction time.
 _HOLD_MARGIN, _REACTION_S = 1.1, 0.5
+#: The calibration step's "one gentle forward bend, about 20°" (guided.py), as the person does it.
+_CALIBRATION_BEND = ExerciseSpec("forward_bend", (None,), 1, peak_deg=20.0, speed_out_deg_s=15.0,
+                                 speed_back_deg_s=15.0, hold_s=0.0, rest_s=3.0)
+#: What each guide step that needs a movement asks for: (exercise, side) of the step.
+_ASKS = {"rep": lambda st: (st.exercise, st.side), "calibrate_bend": lambda st: ("forward_bend", None)}
 #: After the session: at most this much stillness while the recording is being stopped.
 _TAIL_STILL_S = 120.0
 
@@ -56,8 +61,11 @@ def _asked(rep: Any) -> str:
     return str(rep.movement or rep.exercise)
 
 
-def following_routine(routine: Routine) -> Routine:
+def following_routine(routine: Routine, *, calibration_bend: bool = True) -> Routine:
     """What the simulated person does: ``routine`` with holds beyond the guide's targets.
+
+    With ``calibration_bend`` (the guide's calibration step) the person first bends
+    forward once, gently, after the still moment.
 
     A person who follows the countdown comes back about a second after it ends; the
     simulator still varies each hold by the routine's variability around that (the guide
@@ -65,6 +73,8 @@ def following_routine(routine: Routine) -> Routine:
     """
     ex = tuple(dataclasses.replace(e, hold_s=e.hold_s * _HOLD_MARGIN + _REACTION_S) if e.hold_s > 0 else e
                for e in routine.exercises)
+    if calibration_bend:
+        ex = (_CALIBRATION_BEND,) + ex
     return dataclasses.replace(routine, exercises=ex)
 
 
@@ -75,7 +85,8 @@ class GuidedPerson:
     ----------
     sim : Simulation
         A session of :func:`following_routine` of the guide's routine (same blocks,
-        sides and repetitions, so the n-th repetition is the guide's n-th rep step).
+        sides and repetitions, so the n-th movement is the guide's n-th step that asks
+        for one: the calibration bend, then the repetitions).
     guide : GuidedRoutine
         The guide the live session drives (read only, except ``skip``).
     skip : callable, optional
@@ -101,8 +112,9 @@ class GuidedPerson:
         self.skip = skip
         self.wait_s = _WAIT_S + _LAG_WALL_S * float(speed)
         self.reps = list(sim.truth.reps)
-        self._rep_steps = [k for k, s in enumerate(guide.steps) if s.kind == "rep"]
-        asked = [(guide.steps[k].exercise, guide.steps[k].side) for k in self._rep_steps]
+        # the guide's steps that need a movement, in order: the n-th is the n-th simulated one
+        self._rep_steps = [k for k, s in enumerate(guide.steps) if s.kind in _ASKS]
+        asked = [_ASKS[guide.steps[k].kind](guide.steps[k]) for k in self._rep_steps]
         done = [(_asked(r), r.side) for r in self.reps]
         if asked != done:
             raise ValueError(f"the simulated session does not do the guide's repetitions: {done} vs {asked}")
