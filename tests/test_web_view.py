@@ -105,14 +105,15 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
     from playwright.async_api import async_playwright
 
     from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.guided_person import GuidedPerson, following_routine
     from tracker.live.run import LiveRun
     from tracker.simulate import ExerciseSpec, Routine, SensorModel, simulate_session
 
     quiet_bumble_logging()
     routine = Routine(exercises=(ExerciseSpec("seated_twist", ("left",), 2, peak_deg=16.0, hold_s=6.0,
                                               rest_s=3.0),), walk_steps=0, variability=0.0)
-    sim = simulate_session(seed=1, rate_hz=100.0, routine=routine, with_mag=True, cracks=False,
-                           confounders=False, sensor=SensorModel(drop_prob=0.0))
+    sim = simulate_session(seed=1, rate_hz=100.0, routine=following_routine(routine), with_mag=True,
+                           cracks=False, confounders=False, sensor=SensorModel(drop_prob=0.0))
     store = Store.open(data_dir)
     live = LiveRun(store, guided=True, no_prompt=True, plain=True, stream=io.StringIO(), routine=routine,
                    web=("127.0.0.1", 0), echo=lambda *a, **k: None)
@@ -129,13 +130,16 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             await page.goto(web.url)
-            rec = asyncio.ensure_future(record_virtual(store, sim.recording, rate_hz=100.0, speed=2.0,
-                                                       stop=stop, observers=observers))
+            person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=2.0)
+            rec = asyncio.ensure_future(record_virtual(store, person.first, rate_hz=100.0, speed=2.0,
+                                                       stop=stop, observers=observers, more=person.more))
             await page.wait_for_selector("#pain[data-mode=before]")  # not asked at the terminal
             await page.click("#pain-scale button[data-score='2']")
             await page.wait_for_selector("#pain[data-mode=during]")
             await page.wait_for_function("() => window.trackerDebug.last && window.trackerDebug.last.t_s > 8")
             await page.click("#pain-scale button[data-score='3']")  # it hurts, says the page
+            await page.wait_for_selector("#pain[data-mode=after]", timeout=60_000)  # routine complete
+            await page.click("#pain-scale button[data-score='1']")  # the recording stops soon after
             run = await rec
         await page.wait_for_function("() => window.trackerDebug.ended")
         debug = await page.evaluate("window.trackerDebug")
@@ -160,9 +164,9 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
     assert len(set(values)) > 10 and max(values) >= 12
     # the page's answers went the terminal's way: self-report, pain events, guidance stored
     pain = store.events(sid, "pain")
-    assert [(e.data["when"], e.data["score"], e.data["guidance_shown"]) for e in pain] == [
-        ("before", 2, False), ("during", 3, True)]
-    assert store.self_report(sid)["pain_before"] == 2
+    assert [(e.data["when"], e.data["score"]) for e in pain] == [("before", 2), ("during", 3), ("after", 1)]
+    assert [e.data["guidance_shown"] for e in pain] == [False, True, False]
+    assert (store.self_report(sid)["pain_before"], store.self_report(sid)["pain_after"]) == (2, 1)
     assert [e.data["type"] for e in store.events(sid, "safety_warning")] == ["pain"]
     # frames arrived at >= 10 per second; cues were played (hold start/count/end, steps)
     assert debug["frames"] >= 10 * 5

@@ -272,6 +272,13 @@ class GuidedRoutine:
             self._advance(ev.t_s, {})
             return
         if ev.kind == "rep" and st.kind == "calibrate_bend":
+            rep = ev.data["rep"]
+            peak = abs(float(getattr(rep, "peak_deg", 0.0)))
+            if getattr(rep, "plane", None) == "flexion" and peak >= BEND_MIN_DEG:
+                # the bend itself, reported as a repetition in the same batch as its return
+                self._advance(ev.t_s, {"calibration_step_s": (self._cal_t0, ev.t_s),
+                                       "bend_deg": round(peak, 1)})
+                return
             # a whole stretch and no calibration bend seen: the person went on
             self._advance(ev.t_s, {"skipped": True})
             st = self.step
@@ -287,6 +294,8 @@ class GuidedRoutine:
             return
         if ev.kind == "rep" and st.kind in ("rep", "rest"):
             rep = ev.data["rep"]
+            if self._is_calibration_bend(rep):
+                return  # the calibration step's bend, reported as a repetition once it was over
             if st.kind == "rest":
                 if rep.exercise != st.exercise:
                     return
@@ -307,6 +316,11 @@ class GuidedRoutine:
                 self.note = (f"That looked like a {exercise_label(rep.exercise).lower()}: "
                              f"this step is a {exercise_label(st.exercise).lower()}.")
             self._in_rep, self._hold_s = False, None
+
+    def _is_calibration_bend(self, rep: object) -> bool:
+        last = self.completed[-1] if self.completed else None
+        return (last is not None and last["kind"] == "calibrate_bend" and self._step_t0 is not None
+                and float(getattr(rep, "start_s", self._step_t0)) < self._step_t0)
 
     def _matches(self, exercise: str | None, side: str | None) -> bool:
         st = self.step
