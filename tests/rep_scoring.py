@@ -234,13 +234,23 @@ class Score:
 
 
 def score(truth: Sequence[Event], found: Sequence[Event], *, tol_s: float = MATCH_TOL_S,
-          compare_peaks: bool = True, compare_exercise: bool = True) -> Score:
+          compare_peaks: bool = True, compare_exercise: bool = True,
+          optional_below_deg: float = 0.0) -> Score:
     """Match and compare. ``compare_peaks=False`` where the reference peak is only approximate.
 
     Hold error: over matched pairs where either side has a hold; a repetition without
     hold counts as a 0 s hold, so a hold found where there was none (or missed) costs its
     whole length, while quick repetitions found quick do not dilute the mean.
+
+    ``optional_below_deg``: true repetitions smaller than this (|peak|) need not be found
+    (issue 14 asks for about 4° and up): missing one costs nothing, and a found repetition
+    matched to one is neither a hit nor a false positive.
     """
+    if optional_below_deg > 0:
+        small = [e for e in truth if abs(e.peak_deg) < optional_below_deg]
+        taken = {j for _, j in match(small, found, tol_s=tol_s)}
+        truth = [e for e in truth if not abs(e.peak_deg) < optional_below_deg]
+        found = [f for j, f in enumerate(found) if j not in taken]
     pairs = match(truth, found, tol_s=tol_s)
     n_truth = {k: sum(e.kind == k for e in truth) for k in KINDS}
     n_found = {k: sum(e.kind == k for e in found) for k in KINDS}

@@ -69,3 +69,15 @@ def test_turn_figures_take_the_axial_change_modulo_360() -> None:
     assert (f.max_abs_flexion_deg, f.max_abs_lateral_bend_deg) == (3.0, 30.0)
     assert TurnFigures(turn_deg=-90.0, max_abs_flexion_deg=0, max_abs_lateral_bend_deg=0,
                        axial_change_deg=260.0).axial_error_deg == pytest.approx(10.0)
+
+
+def test_reps_below_the_optional_size_cost_nothing_either_way() -> None:
+    truth = [ev("lateral_bend", 1, 0, 1, 2, peak_deg=2.0, side="right"),
+             ev("lateral_bend", -1, 3, 4, 5, peak_deg=-2.5, side="left"),
+             ev("lateral_bend", 1, 6, 7, 8, peak_deg=6.0, side="right")]
+    found = [ev("lateral_bend", 1, 0, 1, 2, peak_deg=2.1, side="right"),
+             ev("lateral_bend", 1, 6, 7, 8, peak_deg=5.8, side="right")]
+    strict = score(truth, found)
+    assert (strict.recall(), strict.precision()) == (pytest.approx(2 / 3), 1.0)
+    lenient = score(truth, found, optional_below_deg=4.0)
+    assert (lenient.recall(), lenient.precision(), lenient.n_truth["side_bend"]) == (1.0, 1.0, 1)

@@ -123,7 +123,8 @@ def _analyse(routine: Routine, mounting: str, rate_hz: float, seed: int):  # noq
     sim = simulate_session(seed=seed, rate_hz=rate_hz, routine=routine,
                            sensor=SensorModel(nominal_mounting=mounting, mounting_max_deg=15.0))
     res = process_session(sim.recording)
-    s = score([from_truth(r) for r in sim.truth.reps], [from_rep(r) for r in res.reps])
+    # reps under 4° need not be found (issue 14: "down to about 4°"), as in bench_accuracy
+    s = score([from_truth(r) for r in sim.truth.reps], [from_rep(r) for r in res.reps], optional_below_deg=4.0)
     print("\n" + format_score(s, f"{mounting} {rate_hz:.0f} Hz seed {seed}"))
     return sim, res, s
 
@@ -144,7 +145,7 @@ def test_trunkyxl_like_session_in_the_sensor_frame_finds_every_rep(trunkyxl_like
     assert s.side_accuracy() >= 0.98 and s.exercise_accuracy >= 0.95
 
 
-@pytest.mark.xfail(strict=False, reason="measured F1 0.560 (recall 0.39, side bends 0/4) on main 5e4b4c9")
+@pytest.mark.xfail(strict=False, reason="measured on main 4489370+sim: F1 0.978, exercise 1.00, side 1.00, peak MAE 0.23°, hold MAE 1.00 s (over 0.3)")
 def test_varied_session_with_a_phone_screen_in_meets_the_targets(varied) -> None:  # noqa: ANN001
     _, _, s = varied
     assert s.f1() >= 0.95, f"rep F1 {s.f1():.3f}"
