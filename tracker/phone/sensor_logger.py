@@ -181,7 +181,11 @@ class SensorLoggerSource:
 
     # ------------------------------------------------------------------ serving
     async def run(self, stop: asyncio.Event) -> None:
-        import uvicorn
+        try:
+            import starlette  # noqa: F401
+            import uvicorn
+        except ModuleNotFoundError as exc:
+            raise DeviceError(f"--sensor-logger needs {exc.name}: pip install 'tracker[phone]'") from None
 
         class _Server(uvicorn.Server):
             # The recording owns Ctrl-C (install_stop_signals); uvicorn must not take it.
