@@ -428,3 +428,36 @@ def test_phyphox_data_cleared_on_the_phone_continues_the_session(tmp_path: Path)
     np.testing.assert_allclose(data[-len(t):, 1:4], acc, rtol=1e-6, atol=1e-6)  # the run after the clear, whole
     # Before the clear: samples after the old data only.
     assert data[0, 1:4] == pytest.approx(acc[before], rel=1e-6, abs=1e-6)
+
+
+def test_cli_sensor_logger_ctrl_c_ends_the_session_cleanly(tmp_path: Path) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    t, acc, gyr = _motion(2.0)
+    t_ns = T0_NS + np.round(t * 1e9).astype(np.int64)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "tracker", "record", "--sensor-logger", "127.0.0.1:0", "--no-prompt",
+                             "--plain", "--data-dir", str(tmp_path)],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        url = next(m.group(1) for line in proc.stderr
+                   if (m := re.search(r"(http://127\.0\.0\.1:\d+/push\?token=\S+)", line)))
+        statuses = push_sensor_logger(url, t_ns, {"totalacceleration": acc, "gyroscope": gyr})
+        import time as _time
+        _time.sleep(1.0)  # the recorder commits at least every 0.5 s
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert set(statuses) == {200}
+    store = Store.open(tmp_path)
+    (info,) = store.sessions()
+    assert info.status == "complete" and len(store.load_recording(info.id)) == len(t)
+    assert "(user)" in out

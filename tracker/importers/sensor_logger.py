@@ -146,7 +146,8 @@ def read(tables: list[Table], skipped: dict[str, str]) -> tuple[Recording, list[
 
     if "gyroscope" not in by_stem:
         raise ImportFormatError(
-            f"{names}: this Sensor Logger export has no gyroscope{problem('gyroscope')}; tracker needs it "
+            f"{names}: this Sensor Logger export has no gyroscope (no Gyroscope.csv){problem('gyroscope')}; "
+            "tracker needs it "
             "for rotation. Record again with Gyroscope switched on (and Gravity or Total Acceleration) "
             "and export the zipped CSV")
     if "totalacceleration" in by_stem:
