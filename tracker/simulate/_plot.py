@@ -64,11 +64,11 @@ def plot_simulation(sim: "Simulation", t_range_s: tuple[float, float] | None = N
         label = r.exercise.replace("_", " ") + (f" {r.side[0].upper()}" if r.side else "")
         ax_a.annotate(f"{label}\n{r.peak_deg:+.1f}°", (r.peak_s, r.peak_deg), fontsize=6,
                       xytext=(0, 8 if r.peak_deg >= 0 else -18), textcoords="offset points", ha="center")
-    for c in truth.cracks:
-        if lo <= c.t_s <= hi:
+    for crack in truth.cracks:
+        if lo <= crack.t_s <= hi:
             for ax in (ax_a, ax_acc):
-                ax.axvline(c.t_s, color="red", lw=1.0, alpha=0.8)
-            ax_acc.annotate(f"crack {c.joint}", (c.t_s, 1.0), xycoords=("data", "axes fraction"),
+                ax.axvline(crack.t_s, color="red", lw=1.0, alpha=0.8)
+            ax_acc.annotate(f"crack {crack.joint}", (crack.t_s, 1.0), xycoords=("data", "axes fraction"),
                             fontsize=6, color="red", rotation=90, va="top", ha="right")
     for kind, (marker, colour) in _CONF_STYLE.items():
         ts = [c.t_s for c in truth.confounders if c.kind == kind and lo <= c.t_s <= hi]

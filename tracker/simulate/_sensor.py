@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +133,7 @@ class SensorModel:
                 raise ValidationError("mounting_quat_wxyz must be a unit quaternion (w, x, y, z)")
 
     @classmethod
-    def ideal(cls, **changes: object) -> "SensorModel":
+    def ideal(cls, **changes: Any) -> "SensorModel":
         """No noise, bias, scale error, quantisation, jitter or drops; aligned mounting."""
         base = cls(
             mounting_max_deg=0.0, acc_noise_density=0.0, gyr_noise_density=0.0,

@@ -110,11 +110,11 @@ def _sample_times(n: int, rate_hz: float, jitter_frac: float, rng: np.random.Gen
     return np.round((np.arange(n) + j) / rate_hz, 6)  # µs, as the CSV contract writes them
 
 
-def _rep_windows(plan: Plan) -> list[tuple[float, float, float, float]]:
+def _rep_windows(plan: Plan) -> list[tuple[float, float, float, int]]:
     """Per rep: window where a crack is likely (end of range) as (lo, hi, weight, rep)."""
     out = []
     for i, r in enumerate(plan.reps):
-        if r.hold_start_s is not None:
+        if r.hold_start_s is not None and r.hold_end_s is not None:
             out.append((r.hold_start_s - 0.4, r.hold_end_s - 0.3, 1.0, i))
         else:
             out.append((r.end_s - (r.end_s - r.start_s) * 0.55, r.end_s - (r.end_s - r.start_s) * 0.4, 1.0, i))
@@ -405,7 +405,7 @@ def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_de
         for k, (r, g) in enumerate(zip(plan.reps, fine)):
             x = ang[k * g.size: (k + 1) * g.size, ("f", "l", "r").index(r.channel)]
             i = int(np.argmax(np.abs(x)))
-            hold = None if r.hold_start_s is None else r.hold_end_s - r.hold_start_s
+            hold = None if r.hold_start_s is None or r.hold_end_s is None else r.hold_end_s - r.hold_start_s
             plane = schema.PLANE_OF_EXERCISE[r.exercise]
             posture = DESIGN_POSTURE[r.posture]
             reps.append(TruthRep(
