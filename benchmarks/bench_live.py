@@ -12,11 +12,18 @@
 2. **Keeping up**: the same at 5× and 20× real time (500 and 2000 samples/s): latency,
    the share of notifications shown later than 100 ms, frames per second, and the share
    of the loop spent in live work (analysis + drawing).
-3. **Causal analyser throughput**: samples per second of CPU on a 5-minute simulated
+3. **Web view** (``record --web``): the same, to the page in headless Chromium (the
+   system's, driven by Playwright; skipped with a message when absent). Latency is from
+   the notification to the moment the page had drawn the first frame showing that
+   notification's last sample (the page logs ``performance.timeOrigin + now()`` after
+   drawing each frame; same machine, so the same wall clock). Target: median < 150 ms,
+   ≥ 10 frames/s on the page. The terminal view draws the same frames in the same run
+   (baseline), and the server → page share (frame sent → drawn) is shown.
+4. **Causal analyser throughput**: samples per second of CPU on a 5-minute simulated
    session fed in 4-sample batches (as notifications arrive at 100 Hz) and in 0.1 s
    batches (as frames coalesce them); ×real time at 100 Hz.
 
-Usage: python benchmarks/bench_live.py [--quick]
+Usage: python benchmarks/bench_live.py [--quick] [--web-only]
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ logging.getLogger("bumble").setLevel(logging.ERROR)
 QUICK = "--quick" in sys.argv
 SECONDS = 8.0 if QUICK else 20.0
 TARGET_MEDIAN_MS = 100.0
+WEB_TARGET_MEDIAN_MS = 150.0
+WEB_MIN_FPS = 10.0
 
 _notes: list[tuple[float, str, bytes]] = []  # (clock, char uuid, payload) of every notification
 _orig_start_notify = bumble_backend.BumbleClient.start_notify
@@ -161,10 +170,81 @@ def _row(name: str, values: np.ndarray, target: str = "", base: np.ndarray | Non
     print(f"  {name:44s} {med:8.2f} / {p99:7.2f}   {target:12s} {b}")
 
 
+async def _run_web(speed: float, seconds: float) -> dict[str, Any]:
+    """A recording with the terminal view and the web view, the page open in Chromium."""
+    from playwright.async_api import async_playwright
+
+    from tracker.live.view import TeeRenderer
+    from tracker.web import WebView
+    from web_browser import launch
+
+    _notes.clear()
+    quiet_bumble_logging()
+    rec = _recording(seconds)
+    wall_offset_s = time.time() - time.monotonic()  # page times are wall-clock epoch ms
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp))
+        session = LiveSession(store)
+        stop = asyncio.Event()
+        web = WebView(session, stop=stop)
+        await web.serve()
+        rich = RichRenderer(Console(file=io.StringIO(), force_terminal=True, width=110, color_system="truecolor"))
+        frames: list[tuple[float | None, float]] = []
+        display = LiveDisplay(session, TeeRenderer(rich, web), stop=stop, keys=False,
+                              on_frame=lambda st, clock: frames.append((st.t_s, clock)))
+        async with async_playwright() as pw:
+            browser = await launch(pw)
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(web.url)
+            await page.wait_for_load_state("load")
+            await asyncio.sleep(0.3)  # the event stream is open
+            t0 = time.monotonic()
+            async with display:
+                run = await record_virtual(store, rec, profile="tracker-imu", rate_hz=100.0, speed=speed,
+                                           seconds=seconds, stop=stop, observers=[session])
+            wall = time.monotonic() - t0
+            session.finish(run.result)
+            display.final_frame()
+            await asyncio.sleep(0.3)
+            shown = await page.evaluate("window.trackerDebug.shown")
+            await browser.close()
+        await web.aclose()
+        store.close()
+    pairs = _note_samples(_notes, 100.0)
+    page_frames = [(t_s, ms / 1e3 - wall_offset_s) for ms, t_s, _sent, _n in shown]
+    during = [c for _, c in page_frames if t0 <= c <= t0 + wall]
+    return {
+        "lat_ms": _latencies(pairs, page_frames) * 1e3, "term_ms": _latencies(pairs, frames) * 1e3,
+        "transport_ms": np.array([ms - sent for ms, _t, sent, _n in shown]),
+        "page_fps": len(during) / wall, "term_fps": len(frames) / wall, "wall_s": wall,
+        "samples": session.link.samples,
+    }
+
+
+def web_view() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from web_browser import chromium_missing
+
+    print(f"\n3. web view: notification → page in headless Chromium, ms (median / p99), {SECONDS:g} s")
+    why = chromium_missing()
+    if why is not None:
+        print(f"  skipped: {why}")
+        return
+    print(f"  {'':44s} {'median / p99':>18s}   {'target':12s} baseline: the terminal view, same frames")
+    for speed in (1.0, 5.0):
+        r = asyncio.run(_run_web(speed, SECONDS * max(1.0, speed / 2)))
+        _row(f"web page ({speed:g}×, {100 * speed:g} samples/s)", r["lat_ms"],
+             f"< {WEB_TARGET_MEDIAN_MS:g} median" if speed == 1.0 else "", r["term_ms"])
+        _row("  of which frame sent → drawn on the page", r["transport_ms"])
+        ok = float(np.median(r["lat_ms"])) < WEB_TARGET_MEDIAN_MS and r["page_fps"] >= WEB_MIN_FPS
+        print(f"    {r['samples']} samples; page {r['page_fps']:.1f} frames/s (≥ {WEB_MIN_FPS:g} required), "
+              f"terminal {r['term_fps']:.1f}/s; targets {'met' if ok else 'NOT met'}")
+
+
 def throughput() -> None:
     sim = simulate_session(seed=0, rate_hz=100.0, minutes=5.0)
     rec = sim.recording
-    print("\n3. causal analyser throughput (5-min simulated session, 100 Hz)")
+    print("\n4. causal analyser throughput (5-min simulated session, 100 Hz)")
     for batch in (4, 10):
         live = LiveAnalyzer(rec.sample_rate_hz)
         t0 = time.process_time()
@@ -178,6 +258,9 @@ def throughput() -> None:
 
 
 def main() -> None:
+    if "--web-only" in sys.argv:
+        web_view()
+        return
     print(f"1. notification → screen latency, ms (median / p99), 100 Hz 9-axis, {SECONDS:g} s at 1×")
     print(f"  {'':44s} {'median / p99':>18s}   {'target':12s} baseline: notification → on_batch")
     rich1 = asyncio.run(_run(1.0, "rich", SECONDS))
@@ -198,6 +281,7 @@ def main() -> None:
         print(f"    {r['samples']} samples, {r['frames']} frames ({r['fps']:.1f}/s), {late:.1f} % of "
               f"notifications on screen later than {TARGET_MEDIAN_MS:g} ms, live work "
               f"{100 * r['busy_frac']:.1f} % of the loop, {r['reps']} reps counted")
+    web_view()
     throughput()
 
 
