@@ -19,7 +19,7 @@ from tracker.signal._quat import (
     quat_from_two_vectors, quat_mul, quat_rotate,
 )
 from tracker.signal.angles import body_quat, body_up, gravity_angles_deg, relative_angles_deg
-from tracker.signal.calibration import calibrate
+from tracker.signal.calibration import NOMINAL_MOUNTINGS, calibrate
 from tracker.signal.orientation import (
     OnlineOrientation, estimate_orientation, has_gyroscope, uniform_grid,
 )
@@ -35,10 +35,20 @@ def _ramp(t: np.ndarray, t0: float, ramp_s: float, hold_s: float) -> np.ndarray:
     return up - down
 
 
+#: Where a sensor on the lower back sits from the point the back bends about, body frame
+#: (m): behind it and above it (TrunkyXL: 0.05–0.14 m behind).
+LEVER_ARM_M = (-0.10, 0.0, 0.10)
+
+
 def body_trajectory(fs: float, mounting_deg: tuple[float, float, float], *, seed: int = 0,
                     bias_rad_s: tuple[float, float, float] = (0.01, -0.006, 0.008),
-                    with_lying: bool = True):
+                    with_lying: bool = True,
+                    lever_arm_m: tuple[float, float, float] | None = None):
     """Seated back-bends and twists, then (optionally) lying with pelvis rotations.
+
+    ``lever_arm_m``: the sensor sits this far (body frame) from a pivot fixed in the
+    world, so it also feels the acceleration of its path (None: at the pivot, so the
+    accelerometer feels gravity only and nothing tells forward from backward).
 
     Returns t, acc, gyr, q_world_sensor, q_world_body, q_sensor_body, exercise angles.
     """
@@ -64,7 +74,11 @@ def body_trajectory(fs: float, mounting_deg: tuple[float, float, float], *, seed
     q_ws = quat_mul(q_wb, quat_conj(q_sb))
     dq = np.gradient(q_ws, axis=0) * fs
     gyr = 2 * quat_mul(quat_conj(q_ws), dq)[:, 1:]
-    acc = quat_rotate(quat_conj(q_ws), np.array([0, 0, G]))
+    f_world = np.tile([0.0, 0.0, G], (t.size, 1))
+    if lever_arm_m is not None:
+        pos = quat_rotate(q_wb, np.asarray(lever_arm_m, dtype=float))
+        f_world += np.gradient(np.gradient(pos, axis=0), axis=0) * fs ** 2
+    acc = quat_rotate(quat_conj(q_ws), f_world)
     gyr = gyr + np.asarray(bias_rad_s) + rng.normal(0, 0.003, gyr.shape)
     acc = acc + rng.normal(0, 0.03, acc.shape)
     return t, acc, gyr, q_ws, q_wb, q_sb, ex
@@ -243,16 +257,22 @@ def test_online_bridges_gap_between_batches() -> None:
 
 
 # ------------------------------------------------------------------ calibration + angles
-@pytest.mark.parametrize("mounting", [(0, 0, 0), (10, -8, 12), (-15, 15, -15), (15, 0, -15), (0, -15, 15)])
+@pytest.mark.parametrize("mounting", [(0, 0, 0), (10, -8, 12), (-15, 15, -15), (15, 0, -15), (0, -15, 15),
+                                      (5, -5, 170)])
 def test_calibration_recovers_mounting_and_angles(mounting: tuple[float, float, float]) -> None:
+    """A sensor on a real back (behind the bending axis): the mounting, forward sign
+    included, comes from the data, even worn turned round (the last case)."""
     fs = 100.0
-    t, acc, gyr, q_ws, q_wb, q_sb, ex = body_trajectory(fs, mounting, seed=sum(mounting) % 7)
+    t, acc, gyr, q_ws, q_wb, q_sb, ex = body_trajectory(fs, mounting, seed=sum(mounting) % 7,
+                                                        lever_arm_m=LEVER_ARM_M)
     o = estimate_orientation(t, acc, gyr, sampling_rate_hz=fs)
     cal = calibrate(t, acc, gyr, o.quat_wxyz, sampling_rate_hz=fs, gyr_bias_rad_s=o.gyr_bias_rad_s)
     err = np.degrees(quat_angle_rad(quat_mul(quat_conj(q_sb), cal.q_sensor_body)))
     assert err < 1.0, cal.to_dict()
+    assert cal.method == "gravity+movement" and cal.confidence >= 0.5 and cal.warning is None
     assert cal.neutral_start_s is not None and cal.neutral_end_s < 8.0
-    assert cal.mounting_deg == pytest.approx(np.degrees(quat_angle_rad(q_sb)), abs=1.0)
+    assert cal.mounting_deg == pytest.approx(min(np.degrees(quat_angle_rad(quat_mul(quat_conj(q), q_sb)))
+                                                 for q in NOMINAL_MOUNTINGS.values()), abs=1.0)
     ang = relative_angles_deg(body_quat(o.quat_wxyz, cal.q_sensor_body), cal.q_world_body_ref)
     seated = t < 85
     # seated: the reference is the neutral posture, angles = the exercise angles
@@ -274,7 +294,26 @@ def test_uncalibrated_mounting_would_bias_angles() -> None:
     assert np.abs(ang - ex).max() > 2.0
 
 
+@pytest.mark.parametrize("mounting", [(10, -8, 12), (5, -5, 170)])
+def test_no_sign_cue_keeps_the_nominal_and_says_so(mounting: tuple[float, float, float]) -> None:
+    """A sensor at the bending axis (no lever arm) and no walking: nothing in the data
+    says which way is forward. The device's own axes decide (a sensor worn the usual way
+    is never turned round by noise), with a low confidence and a warning."""
+    fs = 100.0
+    t, acc, gyr, q_ws, q_wb, q_sb, ex = body_trajectory(fs, mounting, seed=3, with_lying=False)
+    o = estimate_orientation(t, acc, gyr, sampling_rate_hz=fs)
+    cal = calibrate(t, acc, gyr, o.quat_wxyz, sampling_rate_hz=fs, gyr_bias_rad_s=o.gyr_bias_rad_s)
+    # the forward axis itself is found; only its sign is the nominal's
+    x_found = quat_rotate(cal.q_sensor_body, np.array([1.0, 0.0, 0.0]))
+    assert abs(x_found @ quat_rotate(q_sb, np.array([1.0, 0.0, 0.0]))) > 0.999
+    assert x_found[0] > 0.9  # sensor x forward, as an upright device is worn
+    assert abs(cal.sign_votes["lever_arm"]) < abs(cal.sign_votes["nominal"])
+    assert cal.confidence < 0.5 and cal.warning and "calibration step" in cal.warning
+
+
 def test_calibration_without_still_period_keeps_nominal() -> None:
+    """No still period, no walking, no movement to read: 'up' is the mean gravity and
+    forward the nominal's, reported as such with a warning (never assumed silently)."""
     fs = 50.0
     n = 1000
     t = np.arange(n) / fs
@@ -282,6 +321,10 @@ def test_calibration_without_still_period_keeps_nominal() -> None:
     acc = np.tile([0.0, 0.0, G], (n, 1)) + np.random.default_rng(1).normal(0, 2.0, (n, 3))
     o = estimate_orientation(t, acc, w, sampling_rate_hz=fs)
     cal = calibrate(t, acc, w, o.quat_wxyz, sampling_rate_hz=fs, use_movement=False)
-    assert cal.neutral_start_s is None and cal.heading_source == "nominal"
-    assert cal.q_sensor_body == pytest.approx([1, 0, 0, 0])
-    assert "no upright still period" in cal.notes[0]
+    assert cal.neutral_start_s is None and cal.forward_source == "nominal"
+    assert cal.method == "nominal" and cal.up_source == "mean"
+    assert cal.q_sensor_body == pytest.approx([1, 0, 0, 0], abs=0.01)
+    assert "no still period" in cal.notes[0]
+    assert cal.confidence < 0.5 and cal.warning and "usual way of wearing it" in cal.warning
+    summary = cal.to_dict()
+    assert summary["reference"] == "first samples (no still period found)" and summary["warning"]

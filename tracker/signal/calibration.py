@@ -22,8 +22,13 @@ upright or sideways, screen in or out. Three things are found, each with its evi
      orientation error) rises with the angular acceleration of flexion (12 of 12 real
      TrunkyXL trials; about 10 cm);
    * *walking*: the body speeds up along +x when a walk starts;
-   * *range*: forward bends and leans (standing up) go further than back bends;
-   * a *prior* mounting (stored for the device, or the nominal one) breaks ties.
+   * a *prior* mounting (stored for the device) and, weakest, the device's own axes
+     (:func:`nominal_forward`) break ties. Weak data never overturn them: a sensor worn
+     the usual way is not turned round by noise.
+
+   Which way the bends went is no cue: "forward bends go further than back bends"
+   held in 9 of the 12 TrunkyXL trials, and fails in every session of chair back-bends
+   (the upright flexion stretch of our routine).
 
 A **calibration step** (``step_s``: still, then one gentle forward bend, as
 ``tracker record --guided`` asks) fixes the forward axis and its sign at once: the tilt
@@ -65,6 +70,7 @@ __all__ = [
     "calibrate",
     "find_still_runs",
     "heading_from_scatter",
+    "nominal_forward",
 ]
 
 _EZ = np.array([0.0, 0.0, 1.0])
@@ -77,6 +83,10 @@ _LEVER_MAX_M_S2 = 0.4
 #: Lever (m) that gives the lever-arm cue its full weight; a lower-back sensor sits
 #: ~0.05–0.15 m behind the axes the back bends about (TrunkyXL: 0.05–0.14 m).
 _LEVER_MIN_M = 0.04
+#: t statistics of the lever-arm fit: below the first it is noise and says nothing (a
+#: noise fit at |t| ~ 1 would otherwise outvote the device's own axes); from the second
+#: on it votes fully (real TrunkyXL trials: |t| 3.1–14).
+_LEVER_T = (2.0, 4.0)
 #: Summed lever-arm and walking votes (each up to 2) against a calibration step's forward
 #: beyond which the step is taken for a back bend and ignored.
 _STEP_OVERRULED = 2.5
@@ -85,7 +95,8 @@ _STEP_OVERRULED = 2.5
 METHODS = ("calibration_step", "gravity+movement", "stored_device", "gravity+nominal", "nominal")
 
 #: Usual ways to wear a sensor, as ``q_sensor_body`` (body axes in sensor coordinates).
-#: Only a tie-break for the forward sign (and the fallback when the data say nothing):
+#: Only a tie-break for the forward sign (and the fallback when the data say nothing;
+#: :func:`nominal_forward`):
 #: ``aligned`` — sensor axes = body axes (x forward, y left, z up); ``flat_back`` — a
 #: tag or phone flat on the back: sensor x to the right, y up, z out of the back.
 NOMINAL_MOUNTINGS: dict[str, np.ndarray] = {
@@ -252,12 +263,35 @@ def _wrap(a: float) -> float:
     return float((a + np.pi) % (2 * np.pi) - np.pi)
 
 
-def _heading_of(q_sb: np.ndarray, q1: np.ndarray) -> float | None:
-    """Turn ψ about z with ``q_sb ≈ q1 ⊗ Rz(ψ)`` (None when q_sb's x is near vertical)."""
-    x = quat_rotate(quat_conj(q1), quat_rotate(q_sb, _EX))
+def _heading_of_axis(fwd_sensor: np.ndarray, q1: np.ndarray) -> float | None:
+    """Turn ψ about z that brings body x nearest to ``fwd_sensor`` (sensor coordinates)
+    in the mounting ``q1 ⊗ Rz(ψ)`` (None when that axis is near vertical)."""
+    x = quat_rotate(quat_conj(q1), fwd_sensor)
     if np.hypot(x[0], x[1]) < 0.3:
         return None
     return float(np.arctan2(x[1], x[0]))
+
+
+def _heading_of(q_sb: np.ndarray, q1: np.ndarray) -> float | None:
+    """Turn ψ about z with ``q_sb ≈ q1 ⊗ Rz(ψ)`` (None when q_sb's x is near vertical)."""
+    return _heading_of_axis(quat_rotate(q_sb, _EX), q1)
+
+
+def nominal_forward(up_sensor: np.ndarray, nominal: str = "auto") -> np.ndarray:
+    """Forward (body x) in sensor coordinates as a device is usually worn, given 'up'.
+
+    ``aligned`` or ``flat_back`` (:data:`NOMINAL_MOUNTINGS`): that mounting's forward
+    axis. ``auto``: a device whose z axis is within 45° of vertical stands like the body
+    (sensor x forward); any other lies flat on the back, face out (sensor z out of the
+    back, so forward is −z) in whatever rotation within the back's plane: a tag strapped
+    on, a phone in a pouch screen out, TrunkyXL's sensor (x down the spine). Only the tie
+    of the forward sign uses it; a device worn face in needs the body's evidence.
+    """
+    if nominal != "auto":
+        return quat_rotate(NOMINAL_MOUNTINGS[nominal], _EX)
+    if abs(float(_unit(up_sensor) @ _EZ)) >= np.cos(np.radians(45.0)):
+        return quat_rotate(NOMINAL_MOUNTINGS["aligned"], _EX)
+    return quat_rotate(NOMINAL_MOUNTINGS["flat_back"], _EX)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -319,8 +353,8 @@ def calibrate(
         Gyroscope bias estimate, removed before looking at movement.
     params : CalibrationParams, optional
     q_sensor_body_nominal : ndarray, shape (4,), optional
-        A nominal mounting (tie-break of the forward sign and fallback). Default: of
-        :data:`NOMINAL_MOUNTINGS` the one whose up axis is nearest to the up found.
+        A nominal mounting (tie-break of the forward sign and fallback). Default: the
+        device's own axes, :func:`nominal_forward` (``params.nominal_mounting``).
     use_movement : bool
         False skips the forward axis from movement (no gyroscope, or too early: live).
     prior : MountingPrior, optional
@@ -410,12 +444,12 @@ def calibrate(
         notes.append("no still period and no walking: 'up' is the mean gravity of the recording")
     q1 = quat_from_two_vectors(_EZ, up)  # body z -> up; the turn about it is unknown yet
 
-    # candidate mountings known before: the prior, then the nominal nearest to 'up'
+    # mountings known before: the prior, then the device's own axes
     if q_sensor_body_nominal is not None:
-        nominal = quat_normalize(np.asarray(q_sensor_body_nominal, dtype=np.float64))
+        fwd_nominal = quat_rotate(quat_normalize(np.asarray(q_sensor_body_nominal, dtype=np.float64)), _EX)
     else:
-        nominal = max(NOMINAL_MOUNTINGS.values(), key=lambda q: float(quat_rotate(q, _EZ) @ up))
-    psi_nominal = _heading_of(nominal, q1)
+        fwd_nominal = nominal_forward(up, params.nominal_mounting)
+    psi_nominal = _heading_of_axis(fwd_nominal, q1)
     if psi_nominal is None:  # the nominal's forward axis is vertical: any fixed choice
         psi_nominal = 0.0
     psi_prior = None if prior is None else _heading_of(quat_normalize(prior.q_sensor_body), q1)
@@ -440,7 +474,7 @@ def calibrate(
             # a back bend made instead: the body's own evidence (lever arm, walking)
             # says clearly that forward is the other way
             check = _sign_votes(psi, fs, acc_m_s2, acc_s, u1, w1, q_world_sensor, q1, bending, walking)
-            if sum(v for k, v in check.items() if k != "range") < -_STEP_OVERRULED:
+            if sum(check.values()) < -_STEP_OVERRULED:
                 notes.append("the calibration bend went backward (lever arm / walking say so): ignored")
                 psi = None
         if psi is not None:
@@ -575,7 +609,8 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
     lever_m, t_stat = _lever_vote(fs, fn, w1 @ left1, np.linalg.norm(w1, axis=1), tilt_fwd,
                                   bending & ~big)
     if t_stat != 0.0:  # a real lower back: ~0.1 m; millimetres are no lever
-        votes["lever_arm"] = 2.0 * float(np.clip(t_stat / 4.0, -1.0, 1.0)
+        t0, t1 = _LEVER_T
+        votes["lever_arm"] = 2.0 * float(np.sign(t_stat) * np.clip((abs(t_stat) - t0) / (t1 - t0), 0.0, 1.0)
                                          * np.clip(abs(lever_m) / _LEVER_MIN_M, 0.0, 1.0))
     # walking: speeding up along +x as a walk starts. Only the start: after a turn
     # the end says little about which way the walk began. The forward acceleration
@@ -596,11 +631,4 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
             v_sum += float((a_fwd[max(0, a - k):a + k] - bias).sum()) / fs
         if v_sum != 0.0:
             votes["walking"] = 2.0 * float(np.clip(v_sum / 0.4, -1.0, 1.0))
-    # range: forward bends and leans go further than back bends (up to 40° from upright)
-    near = u1[:, 2] > np.cos(np.radians(40.0))
-    if near.sum() > fs:
-        lean = np.degrees(np.arcsin(np.clip(tilt_fwd[near], -1, 1)))
-        fwd, back = float(lean.max()), float(-lean.min())
-        if max(fwd, back) > 5.0:
-            votes["range"] = 0.5 * (fwd - back) / (fwd + back)
     return votes

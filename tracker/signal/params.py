@@ -97,9 +97,11 @@ class CalibrationParams:
     nominal_mounting : {"auto", "aligned", "flat_back"}
         A usual way of wearing the sensor: ``aligned`` (sensor axes = body axes),
         ``flat_back`` (flat on the back: x right, y up, z out of the back) or ``auto``
-        (whichever has its up axis nearest to gravity). Only breaks a tie of the forward
-        sign, or stands in (with a warning) when the data show no forward axis; the
-        mounting itself is found from the data (:mod:`tracker.signal.calibration`).
+        (aligned when the sensor's z is within 45° of vertical, else flat on the back
+        face out in any rotation: :func:`~tracker.signal.calibration.nominal_forward`).
+        Only breaks a tie of the forward sign, or stands in (with a warning) when the
+        data show no forward axis; the mounting itself is found from the data
+        (:mod:`tracker.signal.calibration`).
     search_s : float
         The neutral still period is the first still period of at least ``min_still_s``
         within this many seconds of the start (else the first one at all).
