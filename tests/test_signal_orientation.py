@@ -300,7 +300,7 @@ def test_no_sign_cue_keeps_the_nominal_and_says_so(mounting: tuple[float, float,
     says which way is forward. The device's own axes decide (a sensor worn the usual way
     is never turned round by noise), with a low confidence and a warning."""
     fs = 100.0
-    t, acc, gyr, q_ws, q_wb, q_sb, ex = body_trajectory(fs, mounting, seed=3, with_lying=False)
+    t, acc, gyr, _, _, q_sb, _ = body_trajectory(fs, mounting, seed=3, with_lying=False)
     o = estimate_orientation(t, acc, gyr, sampling_rate_hz=fs)
     cal = calibrate(t, acc, gyr, o.quat_wxyz, sampling_rate_hz=fs, gyr_bias_rad_s=o.gyr_bias_rad_s)
     # the forward axis itself is found; only its sign is the nominal's

@@ -179,7 +179,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         def r(x: float | None, nd: int = 3) -> float | None:
-            return None if x is None or not np.isfinite(x) else round(float(x), nd)
+            return None if x is None or not np.isfinite(x) else round(float(x), nd) + 0.0  # no -0.0
 
         return {
             "method": self.method,
