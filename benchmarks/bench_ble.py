@@ -174,7 +174,7 @@ def ours_without_radio(samples_per_packet: int, drain: int, n_packets: int = 300
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(tmp)
 
-            async def feed() -> float:
+            async def feed(store: Store = store) -> float:
                 recorder = Recorder(store, profile(20, False), rate, "bench")
                 host = time.monotonic()
                 notes = [(host + i * samples_per_packet / rate, ti.DATA_UUID, p) for i, p in enumerate(packets)]

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker import schema
-from tracker.simulate import ExerciseSpec, Routine, SensorModel, simulate_session
+from tracker.simulate import Routine, SensorModel, simulate_session
 
 MASTER_SEED = 20250106
 RATE_HZ = 100.0

@@ -59,7 +59,7 @@ def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_di
     assert any(re.search(r"\| rate (99|100)\.\d Hz of 100 \| dropped 0 \| reconnects 0 \|", ln) for ln in status)
     done = [r for r in truth.reps if r.end_s < seconds - 1.0]
     assert len(done) >= 3
-    for k, rep in enumerate(done):
+    for rep in done:
         assert f"repetition 1 of {exercise_label(rep.exercise, rep.side)}: peak " in out
     # a status line names the exercise in progress (or the last one)
     assert any(f"exercise {exercise_label(r.exercise, r.side)}" in ln for ln in status for r in done)

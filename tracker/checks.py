@@ -23,14 +23,14 @@ def check_positive(obj: object, *names: str) -> None:
     """Each named field is a finite number > 0."""
     for name in names:
         value = getattr(obj, name)
-        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and float(value) > 0):
             raise _fail(obj, name, "a finite number > 0")
 
 
 def check_range(obj: object, name: str, low: float, high: float = math.inf) -> None:
     """The field is a number in ``[low, high]``."""
     value = getattr(obj, name)
-    if not (isinstance(value, numbers.Real) and low <= value <= high):
+    if not (isinstance(value, numbers.Real) and low <= float(value) <= high):
         raise _fail(obj, name, f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]")
 
 

@@ -181,7 +181,7 @@ class Recording:
             None if self.mag_uT is None else self.mag_uT[start:stop], self.meta,
         )
 
-    def with_meta(self, **changes: object) -> "Recording":
+    def with_meta(self, **changes: Any) -> "Recording":
         return dataclasses.replace(self, meta=dataclasses.replace(self.meta, **changes))
 
     @classmethod
@@ -189,8 +189,8 @@ class Recording:
         """Join recordings that follow each other in time."""
         if not parts:
             raise ValidationError("nothing to concatenate")
-        mags = [p.mag_uT for p in parts]
-        mag = np.concatenate(mags) if all(m is not None for m in mags) else None
+        mags = [p.mag_uT for p in parts if p.mag_uT is not None]
+        mag = np.concatenate(mags) if len(mags) == len(parts) else None
         return cls(
             np.concatenate([p.t_s for p in parts]),
             np.concatenate([p.acc_m_s2 for p in parts]),

@@ -428,7 +428,8 @@ class Store:
 
     def sessions(self, since: datetime | None = None) -> list[SessionInfo]:
         """All sessions, oldest first (optionally only those started at/after ``since``)."""
-        where, params = "", ()
+        where = ""
+        params: tuple[Any, ...] = ()
         if since is not None:
             where, params = " WHERE s.started_at >= ?", (since.astimezone(timezone.utc).isoformat(),)
         rows = self._query(self._SESSION_SQL + where + " GROUP BY s.id ORDER BY s.started_at, s.id", params)

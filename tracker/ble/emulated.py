@@ -130,8 +130,8 @@ async def record_virtual(
         # The packing latency is device time: at speed X keep a real tag's wall-clock
         # latency (and notification rate) instead of sending X times more packets.
         latency = min(255, int(round(config.max_latency_ms * speed)))
-        client_profile = dataclasses.replace(
-            client_profile, config=dataclasses.replace(config, max_latency_ms=latency))
+        client_profile = dataclasses.replace(  # a profile with a config field (tracker-imu)
+            client_profile, config=dataclasses.replace(config, max_latency_ms=latency))  # type: ignore[call-arg]
     tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s, more=more)
     dropper: asyncio.Task[None] | None = None
     try:

@@ -465,7 +465,7 @@ class _TrackerImuGatt:
         props = Characteristic.Properties
         readable, writeable = Characteristic.READABLE, Characteristic.WRITEABLE
         self.data_characteristic = Characteristic(ti.DATA_UUID, props.NOTIFY, readable, b"")
-        config = Characteristic(
+        config: Characteristic[bytes] = Characteristic(
             ti.CONFIG_UUID, props.READ | props.WRITE, readable | writeable,
             CharacteristicValue(read=self._read_config, write=self._write_config),
         )
@@ -474,7 +474,7 @@ class _TrackerImuGatt:
             CharacteristicValue(read=lambda _c: self._status()),
         )
         impulse = Characteristic(ti.IMPULSE_UUID, props.NOTIFY, readable, b"")
-        battery = Characteristic(
+        battery: Characteristic[bytes] = Characteristic(
             ti.BATTERY_LEVEL_UUID, props.READ | props.NOTIFY, readable,
             CharacteristicValue(read=lambda _c: bytes([self.tag.battery_pct])),
         )
@@ -608,7 +608,7 @@ class _WitMotionGatt:
         self.data_characteristic.on(
             self.data_characteristic.EVENT_SUBSCRIPTION, self._on_subscription
         )
-        write = Characteristic(
+        write: Characteristic[bytes] = Characteristic(
             self.wm.WRITE_UUID, props.WRITE | props.WRITE_WITHOUT_RESPONSE, Characteristic.WRITEABLE,
             CharacteristicValue(write=self._on_write),
         )

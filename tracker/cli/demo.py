@@ -97,7 +97,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
                              analyse=lambda _rec: analysis, name="report")
     files += [report.html, *report.pngs]
     timings["report"] = time.perf_counter() - t0
-    kinds = {}
+    kinds: dict[str, int] = {}
     for p in files:
         kinds[p.suffix.lstrip(".")] = kinds.get(p.suffix.lstrip("."), 0) + 1
     wrote = ", ".join(f"{n} {k.upper()}" for k, n in sorted(kinds.items())) or "nothing"

@@ -31,7 +31,8 @@ def doctor(data_dir: Path | None) -> None:
         store = Store.open(directory, check_interrupted=False)
     except StoreError as exc:
         click.echo(f"database        {path}: CANNOT OPEN")
-        raise StoreError(f"{str(exc).replace('; run `tracker doctor`', '')}. Your data is untouched; keep a copy of {path} before any repair "
+        raise StoreError(f"{str(exc).replace('; run `tracker doctor`', '')}. Your data is untouched; "
+                         f"keep a copy of {path} before any repair "
                          f"(e.g. `sqlite3 {path} .recover`)") from exc
     click.echo(f"database        {path} (schema v{store.schema_version}, "
                f"{path.stat().st_size / 1e6:.1f} MB)")

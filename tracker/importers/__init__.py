@@ -166,7 +166,7 @@ def _read_tables(tables: list[Table], skipped: dict[str, str]) -> tuple[Recordin
             if module is sensor_logger:
                 rec, notes, dated = sensor_logger.read(tables, skipped)
             else:
-                rec, notes, dated = module.read(tables)  # type: ignore[attr-defined]
+                rec, notes, dated = module.read(tables)
             return rec, notes, source, dated
     names = ", ".join(t.name for t in tables)
     cols = [c for t in tables for c in t.columns]

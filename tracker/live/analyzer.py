@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import signal as sps
@@ -421,7 +421,7 @@ class LiveAnalyzer:
             return out
         cols = {k: frame[k].to_numpy() for k in ("t_s", "peak_m_s2", "crack_score", "kind", "possible_crack")}
         for j in range(len(frame)):
-            item = {"t_s": float(cols["t_s"][j]), "peak_m_s2": float(cols["peak_m_s2"][j]),
+            item: dict[str, Any] = {"t_s": float(cols["t_s"][j]), "peak_m_s2": float(cols["peak_m_s2"][j]),
                     "score": float(cols["crack_score"][j]), "kind": str(cols["kind"][j])}
             if bool(cols["possible_crack"][j]):
                 item["rep"] = len(self.reps) if self.in_rep else None
@@ -456,7 +456,7 @@ class LiveAnalyzer:
         found = cal.neutral_start_s is not None
         # A still run that reaches the newest samples may still grow: wait until it has
         # lasted long enough past the smoothing half-window to be trusted.
-        if found and cal.neutral_end_s is not None and now - cal.neutral_end_s < 0.3 \
+        if cal.neutral_start_s is not None and cal.neutral_end_s is not None and now - cal.neutral_end_s < 0.3 \
                 and cal.neutral_end_s - cal.neutral_start_s < cp.min_still_s:
             return []
         if not found and now - self._buf_t0 < cp.search_s:
@@ -475,7 +475,7 @@ class LiveAnalyzer:
             self._ref_t = now
             # the recording's detection level, from the angle noise while still (as offline)
             q_wb = quat_mul(qq, self._q_sb)
-            end = int(np.searchsorted(tt, cal.neutral_end_s, side="right"))
+            end = int(np.searchsorted(tt, cal.neutral_end_s, side="right")) if cal.neutral_end_s is not None else tt.size
             self._levels = rep_levels(self.params.reps, reference_noise_deg(
                 AngleSource(q_wb, body_up(q_wb), self._has_heading), (start, end), self.fs,
                 self.params.reps), has_heading=self._has_heading)
@@ -663,7 +663,7 @@ class LiveAnalyzer:
             exercise, side = self._rep_kind(data)
             events.append(LiveEvent("hold_start", data.run[2] - d, {"exercise": exercise, "side": side}))
         elif kind == "hold_end":
-            t0, t1 = data  # type: ignore[misc]
+            t0, t1 = cast(tuple[float, float], data)
             events.append(LiveEvent("hold_end", t1 - d, {"hold_s": t1 - t0}))
         elif kind == "posture_change":
             # gone too far, or never came back: not a stretch; a new reference when still

@@ -213,14 +213,14 @@ class CounterlessClock:
                 return [self._release(*self._held.pop(), 0)]
             return []  # late: hold until we know whether it was a stall or a gap
         # Suspected gap: lateness of every held entry if nothing was lost.
-        k, excess = self.next_k, []
+        k, lateness = self.next_k, []
         for r, h in self._held:
             k += len(r)
-            excess.append(self._excess(k - 1, h))
-        if excess[-1] <= self.gap_threshold_s / 2:
+            lateness.append(self._excess(k - 1, h))
+        if lateness[-1] <= self.gap_threshold_s / 2:
             return self.flush()  # arrivals caught up: a host stall, nothing lost
         if host_time_s - self._held[0][1] >= self.confirm_s or len(self._held) >= self.MAX_HELD:
-            lost = max(0, int(round(min(excess) / self.period_s)))
+            lost = max(0, int(round(min(lateness) / self.period_s)))
             held, self._held = self._held, []
             out = [self._release(held[0][0], held[0][1], lost)]
             return out + [self._release(r, h, 0) for r, h in held[1:]]

@@ -398,7 +398,8 @@ class PolarDecoder(Decoder):
 
     def _feed(self, uuid: str, data: bytes, host_time_s: float) -> SampleBatch | None:
         if uuid == CP_UUID:
-            return self._feed_cp(data)
+            self._feed_cp(data)
+            return None
         if uuid != DATA_UUID:
             raise DecodeError(f"polar: notification from unexpected characteristic {uuid}")
         if len(data) < FRAME_HEADER_LEN + 1:

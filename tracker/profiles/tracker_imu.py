@@ -835,7 +835,7 @@ class TrackerImuDecoder(Decoder):
                 # Device rebooted (clock and seq restarted): continue the session clock
                 # at the elapsed host time; sample counts in between are unknown.
                 self._stats["device_restarts"] += 1
-                step = max(dh_us, self._last_sample_us - unw_p + period)
+                step = int(round(max(dh_us, self._last_sample_us - unw_p + period)))
             t_unw = unw_p + int(round(step))
             seq_gap = (pk.seq - seq_p - 1) % 65536
             if not after_reset and not restarted and seq_gap >= 32768:

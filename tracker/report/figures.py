@@ -14,7 +14,8 @@ import math
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 # Figures are built with matplotlib.figure.Figure directly (no pyplot): no global
 # state, no GUI backend, and savefig renders with Agg / the PDF backend on demand.
@@ -38,7 +39,7 @@ from .summaries import EXERCISE_NAMES, SIDE_LETTER, exercise_label
 __all__ = ["plot_session", "plot_progress", "gaps_from_times", "ANGLE_STYLE", "EXERCISE_COLOR"]
 
 #: Trace style per angle: the two primary angles solid, lateral bend lighter.
-ANGLE_STYLE = {
+ANGLE_STYLE: dict[str, dict[str, Any]] = {
     "flexion_deg": dict(color="#1f5fa8", lw=1.5, label="flexion (+ forward, − backward)"),
     "axial_rotation_deg": dict(color="#d35400", lw=1.5, label="axial rotation (+ left, − right)"),
     "lateral_bend_deg": dict(color="#9a9a9a", lw=0.9, alpha=0.7, ls="--",
@@ -303,12 +304,13 @@ def _session_layout(nrows: int) -> tuple[Figure, list[Axes], Axes]:
     height = top + nrows * row_h + (nrows - 1) * row_gap + bottom_label + footer_h
     fig = Figure(figsize=(width, height))
 
-    def box(y_top: float, h: float, x: float = left, w: float = width - left - right) -> list[float]:
-        return [x / width, (height - y_top - h) / height, w / width, h / height]
+    def box(y_top: float, h: float, x: float = left, w: float = width - left - right
+            ) -> tuple[float, float, float, float]:
+        return (x / width, (height - y_top - h) / height, w / width, h / height)
 
     axes: list[Axes] = []
     y = top
-    for k in range(nrows):
+    for _ in range(nrows):
         axes.append(fig.add_axes(box(y, row_h), sharey=axes[0] if axes else None))
         y += row_h + row_gap
     y += bottom_label - row_gap
@@ -404,7 +406,7 @@ def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | N
                     zorder=4, clip_on=False, gid=f"refchange:{k}")
 
     # Repetition labels at the top; staggered when neighbours would overlap.
-    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
     s_per_in = (width_s + 2 * pad) / max(width_in, 1e-6)
     last_end = [-np.inf, -np.inf]
     for i, rep in in_row:
@@ -747,8 +749,8 @@ def _progress_layout(n_groups: int, caption_lines: int) -> _ProgressLayout:
               + legend_h + caption_h)
     fig = Figure(figsize=(width, height))
 
-    def box(x: float, y_top: float, w: float, h: float) -> list[float]:
-        return [x / width, (height - y_top - h) / height, w / width, h / height]
+    def box(x: float, y_top: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return (x / width, (height - y_top - h) / height, w / width, h / height)
 
     y = top_pad + pain_title
     pain_ax = fig.add_axes(box(left, y, width - left - right, pain_h))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -151,8 +152,8 @@ class _Flow:
             for j in range(cols):
                 right = table.numeric[j]
                 xx = x + widths[j] - pad / 2 if right else x + pad / 2
-                kw = dict(fontsize=size, ha="right" if right else "left",
-                          multialignment="right" if right else "left", linespacing=1.5)
+                kw: dict[str, Any] = dict(fontsize=size, ha="right" if right else "left",
+                                          multialignment="right" if right else "left", linespacing=1.5)
                 fig.text(self._fx(xx), self._fy(body_top - 0.02), "\n".join(headers[j]),
                          va="bottom", color="#333333", **kw)
                 if chunk:

@@ -134,7 +134,7 @@ def overview_table(summaries: pd.DataFrame, *, min_trend_sessions: int = 5,
     """Per exercise × side: sessions, repetitions, baseline / latest / best peak, trend,
     mean hold and possible cracks (for one session: repetitions, peak, best, hold, cracks)."""
     single = len(summaries) == 0 or summaries["session_id"].nunique() <= 1
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for exercise, side, g in _groups(summaries):
         peaks = g["peak_abs_deg_mean"].to_numpy(float)
         finite = peaks[np.isfinite(peaks)]

@@ -125,8 +125,8 @@ def quat_from_matrix(m: np.ndarray) -> np.ndarray:
     else:
         s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
         q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
-    q = quat_normalize(np.array(q))
-    return q if q[0] >= 0 else -q
+    qn = quat_normalize(np.array(q))
+    return qn if qn[0] >= 0 else -qn
 
 
 def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:

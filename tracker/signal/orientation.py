@@ -97,7 +97,7 @@ def has_gyroscope(gyr_rad_s: np.ndarray, profile: str | None = None) -> bool:
 
 
 def uniform_grid(t_s: np.ndarray, *, sampling_rate_hz: float, max_gap_fill_s: float
-                 ) -> tuple[np.ndarray, np.ndarray] | None:
+                 ) -> tuple[np.ndarray, int] | None:
     """Where to place the samples on a uniform time grid, bridging gaps.
 
     Parameters
@@ -116,7 +116,7 @@ def uniform_grid(t_s: np.ndarray, *, sampling_rate_hz: float, max_gap_fill_s: fl
         (every step is within 1.5 sample periods).
     """
     grid = _grid(np.asarray(t_s, dtype=np.float64), sampling_rate_hz, max_gap_fill_s)
-    return None if grid is None else grid[:2]
+    return None if grid is None else (grid[0], grid[1])
 
 
 def _grid(t_s: np.ndarray, sampling_rate_hz: float, max_gap_fill_s: float
@@ -289,6 +289,8 @@ def estimate_orientation(
 
     grid = _grid(t_s, sampling_rate_hz, params.max_gap_fill_s)
     n_filled = 0
+    pos: np.ndarray | None
+    gap: np.ndarray | None
     if grid is not None:
         pos, n_grid, gap = grid
         n_filled = n_grid - t_s.size

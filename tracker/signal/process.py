@@ -162,14 +162,19 @@ def _keep_reference_through_turns(changes: list[tuple[int, tuple[int, int]]], pa
     return out
 
 
+#: ``[a, b)`` piece of the session and its reference: a fixed sample range, or the
+#: repetition whose reference moves from its start to its end posture.
+_Segment = tuple[int, int, tuple[int, int] | RepEvent]
+
+
 def _segments(n: int, changes: list[tuple[int, tuple[int, int]]], events: list[RepEvent]
-              ) -> list[tuple[int, int, tuple[int, int] | RepEvent]]:
+              ) -> list[_Segment]:
     """``[a, b)`` pieces of the session with a fixed reference range, or inside a
     repetition whose reference moves (the event itself)."""
     moving = sorted((e for e in events if e.after is not None), key=lambda e: e.start)
     cuts = sorted({0, n, *(c[0] for c in changes), *(e.start for e in moving), *(e.end for e in moving)})
     starts = [c[0] for c in changes]
-    out: list[tuple[int, int, tuple[int, int] | RepEvent]] = []
+    out: list[_Segment] = []
     k = 0
     for a, b in zip(cuts[:-1], cuts[1:]):
         if b <= a or a >= n:
@@ -192,7 +197,7 @@ def _mean_quat(q: np.ndarray) -> np.ndarray:
 
 
 def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
-                   has_heading: bool, segments: list, q_wb_ref: Any) -> np.ndarray:
+                   has_heading: bool, segments: list[_Segment], q_wb_ref: Any) -> np.ndarray:
     """Angles (deg) of every sample against its reference (see :func:`_segments`).
 
     Inside a repetition the reference moves from its start posture to the posture it
@@ -213,6 +218,7 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
         for a, b, ref in segments:
             if isinstance(ref, RepEvent):
                 w = np.linspace(0.0, 1.0, ref.end - ref.start)[a - ref.start:b - ref.start, None]
+                assert ref.after is not None  # _segments: only repetitions with an end posture
                 u = (1.0 - w) * up_ref((ref.ref_start, ref.ref_end)) + w * up_ref(ref.after)
                 ang[a:b] = gravity_angles_deg(up_b[a:b], u / np.linalg.norm(u, axis=1, keepdims=True))
             else:
@@ -288,6 +294,7 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
                 # conj((1-w) qs + w qe) ⊗ q = (1-w) conj(qs) ⊗ q + w conj(qe) ⊗ q: two 4x4
                 # products; the Euler formulas do not need the result normalised
                 r0, r1 = (ref.ref_start, ref.ref_end), ref.after
+                assert r1 is not None  # _segments: only repetitions with an end posture
                 flip = not q_ref(r1) @ q_ref(r0) >= 0
                 w = (np.arange(a, b) - ref.start)[:, None] / max(1, ref.end - ref.start - 1)
                 q_rel = ((1.0 - w) * rows_matmul(mat(r0), q_ws[a:b])
@@ -316,7 +323,7 @@ def _signal_angles(q_ws: np.ndarray, q_sb: np.ndarray, up_b: np.ndarray | None,
     return ang
 
 
-def _reference_column(n: int, t: np.ndarray, segments: list, neutral: tuple[int, int]
+def _reference_column(n: int, t: np.ndarray, segments: list[_Segment], neutral: tuple[int, int]
                       ) -> pd.Categorical:
     """Per sample, the name of the reference posture its angles are measured against.
 
@@ -441,7 +448,7 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     q_wb_d = body_quat(dec.q_world_sensor, cal.q_sensor_body)
     still_d = (still_mask(dec.gyr_rad_s, dec.fs, params.calibration.still_gyr_rad_s)
                if gyr_ok else dec.rest)
-    if cal.neutral_start_s is not None:
+    if cal.neutral_start_s is not None and cal.neutral_end_s is not None:
         neutral_d = (int(np.searchsorted(dec.t_s, cal.neutral_start_s)),
                      int(np.searchsorted(dec.t_s, cal.neutral_end_s, side="right")))
     else:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -276,7 +276,7 @@ class RepFinder:
 
     def _track(self, rep: RepInProgress, i: int, t: float, x: Sequence[float],
                v: Sequence[float], raw: Sequence[float], active: bool) -> list[tuple[str, object]]:
-        p, lv = self.p, self.levels
+        p = self.p
         events: list[tuple[str, object]] = []
         b = rep.base_deg
         rep.n_steps += 1

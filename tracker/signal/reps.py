@@ -428,7 +428,7 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     raw[:, usable] = np.unwrap(np.nan_to_num(ang[:, usable]), period=360.0, axis=0)
     sm = np.zeros((n, 3))
     sm[:, usable] = lowpass(raw[:, usable], p.smooth_hz, fs)
-    vel = np.gradient(sm, axis=0) * fs
+    vel = np.asarray(np.gradient(sm, axis=0)) * fs
     w_ref = int(round(p.ref_window_s * fs))
     out: list[RepEvent] = []
     # start where the movement into this posture has settled: calm, and staying so for
@@ -456,8 +456,8 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
         events = step(i, tl[i], sml[i], vl[i], rl[i], act[i])
         for kind, f in events:
             if kind == "start":
-                starts.append(f.start_i)  # type: ignore[union-attr]
-            elif kind == "end" and f.rejected is None:  # type: ignore[union-attr]
+                starts.append(f.start_i)  # type: ignore[attr-defined]
+            elif kind == "end" and f.rejected is None:  # type: ignore[attr-defined]
                 assert isinstance(f, FoundRep)
                 found.append(f)
         if finder.settled is not None:

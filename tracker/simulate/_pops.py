@@ -308,8 +308,8 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
 
     # Pops: at the end of range of repetitions (holds), a few elsewhere.
     n_pops = min(int(rng.poisson(pops_per_minute * minutes)), len(JOINTS) * max(1, int(minutes // 20)))
-    windows = [(r.hold_start_s - 0.3, r.hold_end_s - 0.3) if r.hold_start_s is not None
-               else (r.peak_s - 0.5, r.peak_s + 0.5) for r in truth.reps]
+    windows = [(r.hold_start_s - 0.3, r.hold_end_s - 0.3)
+               if r.hold_start_s is not None and r.hold_end_s is not None else (r.peak_s - 0.5, r.peak_s + 0.5) for r in truth.reps]
     pop_times: list[float] = []
     for _ in range(n_pops * 20):
         if len(pop_times) >= n_pops:
@@ -322,7 +322,7 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
     kinds = ["tap", "tap_still", "strap_slap", "vibration"]
     n_conf = int(rng.poisson(confounders_per_minute * minutes))
     conf_plan: list[tuple[float, str]] = []
-    for i in range(n_conf * 20):
+    for _ in range(n_conf * 20):
         if len(conf_plan) >= n_conf:
             break
         kind = kinds[len(conf_plan) % len(kinds)]
@@ -337,7 +337,7 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
 
     acc = rec.acc_m_s2.copy()
     gyr = rec.gyr_rad_s.copy()
-    hi: list[tuple[float, np.ndarray, str]] = []
+    hi_rate: list[tuple[float, np.ndarray, str]] = []
 
     def add(t0: float, a_b: np.ndarray, g_b: np.ndarray, kind: str, body_fixed: bool = True) -> None:
         a_s = to_sensor.apply(a_b) if body_fixed else a_b
@@ -346,7 +346,7 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         if np.any(g_b):
             idx, val = sample_event(t, t0, to_sensor.apply(g_b), fe)
             gyr[idx] += val
-        hi.append((t0, a_b, kind))
+        hi_rate.append((t0, a_b, kind))
 
     pops: list[FamilyEvent] = []
     for tc in sorted(pop_times):
@@ -364,4 +364,4 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
     acc = np.clip(acc, -16 * _G, 16 * _G)  # the part's range
     out = Recording(t, acc, gyr, rec.mag_uT, replace(rec.meta))
     return FamilySimulation(recording=out, pops=tuple(pops), confounders=tuple(confs), front_end=fe,
-                            split=split, walking=walking, hi_rate_events=tuple(hi))
+                            split=split, walking=walking, hi_rate_events=tuple(hi_rate))
