@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from typing import Any
 
 # Figures are built with matplotlib.figure.Figure directly (no pyplot): no global
@@ -72,6 +72,12 @@ def gaps_from_times(t_s: np.ndarray) -> list[tuple[float, float]]:
     if t.size < 3:
         return []
     return find_gaps(t).spans(t)
+
+
+def _width_in(ax: Axes) -> float:
+    """Width of ``ax`` in inches (the axes of these figures sit on a Figure, not a SubFigure)."""
+    fig = ax.figure
+    return ax.get_position().width * (fig.get_figwidth() if isinstance(fig, Figure) else 1.0)
 
 
 def _merge_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -399,14 +405,13 @@ def _draw_session_row(ax: Axes, analysis: SessionAnalysis, sig: pd.DataFrame | N
             x2, y2 = _decimated(tt, np.where(edges & inside, np.nan, y), row_gaps, max_points)
             kw["lw"] = min(kw["lw"], 1.0)
             ax.plot(x2, y2, zorder=2.5, alpha=0.3, gid=f"between:{col}", **kw)
-        _posture_labels(ax, part, w0, w1, s_per_in_row=(width_s + 2 * pad) / max(
-            ax.get_position().width * ax.figure.get_figwidth(), 1e-6))
+        _posture_labels(ax, part, w0, w1, s_per_in_row=(width_s + 2 * pad) / max(_width_in(ax), 1e-6))
         for k, tc in enumerate(reference_changes_s(part, analysis.reps)):
             ax.plot([tc], [0.02], transform=top, marker="^", ms=6, color=REFERENCE_COLOR, ls="none",
                     zorder=4, clip_on=False, gid=f"refchange:{k}")
 
     # Repetition labels at the top; staggered when neighbours would overlap.
-    width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
+    width_in = _width_in(ax)
     s_per_in = (width_s + 2 * pad) / max(width_in, 1e-6)
     last_end = [-np.inf, -np.inf]
     for i, rep in in_row:

@@ -276,7 +276,7 @@ class RepFinder:
 
     def _track(self, rep: RepInProgress, i: int, t: float, x: Sequence[float],
                v: Sequence[float], raw: Sequence[float], active: bool) -> list[tuple[str, object]]:
-        p = self.p
+        p, lv = self.p, self.levels
         events: list[tuple[str, object]] = []
         b = rep.base_deg
         rep.n_steps += 1
