@@ -127,7 +127,8 @@ def run_case(name: str, mount: str, rate_hz: float, seed: int
     dt = time.perf_counter() - t0
     truth = [from_truth(r) for r in sim.truth.reps]
     found = [from_rep(r) for r in res.reps]
-    return score(truth, found, optional_below_deg=OPTIONAL_BELOW_DEG), small_score(truth, found), turn_figures(sim.truth.turns, res.signals), dt, truth
+    return (score(truth, found, optional_below_deg=OPTIONAL_BELOW_DEG), small_score(truth, found),
+            turn_figures(sim.truth.turns, res.signals), dt, truth)
 
 
 def real_figures() -> dict[str, float]:
