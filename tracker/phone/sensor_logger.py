@@ -204,9 +204,9 @@ class SensorLoggerSource:
         try:
             while not server.started:
                 if task.done():
-                    exc = task.exception()
+                    failure = task.exception()
                     raise DeviceError(f"cannot listen on {self.host}:{self.port}"
-                                      + (f" ({exc})" if exc else " (address in use or not allowed)"))
+                                      + (f" ({failure})" if failure else " (address in use or not allowed)"))
                 await asyncio.sleep(0.01)
             port = server.servers[0].sockets[0].getsockname()[1]
             shown = _lan_address() if self.host in ("0.0.0.0", "::", "") else self.host
