@@ -16,7 +16,7 @@ from rep_scoring import format_score, from_rep, from_truth, score, turn_figures
 from tracker import schema
 from tracker.routine import ExerciseSpec, Routine
 from tracker.signal.process import process_session
-from tracker.simulate import MOUNTINGS, GroundTruth, SensorModel, simulate_session
+from tracker.simulate import L45_LEVER_ARM_M, MOUNTINGS, GroundTruth, SensorModel, simulate_session
 
 G = schema.STANDARD_GRAVITY_M_S2
 
@@ -121,7 +121,8 @@ def test_truth_files_written_before_plane_and_posture_still_read() -> None:
 # ------------------------------------------------------------ analysis against truth
 def _analyse(routine: Routine, mounting: str, rate_hz: float, seed: int):  # noqa: ANN202
     sim = simulate_session(seed=seed, rate_hz=rate_hz, routine=routine,
-                           sensor=SensorModel(nominal_mounting=mounting, mounting_max_deg=15.0))
+                           sensor=SensorModel(nominal_mounting=mounting, mounting_max_deg=15.0,
+                                              lever_arm_m=L45_LEVER_ARM_M))
     res = process_session(sim.recording)
     # reps under 4° need not be found (issue 14: "down to about 4°"), as in bench_accuracy
     s = score([from_truth(r) for r in sim.truth.reps], [from_rep(r) for r in res.reps], optional_below_deg=4.0)

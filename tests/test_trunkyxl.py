@@ -36,7 +36,7 @@ from tracker.csvio import read_recording
 from tracker.routine import Routine
 from tracker.signal.process import process_session
 from tracker.signal.result import SessionAnalysis
-from tracker.simulate import SensorModel, simulate_session
+from tracker.simulate import L45_LEVER_ARM_M, SensorModel, simulate_session
 
 #: Issue 14's targets on these trials.
 ROTATION_RECALL_MIN = 0.9
@@ -167,7 +167,8 @@ def test_simulated_trunkyxl_protocol_moves_like_the_real_sensor() -> None:
     sim_peaks: dict[str, list[float]] = {k: [] for k in real_peaks}
     for seed in range(6):
         s = simulate_session(seed=seed, rate_hz=50.0, routine=Routine.trunkyxl(), cracks=False,
-                             confounders=False, sensor=SensorModel(nominal_mounting="flat_back_x_down"))
+                             confounders=False, sensor=SensorModel(nominal_mounting="flat_back_x_down",
+                                                                   lever_arm_m=L45_LEVER_ARM_M))
         for seg, moves in _SEGMENT_MOVEMENTS.items():
             reps = [r for r in s.truth.reps if r.movement in moves]
             sim[seg].append(_gyro_rms_deg_s(s.recording.t_s, s.recording.gyr_rad_s,

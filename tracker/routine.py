@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from . import schema
 from .errors import ValidationError
 
-__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG", "STANCES"]
+__all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG", "STANCES", "DESIGN_POSTURE"]
 
 #: Body positions a block can be done in (``upright`` in design.md = sitting or standing).
 STANCES = ("sitting", "standing", "supine", "all_fours")
@@ -35,6 +35,9 @@ POSTURE_OF_EXERCISE = {
     "side_bend": "sitting",
     "twist": "sitting",
 }
+
+#: The positions in design.md's posture vocabulary.
+DESIGN_POSTURE = {"sitting": "upright", "standing": "upright", "supine": "supine", "all_fours": "all_fours"}
 
 #: Largest |primary angle| the simulator produces per exercise (creep and variation
 #: included): Magee's extension 35°, rotation with the pelvis ~35°, flexion 60°, lateral
@@ -139,6 +142,17 @@ class ExerciseSpec:
     def posture(self) -> str:
         """Position the block is done in (one of :data:`STANCES`)."""
         return self.stance or POSTURE_OF_EXERCISE[self.exercise]
+
+    @property
+    def design_posture(self) -> str:
+        """The same in design.md's posture vocabulary (sitting and standing are ``upright``)."""
+        return DESIGN_POSTURE[self.posture]
+
+    def analysed_as(self, side: str | None) -> str:
+        """What the analysis calls a repetition of this block (design.md): a seated
+        ``twist`` is a ``seated_twist``, a seated ``back_bend`` a ``chair_backbend``."""
+        return schema.exercise_of(self.design_posture, schema.PLANE_OF_EXERCISE[self.exercise],
+                                  schema.peak_sign(self.exercise, side))
 
 
 def _default_exercises() -> tuple[ExerciseSpec, ...]:

@@ -101,6 +101,21 @@ PRIMARY_ANGLE = {k: e.angle for k, e in EXERCISE_INFO.items()}
 SIDED_EXERCISES = tuple(k for k, e in EXERCISE_INFO.items() if e.sided)
 
 
+#: Sign of the primary angle going into the movements that have no side (design.md:
+#: forward bend and cat arch +, extension -); sided ones follow the side.
+_PEAK_SIGN = {"chair_backbend": -1, "cat_stretch": +1, "forward_bend": +1, "back_bend": -1}
+
+
+def peak_sign(exercise: str, side: str | None) -> int:
+    """Sign of ``peak_deg`` of a repetition of ``exercise`` to ``side`` (design.md signs):
+    a left twist is positive, a right one negative; a side bend to the right positive."""
+    if exercise in _PEAK_SIGN:
+        return _PEAK_SIGN[exercise]
+    if PLANE_OF_EXERCISE[exercise] == "axial_rotation":
+        return 1 if side == "left" else -1
+    return 1 if side == "right" else -1
+
+
 def exercise_of(posture: str, plane: str, peak_deg: float) -> str:
     """design.md's exercise id of a repetition: the named stretch when posture, plane and
     direction match one, otherwise ``forward_bend``, ``back_bend``, ``side_bend`` or

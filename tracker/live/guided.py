@@ -34,20 +34,13 @@ from .analyzer import LiveEvent
 from .state import GuidedView
 
 __all__ = ["GuidedRoutine", "GuidedStep", "build_steps", "hold_targets", "exercise_label",
-           "POSITION_OF", "POSITION_HOW_TO"]
+           "POSITION_HOW_TO"]
 
 #: The calibration bend counts once the trunk tilted this far (degrees, any direction)...
 BEND_MIN_DEG = 10.0
 #: ...and came back to within this of the still posture.
 BEND_BACK_DEG = 4.0
 
-#: Where each exercise is done (the analyser's posture names).
-POSITION_OF = {
-    "chair_backbend": "upright",
-    "seated_twist": "upright",
-    "trunk_rotation": "supine",
-    "cat_stretch": "all_fours",
-}
 POSITION_HOW_TO = {
     "upright": "Sit upright on a chair, feet on the floor.",
     "supine": "Lie on your back, legs straight.",
@@ -101,7 +94,8 @@ def hold_targets(routine: Routine | None = None) -> dict[str, float]:
     routine = routine or Routine.default()
     out: dict[str, float] = {}
     for spec in routine.exercises:
-        out.setdefault(spec.exercise, float(spec.hold_s))
+        for side in spec.sides:  # keyed by the name the analyser reports
+            out.setdefault(spec.analysed_as(side), float(spec.hold_s))
     return out
 
 
@@ -118,28 +112,29 @@ def build_steps(routine: Routine | None = None, *, calibration_bend: bool = Fals
                                 position="upright"))
     position = "upright"
     for spec in routine.exercises:
-        need = POSITION_OF[spec.exercise]
+        need = spec.design_posture  # where the routine does this block (any exercise, generic too)
         if need != position:
-            steps.append(GuidedStep("position", f"Get ready: {exercise_label(spec.exercise)}",
+            steps.append(GuidedStep("position", f"Get ready: {exercise_label(spec.analysed_as(spec.sides[0]))}",
                                     POSITION_HOW_TO[need] + " Then keep still for a moment.",
-                                    exercise=spec.exercise, position=need))
+                                    exercise=spec.analysed_as(spec.sides[0]), position=need))
             position = need
         sides = list(spec.sides)
         for k, side in enumerate(sides):
+            exercise = spec.analysed_as(side)  # the name the analyser will report (design.md)
             for r in range(spec.reps_per_side):
                 hold = f" Hold for {spec.hold_s:g} s, then come back slowly." if spec.hold_s > 0 \
                     else " Then come back slowly."
                 switch = k > 0 and r == 0
-                title = (f"{exercise_label(spec.exercise, side)} — repetition {r + 1} of "
+                title = (f"{exercise_label(exercise, side)} — repetition {r + 1} of "
                          f"{spec.reps_per_side}")
-                text = ("Now the other side. " if switch else "") + _how_to(spec.exercise, side) + hold
-                steps.append(GuidedStep("rep", title, text, spec.exercise, side, r + 1,
+                text = ("Now the other side. " if switch else "") + _how_to(exercise, side) + hold
+                steps.append(GuidedStep("rep", title, text, exercise, side, r + 1,
                                         spec.reps_per_side, spec.hold_s or None, spec.rest_s,
                                         need, switch))
                 last = k == len(sides) - 1 and r == spec.reps_per_side - 1
                 if not last and spec.rest_s > 0:
                     steps.append(GuidedStep("rest", "Rest", "Rest in the start position and breathe.",
-                                            spec.exercise, side, rest_s=spec.rest_s, position=need))
+                                            exercise, side, rest_s=spec.rest_s, position=need))
     steps.append(GuidedStep("done", "Routine complete",
                             "Well done. Stand up slowly; the recording stops in a few seconds."))
     return steps

@@ -14,7 +14,7 @@ confounders.
 from ..routine import ExerciseSpec, Routine
 from ._events import HI_RATE_HZ
 from ._plot import plot_simulation
-from ._sensor import MOUNTINGS, RANDOM_MOUNTINGS, SensorModel
+from ._sensor import L45_LEVER_ARM_M, MOUNTINGS, RANDOM_MOUNTINGS, SensorModel
 from ._session import (
     CRACK_REFRACTORY_S,
     EARTH_FIELD_ENU_UT,
@@ -37,7 +37,7 @@ from ._truth import (
 __all__ = [
     "simulate_session", "Simulation", "GroundTruth", "Routine", "ExerciseSpec", "SensorModel",
     "TruthRep", "TruthCrack", "TruthConfounder", "TruthPosture", "TruthMounting", "TruthGap",
-    "TruthTurn", "MOUNTINGS", "RANDOM_MOUNTINGS",
+    "TruthTurn", "MOUNTINGS", "RANDOM_MOUNTINGS", "L45_LEVER_ARM_M",
     "ANGLE_TRUTH_COLUMNS", "JOINTS", "CRACK_REFRACTORY_S", "EARTH_FIELD_ENU_UT", "HI_RATE_HZ",
     "plot_simulation",
 ]

@@ -23,23 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .. import schema
 from ..routine import MAX_PEAK_DEG, ExerciseSpec, Routine
 
 __all__ = ["Move", "BaseSeg", "RepPlan", "Plan", "make_plan", "RAMP_SMOOTHING_S"]
 
 #: Duration of the raised-cosine acceleration / deceleration at each end of a ramp.
 RAMP_SMOOTHING_S = 0.25
-#: Channel of each exercise's primary angle and the sign of "into the stretch".
-_PRIMARY = {
-    "chair_backbend": ("f", -1.0),
-    "seated_twist": ("r", +1.0),
-    "trunk_rotation": ("r", +1.0),
-    "cat_stretch": ("f", +1.0),
-    "forward_bend": ("f", +1.0),
-    "back_bend": ("f", -1.0),
-    "side_bend": ("l", -1.0),  # left = negative lateral bend, right positive
-    "twist": ("r", +1.0),
-}
+#: Channel of each plane (the primary angle of a repetition, design.md).
+_CHANNEL_OF_PLANE = {"flexion": "f", "lateral_bend": "l", "axial_rotation": "r"}
 _CHANNEL_COLUMN = {"f": "flexion_deg", "l": "lateral_bend_deg", "r": "axial_rotation_deg"}
 _STEP_HZ_RANGE = (1.7, 1.95)
 
@@ -296,9 +288,8 @@ class _Builder:
         return x * float(np.clip(1.0 + self.r.variability * self.rng.standard_normal(), lo, hi))
 
     def rep(self, spec: ExerciseSpec, side: str | None, peak_deg: float) -> None:
-        ch, sign = _PRIMARY[spec.exercise]
-        if side == "right":
-            sign = -sign
+        ch = _CHANNEL_OF_PLANE[schema.PLANE_OF_EXERCISE[spec.exercise]]
+        sign = float(schema.peak_sign(spec.exercise, side))
         ta = RAMP_SMOOTHING_S
         amp = self._vary(peak_deg, 0.7, 1.3)
         v_out = self._vary(spec.speed_out_deg_s) * self.tempo

@@ -11,7 +11,7 @@ import numpy as np
 from .. import schema
 from ..errors import ValidationError
 
-__all__ = ["SensorModel", "MOUNTINGS", "RANDOM_MOUNTINGS"]
+__all__ = ["SensorModel", "MOUNTINGS", "RANDOM_MOUNTINGS", "L45_LEVER_ARM_M"]
 
 _G = schema.STANDARD_GRAVITY_M_S2
 
@@ -33,6 +33,9 @@ MOUNTINGS: dict[str, tuple[tuple[float, float, float], ...]] = {
     # phone sideways, screen in: x down, y left, z forward
     "phone_sideways_screen_in": ((0, 0, 1), (0, 1, 0), (-1, 0, 0)),
 }
+#: A sensor over L4/5 sits about 8 cm behind and 10 cm above the centre the lower back
+#: turns about (body frame x forward, z up), m.
+L45_LEVER_ARM_M = (-0.08, 0.0, 0.10)
 #: Drawn per session: ``any_flat`` = flat on the back in any rotation about the back's
 #: normal, face out or in; ``any`` = any orientation at all (uniform over rotations).
 RANDOM_MOUNTINGS = ("any_flat", "any")
@@ -77,12 +80,14 @@ class SensorModel:
     ``drop_prob``                     0.002                       probability a BLE packet is
                                                                   lost (bursts of ~1.5)
     ``samples_per_packet``            None                        None: rate/25, at least 1
-    ``lever_arm_m``                   (-0.08, 0, 0.10)            where the sensor sits from
+    ``lever_arm_m``                   (0, 0, 0)                   where the sensor sits from
                                                                   the centre the lower back
-                                                                  turns about, body frame, m
-                                                                  (behind and above it): adds
-                                                                  α×r + ω×(ω×r) to the
-                                                                  accelerometer
+                                                                  turns about, body frame, m:
+                                                                  adds α×r + ω×(ω×r) to the
+                                                                  accelerometer. A real L4/5
+                                                                  sensor: :data:`L45_LEVER_ARM_M`
+                                                                  (off by default: the crack
+                                                                  judge is tuned without it)
     ================================  ==========================  =========================
 
     :meth:`ideal` gives a perfect sensor (still band-limited) at the centre of rotation, for
@@ -111,7 +116,7 @@ class SensorModel:
     jitter_frac: float = 0.02
     drop_prob: float = 0.002
     samples_per_packet: int | None = None
-    lever_arm_m: tuple[float, float, float] = (-0.08, 0.0, 0.10)
+    lever_arm_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         if self.nominal_mounting not in (*MOUNTINGS, *RANDOM_MOUNTINGS):

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..routine import DESIGN_POSTURE
 
 __all__ = [
     "TruthRep", "TruthCrack", "TruthConfounder", "TruthPosture", "TruthMounting", "TruthGap",
     "GroundTruth", "ANGLE_TRUTH_COLUMNS", "TruthTurn", "DESIGN_POSTURE",
 ]
 
-#: The simulator's positions in design.md's posture vocabulary.
-DESIGN_POSTURE = {"sitting": "upright", "standing": "upright", "supine": "supine", "all_fours": "all_fours"}
+
 
 #: Columns of :attr:`GroundTruth.angles`: anatomical angles (design.md signs) and the
 #: true sensor orientation (sensor -> east-north-up world, scalar first).
