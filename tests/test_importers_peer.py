@@ -204,3 +204,9 @@ def test_polar_sdk_control_point_vectors_decode() -> None:
     # Padding only at the end: an unknown id before real settings is still an error.
     with pytest.raises(Exception, match="unknown setting id 255"):
         pl.parse_settings(bytes.fromhex("FF 01 00 00 01 34 00"))
+
+
+def test_low_rate_editor_experiment_is_imported_with_a_warning() -> None:
+    res = read_export(PEER / "phyphox/shantanu-custom/uni")
+    assert res.recording.achieved_rate_hz == pytest.approx(5.0, rel=0.01)
+    assert any("achieved rate 5.0 Hz" in w for w in res.warnings)

@@ -151,8 +151,19 @@ def read_export(*paths: Path | str, start: datetime | str | None = None) -> Impo
             notes.append("the file has no start time: the session is dated now; "
                          "pass --start ISO-TIME to give its real start")
     return ImportResult(recording=rec, source=source, files=tuple(t.name for t in tables),
-                        notes=tuple(notes), warnings=tuple(gravity_warnings(rec)),
+                        notes=tuple(notes), warnings=tuple(gravity_warnings(rec) + _rate_warnings(rec)),
                         attachments=tuple(attachments), start_source=start_source)
+
+
+#: Below this achieved rate a phone export is too coarse for holds and spikes: said.
+LOW_RATE_HZ = 20.0
+
+
+def _rate_warnings(rec: Recording) -> list[str]:
+    rate = rec.achieved_rate_hz
+    if len(rec) > 1 and rate < LOW_RATE_HZ:
+        return [f"achieved rate {rate:.1f} Hz: angles only coarse, no crack detection; record at 100 Hz"]
+    return []
 
 
 #: Format id -> module, in detection order (the most specific headers first).
