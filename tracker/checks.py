@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from .errors import ValidationError
 
-__all__ = ["check_positive", "check_range", "check_choice"]
+__all__ = ["check_positive", "check_range", "check_choice", "check_positive_arg"]
 
 
 def _fail(obj: object, name: str, rule: str) -> ValidationError:
@@ -27,11 +27,23 @@ def check_positive(obj: object, *names: str) -> None:
             raise _fail(obj, name, "a finite number > 0")
 
 
-def check_range(obj: object, name: str, low: float, high: float = math.inf) -> None:
-    """The field is a number in ``[low, high]``."""
+def check_range(obj: object, name: str, low: float, high: float = math.inf, *,
+                high_inclusive: bool = True) -> None:
+    """The field is a number in ``[low, high]`` (``[low, high)`` without ``high_inclusive``)."""
     value = getattr(obj, name)
-    if not (isinstance(value, numbers.Real) and low <= float(value) <= high):
-        raise _fail(obj, name, f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]")
+    ok = isinstance(value, numbers.Real) and low <= float(value) and (
+        float(value) <= high if high_inclusive else float(value) < high)
+    if not ok:
+        rule = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{']' if high_inclusive else ')'}"
+        raise _fail(obj, name, rule)
+
+
+def check_positive_arg(name: str, value: object) -> float:
+    """A function argument that must be a finite number > 0 (e.g. ``sampling_rate_hz``);
+    returns it as a float."""
+    if not (isinstance(value, numbers.Real) and math.isfinite(value) and float(value) > 0):
+        raise ValidationError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def check_choice(obj: object, name: str, choices: Iterable[str]) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import schema
+from .checks import check_positive_arg
 from .errors import ValidationError
 
 if TYPE_CHECKING:  # pandas is imported on use: ``import tracker`` stays light
@@ -270,9 +271,8 @@ class Recording:
         if t_s is None:
             if sampling_rate_hz is None:
                 raise ValidationError("give the sample times (t_s=) or the rate (sampling_rate_hz=)")
-            if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
-                raise ValidationError(f"sampling_rate_hz must be a finite number > 0, got {sampling_rate_hz!r}")
-            t = np.arange(acc_arr.shape[0] if acc_arr.ndim else 0) / float(sampling_rate_hz)
+            rate = check_positive_arg("sampling_rate_hz", sampling_rate_hz)
+            t = np.arange(acc_arr.shape[0] if acc_arr.ndim else 0) / rate
         else:
             t = np.asarray(t_s, dtype=np.float64)
         if meta is None:

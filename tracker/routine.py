@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from . import schema
+from .checks import check_range
 from .errors import ValidationError
 
 __all__ = ["ExerciseSpec", "Routine", "POSTURE_OF_EXERCISE", "MAX_PEAK_DEG", "STANCES", "DESIGN_POSTURE"]
@@ -119,17 +120,12 @@ class ExerciseSpec:
                 raise ValidationError(f"{self.exercise} needs sides in {schema.SIDES}, got {side!r}")
             if not sided and side is not None:
                 raise ValidationError(f"{self.exercise} has no side, got {side!r}")
-        if self.reps_per_side < 1:
-            raise ValidationError(f"reps_per_side must be >= 1, got {self.reps_per_side}")
-        if not 1.0 <= self.peak_deg <= MAX_PEAK_DEG[self.exercise]:
-            raise ValidationError(
-                f"peak_deg {self.peak_deg} of {self.exercise} is not in [1, {MAX_PEAK_DEG[self.exercise]}]"
-            )
-        for name in ("speed_out_deg_s", "speed_back_deg_s"):
-            if not 1.0 <= getattr(self, name) <= 200.0:
-                raise ValidationError(f"{name} {getattr(self, name)} is not in [1, 200] °/s")
-        if self.hold_s < 0 or self.rest_s < 0:
-            raise ValidationError("hold_s and rest_s must be >= 0")
+        check_range(self, "reps_per_side", 1)
+        check_range(self, "peak_deg", 1.0, MAX_PEAK_DEG[self.exercise])
+        check_range(self, "speed_out_deg_s", 1.0, 200.0)
+        check_range(self, "speed_back_deg_s", 1.0, 200.0)
+        check_range(self, "hold_s", 0)
+        check_range(self, "rest_s", 0)
         if self.stance is not None and self.stance not in STANCES:
             raise ValidationError(f"stance {self.stance!r} is not one of {STANCES}")
         if self.peak_deg_range is not None:
@@ -230,14 +226,11 @@ class Routine:
     def __post_init__(self) -> None:
         if not self.exercises:
             raise ValidationError("a routine needs at least one exercise")
-        if self.neutral_s < 1.0:
-            raise ValidationError(f"neutral_s {self.neutral_s} must be >= 1 s (calibration)")
-        if not 0 <= self.variability <= 0.3:
-            raise ValidationError(f"variability {self.variability} is not in [0, 0.3]")
-        if self.walk_steps < 0:
-            raise ValidationError("walk_steps must be >= 0")
-        if self.turn_deg is not None and not -360.0 <= self.turn_deg <= 360.0:
-            raise ValidationError(f"turn_deg {self.turn_deg} is not in [-360, 360]")
+        check_range(self, "neutral_s", 1.0)  # the calibration's still start
+        check_range(self, "variability", 0, 0.3)
+        check_range(self, "walk_steps", 0)
+        if self.turn_deg is not None:
+            check_range(self, "turn_deg", -360.0, 360.0)
         if self.walk_between_blocks and self.walk_steps < 2:
             raise ValidationError("walk_between_blocks needs walk_steps >= 2")
         if self.tempo_range is not None and not 0.25 <= self.tempo_range[0] <= self.tempo_range[1] <= 4.0:

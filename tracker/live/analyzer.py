@@ -43,6 +43,7 @@ from typing import Any, cast
 import numpy as np
 from scipy import signal as sps
 
+from ..checks import check_positive, check_positive_arg, check_range
 from ..errors import ValidationError
 from ..schema import PLANES, PRIMARY_ANGLE
 from ..signal._quat import quat_angle_rad, quat_conj, quat_mul, quat_rotate
@@ -119,13 +120,10 @@ class LiveParams:
     ref_steady_deg: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("posture_confirm_s", "ref_update_s", "calibrate_every_s",
-                     "fast_deg_s", "jerky_deg_s2", "jerk_window_s", "motion_lowpass_hz",
-                     "beyond_min_deg", "ref_steady_deg"):
-            if not getattr(self, name) > 0:
-                raise ValidationError(f"LiveParams.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.beyond_frac < 0:
-            raise ValidationError(f"LiveParams.beyond_frac must be >= 0, got {self.beyond_frac!r}")
+        check_positive(self, "posture_confirm_s", "ref_update_s", "calibrate_every_s", "fast_deg_s",
+                       "jerky_deg_s2", "jerk_window_s", "motion_lowpass_hz", "beyond_min_deg",
+                       "ref_steady_deg")
+        check_range(self, "beyond_frac", 0)
 
 
 def usual_limit_deg(usual_deg: float, live: LiveParams) -> float:
@@ -229,9 +227,7 @@ class LiveAnalyzer:
         q_sensor_body_nominal: np.ndarray | None = None,
         mounting_prior: MountingPrior | None = None,
     ) -> None:
-        if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
-            raise ValidationError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz}")
-        self.fs = fs = float(sampling_rate_hz)
+        self.fs = fs = check_positive_arg("sampling_rate_hz", sampling_rate_hz)
         self.params = params or AnalysisParams()
         self.live = live or LiveParams()
         self.has_gyro = has_gyro

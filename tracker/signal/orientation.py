@@ -23,6 +23,7 @@ import numpy as np
 import vqf
 from scipy import signal as sps
 
+from ..checks import check_positive_arg
 from ..errors import ValidationError
 from ..quality import find_gaps
 from ._quat import quat_from_two_vectors, quat_normalize
@@ -266,8 +267,7 @@ def estimate_orientation(
     gyr = np.ascontiguousarray(gyr_rad_s, dtype=np.float64)
     mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=np.float64)
     _check(t_s, acc, gyr, mag)
-    if not sampling_rate_hz > 0:
-        raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
+    check_positive_arg("sampling_rate_hz", sampling_rate_hz)
     notes: list[str] = []
 
     if not has_gyroscope(gyr, profile):
@@ -338,8 +338,7 @@ class OnlineOrientation:
 
     def __init__(self, sampling_rate_hz: float, params: OrientationParams | None = None, *,
                  has_gyro: bool = True, use_mag: bool = False) -> None:
-        if not sampling_rate_hz > 0:
-            raise ValidationError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz}")
+        check_positive_arg("sampling_rate_hz", sampling_rate_hz)
         self.params = params or OrientationParams()
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.has_gyro = has_gyro

@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..checks import check_positive, check_range
+from ..checks import check_positive, check_positive_arg, check_range
 from ..errors import ValidationError
 from ..quality import find_gaps
 from ..recording import validate_arrays
@@ -242,8 +242,7 @@ def _inputs(t_s: Any, acc_m_s2: Any, gyr_rad_s: Any, sampling_rate_hz: float
     for name, arr in (("acc_m_s2", acc), ("gyr_rad_s", gyr)):
         if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] != t.size:
             raise ValidationError(f"{name} must have shape ({t.size}, 3), got {arr.shape}")
-    if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
-        raise ValidationError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz}")
+    check_positive_arg("sampling_rate_hz", sampling_rate_hz)
     validate_arrays(t, acc, gyr, None)
     return t, acc, gyr
 
@@ -657,8 +656,7 @@ class SpikeStream:
     def __init__(self, sampling_rate_hz: float, *, spike_params: SpikeParams | None = None,
                  crack_params: CrackParams | None = None, lookahead_s: float = 2.5,
                  history_s: float = 8.0, step_s: float = 0.25) -> None:
-        if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
-            raise ValidationError(f"sampling_rate_hz must be a positive number, got {sampling_rate_hz}")
+        check_positive_arg("sampling_rate_hz", sampling_rate_hz)
         if not (lookahead_s >= 0 and history_s > 0):
             raise ValidationError("lookahead_s must be >= 0 and history_s > 0")
         self.sampling_rate_hz = float(sampling_rate_hz)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..checks import check_choice, check_range
 from ..errors import ValidationError
 
 __all__ = ["SensorModel", "MOUNTINGS", "RANDOM_MOUNTINGS", "L45_LEVER_ARM_M"]
@@ -119,19 +120,13 @@ class SensorModel:
     lever_arm_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
-        if self.nominal_mounting not in (*MOUNTINGS, *RANDOM_MOUNTINGS):
-            raise ValidationError(f"nominal_mounting must be one of {(*MOUNTINGS, *RANDOM_MOUNTINGS)}, "
-                                  f"got {self.nominal_mounting!r}")
-        if not 0 <= self.mounting_max_deg <= 45:
-            raise ValidationError(f"mounting_max_deg {self.mounting_max_deg} is not in [0, 45]")
-        if not 0.05 <= self.aa_cutoff_frac <= 0.5:
-            raise ValidationError(f"aa_cutoff_frac {self.aa_cutoff_frac} is not in [0.05, 0.5]")
-        if not 0 <= self.jitter_frac <= 0.1:
-            raise ValidationError(f"jitter_frac {self.jitter_frac} is not in [0, 0.1]")
-        if not 0 <= self.drop_prob < 0.5:
-            raise ValidationError(f"drop_prob {self.drop_prob} is not in [0, 0.5)")
+        check_choice(self, "nominal_mounting", (*MOUNTINGS, *RANDOM_MOUNTINGS))
+        check_range(self, "mounting_max_deg", 0, 45)
+        check_range(self, "aa_cutoff_frac", 0.05, 0.5)
+        check_range(self, "jitter_frac", 0, 0.1)
+        check_range(self, "drop_prob", 0, 0.5, high_inclusive=False)
         if len(self.lever_arm_m) != 3 or not all(abs(x) <= 0.5 for x in self.lever_arm_m):
-            raise ValidationError(f"lever_arm_m {self.lever_arm_m} must be 3 distances within ±0.5 m")
+            raise ValidationError(f"SensorModel.lever_arm_m must be 3 distances within ±0.5 m, got {self.lever_arm_m!r}")
         if self.mounting_quat_wxyz is not None:
             q = np.asarray(self.mounting_quat_wxyz, dtype=float)
             if q.shape != (4,) or not np.isclose(np.linalg.norm(q), 1.0, atol=1e-6):
