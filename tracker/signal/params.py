@@ -233,7 +233,7 @@ class RepParams:
     active_acc_m_s2: float = 0.8
     active_frac: float = 0.25
     active_lowpass_hz: float = 4.0
-    max_active_frac: float = 0.25
+    max_active_frac: float = 0.1
     walking_acc_m_s2: float = 0.5
     drift_correction: bool = True
 

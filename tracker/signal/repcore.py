@@ -124,7 +124,8 @@ class RepInProgress:
     run: tuple[int, int, float, float] | None = None  # current near-peak slow run (i0, i1, t0, t1)
     best: tuple[int, int, float, float] | None = None  # longest finished run
     holding: bool = False
-    crossed: tuple[int, float, list[float]] | None = None  # (i, t, x) where it crossed the start
+    # (i, t, x, sign, channel) where the primary angle crossed the start posture
+    crossed: tuple[int, float, list[float], float, int] | None = None
     n_steps: int = 0
     n_active: int = 0
 
@@ -164,8 +165,12 @@ class FoundRep:
 
 
 def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: float,
-          params: RepParams, levels: RepLevels, typical_deg: float = 0.0) -> str | None:
+          params: RepParams, levels: RepLevels, typical_deg: float = 0.0,
+          excursion_deg: float | None = None) -> str | None:
     """Why a candidate is not a repetition, or None when it is one.
+
+    ``excursion_deg``: how far it went from its start posture before any drift
+    correction (the return is judged against that; default ``peak_deg``).
 
     ``typical_deg``: the median size of the same kind of repetition (forward bend, back
     bend, side bend, twist) so far in this posture period (0: none yet): much smaller
@@ -180,7 +185,7 @@ def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: f
         return "too short"
     if duration_s > params.max_rep_s:
         return "too long"
-    if back_deg > params.return_frac * peak:
+    if back_deg > params.return_frac * (peak if excursion_deg is None else abs(excursion_deg)):
         return "did not return"
     if active_frac > params.max_active_frac:
         return "moving about, not stretching"
@@ -300,7 +305,10 @@ class RepFinder:
         speed = abs(v[ch])
         if not rep.holding and rep.run is None:
             rep.ramp_deg_s = max(rep.ramp_deg_s, speed)
-        near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs
+        # near the peak; during a long hold the orientation may drift (VQF takes a slowly
+        # creeping hold partly for gyroscope bias), by up to drift_rate_deg_s per second
+        drift = 0.0 if rep.run is None else p.drift_rate_deg_s * (t - rep.run[2])
+        near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs - drift
         slow = speed < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s)
         if near and slow:
             rep.run = (i, i, t, t) if rep.run is None else (rep.run[0], i, rep.run[2], t)
@@ -310,15 +318,21 @@ class RepFinder:
             rep.holding = True
             events.append(("hold_start", rep))
         # end: back near the start posture and stopped, turned away again, or another
-        # angle starts to move. Past the start posture (drift moves it a little during a
-        # long hold), the end is where the movement stops; going on beyond it by the
-        # detection level, the end is the crossing and the next repetition starts there.
+        # angle starts to move. A repetition that swings on past its start posture (by the
+        # detection level, plus what drift can do during its hold) ends at the crossing, and
+        # the next one starts there (alternating twists); else where the movement stops.
         if rep.crossed is None and sign * e < 0:
-            rep.crossed = (i, t, [float(v_) for v_ in x])
-        if rep.crossed is not None and sign * (x[ch] - rep.crossed[2][ch]) < -lv.detect_deg:
-            ci, ct, cx = rep.crossed
-            events += self._end(rep, ci, ct, cx, 0.0, False)
-            return events + self.step(i, t, x, v, raw, active)  # the next one starts at the crossing
+            rep.crossed = (i, t, [float(v_) for v_ in x], sign, ch)
+        if rep.crossed is not None:
+            ci, ct, cx, c_sign, c_ch = rep.crossed
+            # (direction as it crossed; orientation drift during a long hold, which VQF may
+            # partly take for gyroscope bias, can carry the return past the start posture
+            # by up to drift_rate_deg_s per second held)
+            held = max((r[3] - r[2] for r in (rep.best, rep.run) if r is not None), default=0.0)
+            margin = lv.detect_deg + p.drift_rate_deg_s * held
+            if c_sign * (x[c_ch] - cx[c_ch]) < -margin:
+                events += self._end(rep, ci, ct, cx, 0.0, False)
+                return events + self.step(i, t, x, v, raw, active)  # the next starts at the crossing
         if sign * e <= p.return_frac * peak_abs:
             if (speed < p.onset_rate_deg_s or sign * v[ch] > p.onset_rate_deg_s
                     or self._other_moves(rep, x, v)):
@@ -361,14 +375,18 @@ class RepFinder:
         if rep.run is not None:
             events.extend(self._close_run(rep))
         ch = rep.channel
-        peak = rep.raw_peak_deg[ch]
+        peak = excursion = rep.raw_peak_deg[ch]
+        if still and p.drift_correction and t > rep.start_s:
+            # back at rest: where it came back to vs where it started is drift, taken as
+            # linear in time (as the whole-session analysis does with its references)
+            peak -= (x[ch] - rep.base_deg[ch]) * (rep.raw_peak_s[ch] - rep.start_s) / (t - rep.start_s)
         hold = rep.best if rep.best is not None and rep.best[3] - rep.best[2] >= p.min_hold_s else None
         exercise, side = classify_rep(self.posture, ch, peak)
         dur = t - rep.start_s
         sizes = self._sizes[ch + 1 if ch else (0 if peak > 0 else 1)]
         why = judge(peak_deg=peak, duration_s=dur, back_deg=back_deg,
                     active_frac=rep.n_active / max(1, rep.n_steps), params=p, levels=self.levels,
-                    typical_deg=float(np.median(sizes)) if sizes else 0.0)
+                    typical_deg=float(np.median(sizes)) if sizes else 0.0, excursion_deg=excursion)
         if why is None:
             sizes.append(abs(peak))
         found = FoundRep(
