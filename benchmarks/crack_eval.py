@@ -17,8 +17,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracker.signal.spikes import CrackParams, detect_and_judge  # noqa: E402
+from tracker.signal import witnesses as wit  # noqa: E402
+from tracker.signal.spikes import CrackParams, Witnesses, detect_and_judge  # noqa: E402
 from tracker.simulate._pops import CONFOUNDER_KINDS, FamilySimulation, simulate_family  # noqa: E402
+from tracker.simulate._witnesses import simulate_audio, simulate_snippets  # noqa: E402
 
 MATCH_S = 0.05
 RATES = (50.0, 100.0, 200.0, 400.0)
@@ -29,10 +31,22 @@ def seeds(split: str, n: int) -> list[int]:
     return [2 * i + (0 if split == "tuning" else 1) for i in range(n)]
 
 
-def judge(sim: FamilySimulation, cp: CrackParams | None = None) -> pd.DataFrame:
+def witnesses_of(sim: FamilySimulation, which: str, seed: int) -> Witnesses | None:
+    """``which``: "" (IMU only), "snippets" (tracker-imu's kHz windows) or "audio"."""
+    if not which:
+        return None
+    if which == "snippets":
+        return Witnesses(snippets=wit.snippet_evidence(simulate_snippets(sim, seed=seed)))
+    if which == "audio":
+        return Witnesses(audio=wit.audio_transients(simulate_audio(sim, seed=seed)[0]))
+    raise ValueError(f"unknown witness {which!r}")
+
+
+def judge(sim: FamilySimulation, cp: CrackParams | None = None, witnesses: Witnesses | None = None
+          ) -> pd.DataFrame:
     r = sim.recording
     fs = r.meta.nominal_rate_hz
-    cols = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, fs, None, cp)
+    cols = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, fs, None, cp, witnesses=witnesses)
     return pd.DataFrame(cols)
 
 
@@ -93,15 +107,16 @@ class Tally:
 
 def run(split: str, rate: float, n_sessions: int, *, front_end: str | None = None,
         pop_amplitude_g: float | None = None, cp: CrackParams | None = None,
-        spikes: list[pd.DataFrame] | None = None) -> Tally:
+        spikes: list[pd.DataFrame] | None = None, witness: str = "") -> Tally:
     """Simulate ``n_sessions`` sessions of a split at one rate and tally the judgements.
 
-    ``spikes``, if given, collects every labelled spike frame (for calibration).
+    ``spikes``, if given, collects every labelled spike frame (for calibration);
+    ``witness`` adds simulated snippets or sound (see :func:`witnesses_of`).
     """
     tally = Tally()
     for seed in seeds(split, n_sessions):
         sim = simulate_family(seed, rate, split=split, front_end=front_end, pop_amplitude_g=pop_amplitude_g)
-        j = judge(sim, cp)
+        j = judge(sim, cp, witnesses_of(sim, witness, seed))
         tally.add(j, sim)
         if spikes is not None:
             spikes.append(label(j, sim).assign(rate_hz=rate, seed=seed, front_end=sim.front_end.name))

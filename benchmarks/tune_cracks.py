@@ -20,9 +20,10 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from crack_eval import MATCH_S, RATES, reliability, run, seeds
+from crack_eval import MATCH_S, RATES, reliability, run, seeds, witnesses_of
 
 from tracker.signal import spikes
+from tracker.signal import witnesses as wit
 from tracker.signal.spikes import (
     RATE_INTERACTIONS,
     SCORE_FEATURES,
@@ -30,6 +31,7 @@ from tracker.signal.spikes import (
     score_features,
 )
 from tracker.simulate import SensorModel, simulate_session
+from tracker.simulate._pops import simulate_family
 
 G = 9.80665
 
@@ -92,8 +94,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=40)
     ap.add_argument("--lam", type=float, default=3.0)
-    ap.add_argument("--classic", type=int, default=0, help="simulate_session sessions per rate")
+    ap.add_argument("--classic", type=int, default=10, help="simulate_session sessions per rate")
+    ap.add_argument("--witnesses", action="store_true", help="also fit WITNESS_WEIGHTS (after SCORE_WEIGHTS)")
+    ap.add_argument("--witnesses-only", action="store_true", help="only fit WITNESS_WEIGHTS")
     a = ap.parse_args()
+    if a.witnesses_only:
+        fit_witnesses(a.sessions // 2)
+        return
     # The features do not depend on the weights; placeholders let the detector run
     # while the feature list changes.
     spikes.SCORE_WEIGHTS = (0.0,) * (1 + len(SCORE_FEATURES) + len(RATE_INTERACTIONS))
@@ -124,7 +131,40 @@ def main() -> None:
         kept = float((d2.loc[d2["label"] == "pop", "crack_score"] >= thr).mean())
         worst = max(float((g["crack_score"] >= thr).mean()) for k, g in d2.groupby("label") if k not in ("pop", "none"))
         print(f"{thr:9.1f}  {kept:18.2f}  {worst:.3f}")
+    if a.witnesses:
+        spikes.SCORE_WEIGHTS = tuple(float(v) for v in w)
+        fit_witnesses(a.sessions // 2)
 
+
+
+def fit_witnesses(n: int) -> None:
+    """Fit WITNESS_WEIGHTS: the IMU score's log-odds as an offset, plus the witnesses'
+    evidence (sound at the spike / sound but none there / snippet high-frequency logit /
+    snippets but none there), on tuning sessions with simulated sound and snippets."""
+    from scipy.optimize import minimize
+
+    xs, zs, ys = [], [], []
+    for rate in RATES:
+        for which in ("audio", "snippets"):
+            frames: list[pd.DataFrame] = []
+            run("tuning", rate, n, spikes=frames, witness="")
+            for seed, j in zip(seeds("tuning", n), frames):
+                sim = simulate_family(seed, rate, split="tuning")
+                w = witnesses_of(sim, which, seed)
+                t = j["t_s"].to_numpy(float)
+                xs.append(wit.witness_features(t, audio=w.audio, snippets=w.snippets))
+                p = np.clip(j["crack_score"].to_numpy(float), 1e-9, 1 - 1e-9)
+                zs.append(np.log(p / (1 - p)))
+                ys.append((j["label"] == "pop").to_numpy(float))
+    x, z, y = np.vstack(xs), np.concatenate(zs), np.concatenate(ys)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        u = z + x @ w
+        p = 1.0 / (1.0 + np.exp(-np.clip(u, -50, 50)))
+        return float((np.logaddexp(0, u) - y * u).sum() + 0.5 * (w ** 2).sum()), x.T @ (p - y) + w
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    print(f"WITNESS_WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})")
 
 if __name__ == "__main__":
     main()

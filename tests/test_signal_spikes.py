@@ -333,20 +333,25 @@ def test_impulse_next_to_a_gap_and_with_jitter_is_found():
     assert abs(judged["t_s"].iloc[0] - t[i]) <= 2.0 / RATE
 
 
-def test_heavy_packet_loss_still_finds_cracks():
-    # The same session with and without 5 % lost packets and 5 % jitter: every pop found
-    # without loss is found with it (the simulator keeps the samples around each pop).
-    def found(sensor):
-        sim = simulate_session(seed=21, rate_hz=200.0, crack_amplitude_m_s2=FAMILY_POP_M_S2, sensor=sensor)
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_heavy_packet_loss_barely_changes_the_judgement(seed):
+    # The same session with and without 5 % lost packets and 5 % jitter: each pop is
+    # still a spike and its score moves by less than 0.1 (the simulator keeps the
+    # samples around each pop; the context features see the gaps).
+    def scores(sensor):
+        sim = simulate_session(seed=seed, rate_hz=200.0, crack_amplitude_m_s2=FAMILY_POP_M_S2, sensor=sensor)
         j = _judge(sim.recording, 200.0)
-        poss = j.loc[j["possible_crack"], "t_s"].to_numpy()
-        hits = [bool(poss.size) and np.min(np.abs(poss - c.t_s)) <= MATCH_S for c in sim.truth.cracks]
-        return hits, _score(j, sim.truth)["fp"]
+        t = j["t_s"].to_numpy()
+        out = []
+        for c in sim.truth.cracks:
+            near = np.abs(t - c.t_s) <= MATCH_S
+            out.append(float(j.loc[near, "crack_score"].max()) if near.any() else np.nan)
+        return np.array(out), _score(j, sim.truth)["fp"]
 
-    clean, fp_clean = found(SensorModel(mounting_max_deg=15.0))
-    lossy, fp_lossy = found(SensorModel(mounting_max_deg=15.0, drop_prob=0.05, jitter_frac=0.05))
-    assert len(clean) >= 2 and any(clean)
-    assert all(b for a, b in zip(clean, lossy) if a), (clean, lossy)
+    clean, fp_clean = scores(SensorModel(mounting_max_deg=15.0))
+    lossy, fp_lossy = scores(SensorModel(mounting_max_deg=15.0, drop_prob=0.05, jitter_frac=0.05))
+    assert clean.size >= 1 and np.all(np.isfinite(clean)) and np.all(np.isfinite(lossy))
+    assert np.max(np.abs(lossy - clean)) < 0.1, (clean, lossy)
     assert fp_lossy <= fp_clean + 1
 
 

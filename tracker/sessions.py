@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from .report.writer import ReportFiles
     from .signal.calibration import MountingPrior
     from .signal.result import SessionAnalysis
+    from .signal.witnesses import AudioTrack
     from .store import Store
 
-__all__ = ["load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report",
+__all__ = ["audio_of", "load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report",
            "calibration_step_of", "mounting_prior_of", "remember_mounting", "CALIBRATION_STEP_EVENT"]
 
 #: ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
@@ -96,15 +97,37 @@ def remember_mounting(store: Store, device: str, session_id: str, analysis: Sess
     return True
 
 
+def audio_of(store: Store, session_id: str) -> tuple[AudioTrack | None, str | None]:
+    """The session's kept microphone recording as a track, or why it cannot be used.
+
+    The first audio attachment (an import keeps e.g. Sensor Logger's Microphone.mp4),
+    assumed to start with the motion samples.
+    """
+    from .audio import AudioDecodeError, decode_audio
+
+    for name, media_type, _size in store.attachments(session_id):
+        if media_type.startswith("audio/"):
+            try:
+                return decode_audio(store.attachment_data(session_id, name), name), None
+            except AudioDecodeError as exc:
+                return None, f"sound not used for cracks: {exc}"
+    return None, None
+
+
 def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> SessionAnalysis:
     """Analyse a stored session given its calibration step and its device's remembered
     mounting (and remember the mounting it found)."""
     from .signal.process import process_session  # heavy: import on use
 
     info = store.session(session_id)
+    audio, audio_note = audio_of(store, session_id)
     analysis = process_session(store.load_recording(session_id),
                                mounting_prior=mounting_prior_of(store, info.device),
-                               calibration_step_s=calibration_step_of(store, session_id))
+                               calibration_step_s=calibration_step_of(store, session_id),
+                               audio=audio)
+    if audio_note:
+        analysis = dataclasses.replace(analysis, summary=dataclasses.replace(
+            analysis.summary, notes=(*analysis.summary.notes, audio_note)))
     if remember:
         remember_mounting(store, info.device, session_id, analysis)
     return analysis

@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,24 +38,44 @@ from .. import schema
 from ..errors import ValidationError
 from ..quality import Quality
 from ..recording import Recording
+from . import spikes as spk
+from . import witnesses as wit
 from ._quat import (
-    _left_matrix, _right_matrix, euler_yxz_from_quat, heading_tilt_from_quat, quat_conj,
-    quat_from_two_vectors, quat_mul,
+    _left_matrix,
+    _right_matrix,
+    euler_yxz_from_quat,
+    heading_tilt_from_quat,
+    quat_conj,
+    quat_from_two_vectors,
+    quat_mul,
     rows_matmul,
 )
 from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, MountingPrior, calibrate
 from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
-from . import spikes as spk
+from .repcore import peak_ok
 from .reps import (
-    POSTURES, ActivityDetector, Bout, RepEvent, activity_mask, confidence, find_reps, still_mask,
+    POSTURES,
+    ActivityDetector,
+    Bout,
+    RepEvent,
+    activity_mask,
+    confidence,
+    find_reps,
+    still_mask,
 )
 from .result import (
-    ANALYSIS_VERSION, AnglesAvailable, Crack, OrientationSummary, Rep, SessionAnalysis, Spike,
+    ANALYSIS_VERSION,
+    AnglesAvailable,
+    Crack,
+    OrientationSummary,
+    Rep,
+    SessionAnalysis,
+    Spike,
     Summary,
 )
-from .repcore import peak_ok
+from .witnesses import AudioTrack, ImpulseWindow
 
 __all__ = ["process_session", "assign_rep"]
 
@@ -85,15 +106,31 @@ def assign_rep(t_s: float, reps: list[Rep] | tuple[Rep, ...]) -> int | None:
     return None
 
 
+def _witnesses(audio: AudioTrack | None, windows: Sequence[ImpulseWindow], notes: list[str]
+               ) -> spk.Witnesses | None:
+    if audio is None and not windows:
+        return None
+    sound = None if audio is None else wit.audio_transients(audio)
+    snippets = wit.snippet_evidence(windows) if windows else None
+    if sound is not None:
+        notes.append(f"sound: {sound['t_s'].size} short broadband transients heard")
+    if snippets is not None:
+        notes.append(f"tag snippets: {snippets['t_s'].size} kHz impulse windows used")
+    return spk.Witnesses(audio=sound, snippets=snippets)
+
+
 def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: AnalysisParams,
-                       reps: list[Rep], notes: list[str], acc_norm: np.ndarray | None = None
-                       ) -> tuple[list[Spike], list[Crack]]:
+                       reps: list[Rep], notes: list[str], acc_norm: np.ndarray | None = None,
+                       witnesses: spk.Witnesses | None = None) -> tuple[list[Spike], list[Crack]]:
     # the Recording's arrays are validated: the internal path skips a second validation
     judged = spk.detect_and_judge(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, fs, params.spikes,
-                                  params.cracks, rest, acc_norm)
+                                  params.cracks, rest, acc_norm, witnesses)
     spikes: list[Spike] = []
     cracks: list[Crack] = []
     t = np.asarray(judged["t_s"], dtype=float)
+    if witnesses is not None and witnesses.audio is not None:
+        for ta in wit.audible_without_spike(witnesses.audio, t):
+            notes.append(f"audible pop at {ta:.2f} s without an IMU spike (the sensor did not see it)")
     if not t.size:
         return spikes, cracks
     peak = np.asarray(judged["peak_m_s2"], dtype=float)
@@ -381,7 +418,9 @@ def _summary(reps: list[Rep], spikes: list[Spike], cracks: list[Crack], cal: Cal
 
 def process_session(recording: Recording, *, params: AnalysisParams | None = None,
                     mounting_prior: MountingPrior | None = None,
-                    calibration_step_s: tuple[float, float] | None = None) -> SessionAnalysis:
+                    calibration_step_s: tuple[float, float] | None = None,
+                    audio: AudioTrack | None = None,
+                    impulse_windows: Sequence[ImpulseWindow] = ()) -> SessionAnalysis:
     """Analyse one recorded session.
 
     Parameters
@@ -395,6 +434,13 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     calibration_step_s : (float, float), optional
         Time window of a calibration step (still, then one gentle forward bend) in the
         recording, e.g. the one ``tracker record --guided`` starts with.
+    audio : AudioTrack, optional
+        The phone's microphone on the session's time base: a short broadband sound at
+        an IMU spike raises its crack score; one without a spike is named in the notes
+        (:mod:`tracker.signal.witnesses`).
+    impulse_windows : sequence of ImpulseWindow
+        tracker-imu's kHz snippets around impulses: their high-frequency share raises
+        or lowers the score of the spike they belong to.
 
     Returns
     -------
@@ -502,7 +548,8 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     reps = _rep_objects(events, t)
     still = dec.to_full(still_d)
     acc_norm = np.sqrt(np.einsum("ij,ij->i", rec.acc_m_s2, rec.acc_m_s2))
-    spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes, acc_norm)
+    spikes, cracks = _spikes_and_cracks(rec, fs, still, params, reps, notes, acc_norm,
+                                        _witnesses(audio, impulse_windows, notes))
 
     q = ori.quat_wxyz
     posture = dec.to_full(posture_d)

@@ -83,11 +83,12 @@ from ..errors import ValidationError
 from ..quality import find_gaps
 from ..recording import validate_arrays
 from . import _spike_features as F
+from .witnesses import apply_witnesses
 
 __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
     "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "RATE_INTERACTIONS", "SCORE_WEIGHTS",
-    "crack_probability", "score_features",
+    "crack_probability", "score_features", "Witnesses",
 ]
 
 #: Best-guess labels a judged spike can get.
@@ -454,7 +455,7 @@ def judge_cracks(
 
 def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
                      sp: SpikeParams | None, cp: CrackParams | None, rest_mask: np.ndarray | None = None,
-                     acc_norm: np.ndarray | None = None) -> Cols:
+                     acc_norm: np.ndarray | None = None, witnesses: Witnesses | None = None) -> Cols:
     """:func:`detect_spikes` + :func:`judge_cracks` on arrays already validated (a
     :class:`~tracker.recording.Recording`'s), as a dict of columns in time order.
 
@@ -466,7 +467,7 @@ def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
     order = np.argsort(out["t_s"], kind="stable")
     out = {k: v[order] for k, v in out.items()}
     rest = None if rest_mask is None else np.asarray(rest_mask, dtype=bool)[out["sample"]]
-    return _finish(_judge(out, cp, float(fs), rest), cp, None)
+    return _finish(_judge(out, cp, float(fs), rest, witnesses), cp, None)
 
 
 #: Inputs of the crack score, in order (see :func:`score_features`): each with the range
@@ -499,28 +500,28 @@ RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_rat
 #: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
 #: first after changing a feature.
 SCORE_WEIGHTS = (
-    -4.4542,  # intercept
-    0.4689,  # log_snr
-    -0.7494,  # log_peak
-    -0.0150,  # log_dv
-    -1.2082,  # log_gyr
-    -7.4662,  # impulse_fraction
-    5.9930,  # lag1_corr
-    -1.2007,  # side_ratio
-    -2.3205,  # bipolar_ratio
-    -3.1760,  # tail_ratio
-    -2.5781,  # lead_ratio
-    -0.9533,  # log_gait
-    -3.8982,  # periodicity
-    -1.3935,  # n_burst
-    2.1326,  # log_area_samples
-    -0.0779,  # impulse_fraction x log2(rate/100)
-    1.9032,  # lag1_corr x log2(rate/100)
-    -2.8119,  # side_ratio x log2(rate/100)
-    -1.7879,  # bipolar_ratio x log2(rate/100)
-    -3.1630,  # tail_ratio x log2(rate/100)
-    -0.1797,  # log_peak x log2(rate/100)
-    0.5944,  # log_area_samples x log2(rate/100)
+    -1.8927,  # intercept
+    -0.5013,  # log_snr
+    -0.3543,  # log_peak
+    0.2120,  # log_dv
+    -1.3647,  # log_gyr
+    -5.7870,  # impulse_fraction
+    5.7070,  # lag1_corr
+    -1.0502,  # side_ratio
+    -1.8115,  # bipolar_ratio
+    -3.0408,  # tail_ratio
+    -1.9188,  # lead_ratio
+    -0.9453,  # log_gait
+    -4.0564,  # periodicity
+    -1.6209,  # n_burst
+    1.4159,  # log_area_samples
+    0.1411,  # impulse_fraction x log2(rate/100)
+    2.1246,  # lag1_corr x log2(rate/100)
+    -2.5291,  # side_ratio x log2(rate/100)
+    -1.8552,  # bipolar_ratio x log2(rate/100)
+    -2.8179,  # tail_ratio x log2(rate/100)
+    -0.1259,  # log_peak x log2(rate/100)
+    0.4927,  # log_area_samples x log2(rate/100)
 )
 
 
@@ -561,13 +562,26 @@ def crack_probability(s: Cols, fs: float, weights: tuple[float, ...] | None = No
     return _logistic(w[0] + x @ w[1:])
 
 
-def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None) -> Cols:
+@dataclass(frozen=True, kw_only=True)
+class Witnesses:
+    """Evidence beyond the IMU stream (see :mod:`tracker.signal.witnesses`): sound
+    transients and kHz snippet evidence, each None when not recorded."""
+
+    audio: dict[str, np.ndarray] | None = None
+    snippets: dict[str, np.ndarray] | None = None
+
+
+def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None,
+           witnesses: Witnesses | None = None) -> Cols:
     """Scores and kinds before the refractory rule (adds to ``out`` and returns it)."""
     n = len(out["t_s"])
     fac = _factors(out, cp, rest)
     # The score ignores the rest mask: the live view has none, and batch and live must
     # give one judgement. Rest only keeps the label off "footstep".
     score = crack_probability(out, fs)
+    if witnesses is not None and n:
+        score = apply_witnesses(score, np.asarray(out["t_s"], dtype=float), audio=witnesses.audio,
+                                snippets=witnesses.snippets)
     kind = np.full(n, "possible_crack", dtype=object)
     if n:
         low = score < cp.threshold

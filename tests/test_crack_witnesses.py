@@ -1,0 +1,155 @@
+"""Better witnesses of a possible crack: sound and the tag's kHz snippets (issue 16)."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+import pytest
+
+from tracker.audio import AudioDecodeError, decode_audio
+from tracker.recording import Recording, RecordingMeta
+from tracker.sessions import analyse_session
+from tracker.signal import witnesses as wit
+from tracker.signal.process import process_session
+from tracker.signal.spikes import Witnesses, detect_and_judge
+from tracker.simulate._pops import simulate_family
+from tracker.simulate._witnesses import simulate_audio, simulate_snippets
+from tracker.store import Store
+
+FS_AUDIO = 16_000
+
+
+def _band(rng, n, lo, hi, fs=FS_AUDIO):
+    from scipy import signal
+
+    sos = signal.butter(4, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    x = signal.sosfilt(sos, rng.normal(size=n))
+    return x / np.std(x)
+
+
+def _wav_bytes(x: np.ndarray, fs: int = FS_AUDIO, channels: int = 1) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(fs)
+        y = np.repeat(x[:, None], channels, axis=1) if channels > 1 else x
+        w.writeframes((np.clip(y, -1, 1) * 32000).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def _room_with(events: list[tuple[float, float, tuple[float, float], float]], seconds: float = 10.0,
+               seed: int = 0) -> np.ndarray:
+    """Room noise plus (t_s, duration_s, band_hz, snr_db) bursts, scaled into -1..1."""
+    rng = np.random.default_rng(seed)
+    x = 0.01 * rng.normal(size=int(seconds * FS_AUDIO))
+    for t0, dur, band, snr_db in events:
+        n = int(dur * FS_AUDIO)
+        env = np.exp(-np.arange(n) / (0.3 * n))
+        i = int(t0 * FS_AUDIO)
+        x[i:i + n] += 0.01 * 10 ** (snr_db / 20) * env * _band(rng, n, *band)
+    return x
+
+
+def test_short_broadband_sound_is_found_and_thuds_and_clicks_are_not():
+    # Dunning 2013: an audible pop lasts ~5-6 ms with energy from 0.1 to 10 kHz.
+    x = _room_with([(3.2, 0.0055, (100.0, 7000.0), 25.0),   # pop
+                    (5.0, 0.040, (50.0, 600.0), 25.0),      # strap slap / footstep thud
+                    (7.0, 0.0006, (100.0, 7000.0), 25.0)])  # a click of the phone itself
+    track = decode_audio(_wav_bytes(x, channels=2), "Microphone.wav")
+    assert track.rate_hz == FS_AUDIO and track.samples.ndim == 1
+    found = wit.audio_transients(track)
+    assert found["t_s"].size == 1
+    assert found["t_s"][0] == pytest.approx(3.2, abs=0.006)
+    assert 0.002 <= found["duration_s"][0] <= 0.015
+
+
+def test_bad_audio_is_named():
+    with pytest.raises(AudioDecodeError, match="Microphone.wav"):
+        decode_audio(b"RIFF not really", "Microphone.wav")
+    with pytest.raises(AudioDecodeError, match="Microphone.mp4"):
+        decode_audio(b"\x00" * 64, "Microphone.mp4")
+
+
+@pytest.fixture(scope="module")
+def family():
+    sim = simulate_family(7, 100.0, split="held_out", minutes=3.0)
+    r = sim.recording
+    base = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, 100.0, None, None)
+    return sim, base
+
+
+def _at(cols, t_s):
+    d = np.abs(cols["t_s"] - t_s)
+    return int(np.argmin(d)) if d.size and d.min() <= 0.05 else None
+
+
+def test_sound_at_a_spike_raises_its_score_and_the_rest_is_unchanged_in_order(family):
+    sim, base = family
+    audio, heard = simulate_audio(sim, seed=7)
+    r = sim.recording
+    w = Witnesses(audio=wit.audio_transients(audio))
+    withs = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, 100.0, None, None, witnesses=w)
+    assert heard
+    raised = [(_at(base, t), _at(withs, t)) for t in heard]
+    raised = [(i, j) for i, j in raised if i is not None]
+    assert raised, "no heard pop was an IMU spike"
+    for i, j in raised:
+        assert withs["crack_score"][j] > base["crack_score"][i]
+    # confounders heard as thuds or knocks are not raised
+    for c in sim.confounders:
+        i, j = _at(base, c.t_s), _at(withs, c.t_s)
+        if i is not None and c.kind in ("tap", "tap_still", "strap_slap"):
+            assert withs["crack_score"][j] <= base["crack_score"][i] + 1e-9
+
+
+def test_snippets_tell_pops_from_knocks_and_slaps(family):
+    sim, base = family
+    windows = simulate_snippets(sim, seed=7)
+    ev = wit.snippet_evidence(windows)
+    share = {}
+    for e in [*sim.pops, *sim.confounders]:
+        d = np.abs(ev["t_s"] - e.t_s)
+        if d.size and d.min() <= 0.05:
+            share.setdefault(e.kind, []).append(float(ev["hf_share"][int(np.argmin(d))]))
+    assert share.get("pop") and share.get("strap_slap") and share.get("tap")
+    assert min(share["pop"]) > max(share["tap"] + share["tap_still"] + share["strap_slap"])
+    r = sim.recording
+    withs = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, 100.0, None, None,
+                             witnesses=Witnesses(snippets=ev))
+    for c in sim.confounders:
+        i, j = _at(base, c.t_s), _at(withs, c.t_s)
+        if i is not None and c.kind == "strap_slap":
+            assert withs["crack_score"][j] < base["crack_score"][i]
+
+
+def _quiet_recording(seconds: float = 20.0, rate: float = 100.0) -> Recording:
+    rng = np.random.default_rng(1)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    acc = np.tile([0.0, 0.0, 9.81], (n, 1)) + rng.normal(0, 0.02, (n, 3))
+    gyr = rng.normal(0, 0.002, (n, 3))
+    return Recording(t, acc, gyr, None, RecordingMeta(device="test", profile="csv", nominal_rate_hz=rate))
+
+
+def test_an_audible_pop_without_a_spike_is_reported():
+    rec = _quiet_recording()
+    track = decode_audio(_wav_bytes(_room_with([(12.34, 0.0055, (100.0, 7000.0), 25.0)], 20.0)), "m.wav")
+    res = process_session(rec, audio=track)
+    assert res.cracks == ()
+    assert any("audible pop at 12.34 s without an IMU spike" in n for n in res.summary.notes)
+
+
+def test_stored_microphone_file_is_used_by_the_analysis(tmp_path):
+    rec = _quiet_recording()
+    wav = _wav_bytes(_room_with([(8.0, 0.0055, (100.0, 7000.0), 25.0)], 20.0))
+    with Store.open(tmp_path) as store:
+        sid = store.import_recording(rec, attachments=[("Microphone.wav", "audio/wav", wav)])
+        res = analyse_session(store, sid, save=False)
+        sid2 = store.import_recording(rec, attachments=[("Microphone.mp4", "audio/mp4", b"\x00" * 64)])
+        res2 = analyse_session(store, sid2, save=False)
+    assert any("audible pop at 8.00 s" in n for n in res.summary.notes)
+    # an undecodable file never stops the analysis: it says why the sound was not used
+    assert any(n.startswith("sound not used for cracks: Microphone.mp4") for n in res2.summary.notes)
