@@ -30,6 +30,8 @@ def _imported(module: str) -> set[str]:
     # reports and exports take data, never the store
     ("tracker.report", ("tracker.store", "sqlite3", "bleak", "tracker.ble")),
     ("tracker.export", ("tracker.store", "sqlite3", "bleak", "tracker.ble")),
+    # the web page's data is the live state rendered: no store, no BLE, no web stack
+    ("tracker.web.frame", ("tracker.store", "sqlite3", "bleak", "tracker.ble", "starlette", "uvicorn")),
 ])
 def test_layer_imports_nothing_to_its_right(module: str, forbidden: tuple[str, ...]) -> None:
     mods = _imported(module)

@@ -173,3 +173,49 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
     kinds = [c["kind"] for c in debug["cues"]]
     assert {"hold_start", "count", "hold_end", "step"} <= set(kinds)
     store.close()
+
+
+# ------------------------------------------------------------------------ CLI
+def test_record_web_prints_its_address_and_refuses_bad_binds(data_dir):
+    pytest.importorskip("bumble")
+    import socket
+
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    def record(*args: str):
+        return CliRunner().invoke(cli, ["record", "--virtual", "--speed", "10", "--seconds", "3", "--no-prompt",
+                                        *args])
+
+    result = record("--web", "0", "--quiet")
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("web view: ")]
+    assert line.startswith("web view: http://127.0.0.1:") and "/?token=" in line
+    assert len(line.split("token=")[1]) >= 22  # >= 128 random bits
+    assert "this computer only" in result.output
+    bad = record("--web", "localhost:99999")
+    assert bad.exit_code == 2 and "the port must be 0–65535" in bad.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        taken = record("--web", str(port))
+    assert taken.exit_code == 1 and f"cannot serve the web view on 127.0.0.1:{port}" in taken.output
+    with Store.open(data_dir) as store:
+        assert len(store.sessions()) == 1  # the refused run recorded nothing
+
+
+def test_the_qr_code_draws_the_address_module_by_module():
+    qrcode = pytest.importorskip("qrcode")
+    from tracker.web import terminal_qr
+
+    url = "http://192.168.1.20:8765/?token=abcdefghijklmnopqrstuv"
+    lines = terminal_qr(url, color=False).splitlines()
+    upper = {" ": False, "▀": True, "▄": False, "█": True}  # light module in the upper half
+    lower = {" ": False, "▀": False, "▄": True, "█": True}
+    light = [row for ln in lines for row in ([upper[c] for c in ln], [lower[c] for c in ln])]
+    ref = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    ref.add_data(url)
+    expected = [[not dark for dark in row] for row in ref.get_matrix()]
+    assert light[:len(expected)] == expected  # dark modules are the terminal's background

@@ -25,6 +25,7 @@ something waits until the sensor has seen it. ``skip()`` moves on by hand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -193,7 +194,7 @@ class GuidedRoutine:
                     waiting, instruction = "return", "Good — now come back slowly to the start position."
                 elif self._hold_s is not None:
                     waiting, countdown = "hold", max(0.0, st.hold_s - held)
-                    instruction = f"Hold it… {countdown:.0f} s to go. Breathe, keep it gentle."
+                    instruction = f"Hold it… {math.ceil(countdown - 1e-9)} s to go. Breathe, keep it gentle."
                 else:
                     waiting = "hold"
                     instruction = f"Go gently into the stretch and hold it there for {st.hold_s:g} s."

@@ -299,7 +299,7 @@ def render_state(state: LiveState, width: int = 100) -> Text:
         for part in textwrap.wrap(g.instruction, width):
             lines.append(Text(part, style="bold"))
         if g.countdown_s is not None and recording:
-            lines.append(Text(f"{g.countdown_s:.0f} s left", style="cyan"))
+            lines.append(Text(f"{math.ceil(g.countdown_s - 1e-9)} s left", style="cyan"))
         if g.note:
             lines.extend(Text(part, style="yellow") for part in textwrap.wrap(g.note, width))
         if recording:

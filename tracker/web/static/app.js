@@ -184,7 +184,7 @@
     } else {
       t.dataset.kind = f.step && f.step.done ? "done" : "none";
       text("timer-label", f.step && f.step.done ? "Done" : " ");
-      text("timer-value", f.step && f.step.done ? "✓" : "–");
+      text("timer-value", f.step && f.step.done ? "✓" : "");
       text("timer-unit", "");
       $("timer-fill").style.width = "0%";
     }
