@@ -129,6 +129,12 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
             page.on("request", lambda r: requests.append(r.url))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            base = f"http://127.0.0.1:{web.port}/"
+            refused = await chrome.new_page()
+            assert (await refused.goto(base)).status == 403  # the browser, without the token
+            assert (await refused.request.get(base + "events")).status == 403
+            assert (await refused.goto(web.url.replace(web.token, web.token[::-1]))).status == 403
+            await refused.close()
             await page.goto(web.url)
             person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=2.0)
             rec = asyncio.ensure_future(record_virtual(store, person.first, rate_hz=100.0, speed=2.0,
@@ -146,7 +152,6 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
         await chrome.close()
     sid = run.result.session_id
     # everything the page loaded came from tracker, with the token; no script error, no CSP violation
-    base = f"http://127.0.0.1:{web.port}/"
     assert requests and all(u.startswith(base) and f"token={web.token}" in u for u in requests), requests
     assert not errors, errors
     # what the page showed, frame by frame: (step title, timer kind, timer text, primary angle)
@@ -172,6 +177,7 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
     assert debug["frames"] >= 10 * 5
     kinds = [c["kind"] for c in debug["cues"]]
     assert {"hold_start", "count", "hold_end", "step"} <= set(kinds)
+    assert all(c["sound"] for c in debug["cues"]) and debug["audio"] == "running"  # sound on by default
     store.close()
 
 

@@ -343,7 +343,8 @@
       const f = JSON.parse(ev.data);
       draw(f);
       debug.frames += 1;
-      if (debug.shown.length < 20000) {
+      debug.audio = audio ? audio.state : "none";
+    if (debug.shown.length < 20000) {
         // when each frame was on the page, and what it showed (tests, benchmark)
         debug.shown.push([performance.timeOrigin + performance.now(), f.t_s, f.sent_ms, f.frame]);
         debug.dom.push([$("step-title").textContent, $("timer").dataset.kind, $("timer-value").textContent,
