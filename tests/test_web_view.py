@@ -148,6 +148,8 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
             await page.click("#pain-scale button[data-score='1']")  # the recording stops soon after
             run = await rec
         await page.wait_for_function("() => window.trackerDebug.ended")
+        with pytest.raises(urllib.error.URLError):  # the server lived as long as the recording
+            await asyncio.to_thread(_get, web.url)
         debug = await page.evaluate("window.trackerDebug")
         await chrome.close()
     sid = run.result.session_id
