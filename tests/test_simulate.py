@@ -430,10 +430,11 @@ def test_cli_routine_and_mounting(tmp_path) -> None:
     out, truth = tmp_path / "s.csv", tmp_path / "t.json"
     res = CliRunner().invoke(simulate, ["--out", str(out), "--truth", str(truth), "--rate", "25",
                                         "--routine", "trunkyxl", "--mounting", "flat_back_x_down",
-                                        "--ideal", "--no-angles"])
+                                        "--ideal", "--no-angles", "--lever-arm"])
     assert res.exit_code == 0, res.output
     t = GroundTruth.from_json(json.loads(truth.read_text()))
     assert len(t.reps) == 18 and t.mounting.nominal == "flat_back_x_down"
+    assert t.params["sensor"]["lever_arm_m"] == [-0.08, 0.0, 0.10]
     first = pd.read_csv(out).iloc[0]
     assert first["acc_x_m_s2"] == pytest.approx(-schema.STANDARD_GRAVITY_M_S2, abs=0.05)  # x down the spine
     bad = CliRunner().invoke(simulate, ["--out", str(out), "--mounting", "belt_clip"])

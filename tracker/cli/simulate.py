@@ -33,6 +33,9 @@ __all__ = ["simulate"]
 @click.option("--mag/--no-mag", default=False, show_default=True, help="Include a magnetometer.")
 @click.option("--mounting-deg", type=click.FloatRange(0, 45), default=10.0, show_default=True,
               help="Largest sensor-vs-body misalignment (random axis).")
+@click.option("--lever-arm", is_flag=True,
+              help="Sensor 8 cm behind and 10 cm above the centre the lower back turns about, as a real "
+                   "L4/5 sensor (its accelerometer then feels the bends' own acceleration).")
 @click.option("--flat-back", is_flag=True, help="Tag worn flat on the back (sensor x right, y up, z out); "
                                              "same as --mounting flat_back.")
 @click.option("--cracks", "n_cracks", type=click.IntRange(0, 100), default=None,
@@ -46,7 +49,7 @@ __all__ = ["simulate"]
               help="Also save a PNG of angles and |acc| with the truth events marked.")
 def simulate(out_path: Path, truth_path: Path | None, rate_hz: float, seed: int, minutes: float | None,
              short: bool, routine_name: str | None, mounting_name: str | None, mag: bool,
-             mounting_deg: float, flat_back: bool, n_cracks: int | None,
+             mounting_deg: float, lever_arm: bool, flat_back: bool, n_cracks: int | None,
              confounders: bool, ideal: bool, with_angles: bool, plot_path: Path | None) -> None:
     """Simulate a stretching session as a lower-back IMU records it, with ground truth.
 
@@ -54,7 +57,7 @@ def simulate(out_path: Path, truth_path: Path | None, rate_hz: float, seed: int,
     """
     from ..csvio import write_raw_csv
     from ..routine import Routine
-    from ..simulate import MOUNTINGS, RANDOM_MOUNTINGS, SensorModel, simulate_session
+    from ..simulate import L45_LEVER_ARM_M, MOUNTINGS, RANDOM_MOUNTINGS, SensorModel, simulate_session
 
     if short and routine_name not in (None, "short"):
         raise click.UsageError(f"--short and --routine {routine_name} contradict each other")
@@ -67,7 +70,8 @@ def simulate(out_path: Path, truth_path: Path | None, rate_hz: float, seed: int,
     routine = {"default": Routine.default, "short": Routine.short, "trunkyxl": Routine.trunkyxl,
                "varied": Routine.varied}[routine_name or ("short" if short else "default")]
     sensor = SensorModel.ideal() if ideal else SensorModel()
-    sensor = dataclasses.replace(sensor, mounting_max_deg=mounting_deg, nominal_mounting=mounting)
+    sensor = dataclasses.replace(sensor, mounting_max_deg=mounting_deg, nominal_mounting=mounting,
+                                 lever_arm_m=L45_LEVER_ARM_M if lever_arm else (0.0, 0.0, 0.0))
     # an explicit routine is kept whole; --minutes alone picks and stretches the default one
     chosen = None if routine_name is None and not short else routine()
     sim = simulate_session(
