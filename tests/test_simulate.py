@@ -434,7 +434,7 @@ def test_cli_routine_and_mounting(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     t = GroundTruth.from_json(json.loads(truth.read_text()))
     assert len(t.reps) == 18 and t.mounting.nominal == "flat_back_x_down"
-    assert t.params["sensor"]["lever_arm_m"] == [-0.08, 0.0, 0.10]
+    assert t.params["sensor"]["lever_arm_m"] == [-0.11, 0.0, 0.11]
     first = pd.read_csv(out).iloc[0]
     assert first["acc_x_m_s2"] == pytest.approx(-schema.STANDARD_GRAVITY_M_S2, abs=0.05)  # x down the spine
     bad = CliRunner().invoke(simulate, ["--out", str(out), "--mounting", "belt_clip"])

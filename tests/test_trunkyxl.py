@@ -187,3 +187,48 @@ def test_simulated_trunkyxl_protocol_moves_like_the_real_sensor() -> None:
         r, m = float(np.median(peaks)), float(np.median(sim_peaks[kind]))
         print(f"{kind}: median peak real {r:.1f} deg, simulated {m:.1f} deg")
         assert 0.6 <= m / r <= 1.4, (kind, r, m)
+
+
+def _lever_arm_sensor_m(rec, res) -> np.ndarray:  # noqa: ANN001
+    """Least-squares sensor offset r (sensor frame, m) from the centre of rotation: the
+    accelerometer minus gravity (from the analysed orientation) against α×r + ω×(ω×r),
+    over the samples with clear angular acceleration (5 Hz low-passed)."""
+    from scipy.signal import butter, sosfiltfilt
+    from scipy.spatial.transform import Rotation
+
+    fs = float(np.median(1.0 / np.diff(rec.t_s)))
+    sos = butter(2, 5.0, fs=fs, output="sos")
+    w = sosfiltfilt(sos, rec.gyr_rad_s, axis=0)
+    acc = sosfiltfilt(sos, rec.acc_m_s2, axis=0)
+    alpha = np.gradient(w, rec.t_s, axis=0)
+    q = res.signals[["q_x", "q_y", "q_z", "q_w"]].to_numpy()
+    gravity = Rotation.from_quat(q).inv().apply([0.0, 0.0, 9.80665])
+
+    def skew(v: np.ndarray) -> np.ndarray:
+        x, y, z = v.T
+        o = np.zeros_like(x)
+        return np.stack([np.stack([o, -z, y], -1), np.stack([z, o, -x], -1), np.stack([-y, x, o], -1)], -2)
+
+    A = skew(alpha) + skew(w) @ skew(w)
+    m = np.linalg.norm(alpha, axis=1) > 0.5
+    r, *_ = np.linalg.lstsq(A[m].reshape(-1, 3), (acc - gravity)[m].reshape(-1), rcond=None)
+    return r
+
+
+def test_the_real_sensor_sits_off_the_centre_of_rotation_as_the_simulator_puts_it(trials: list[Trial]) -> None:
+    """The lever arm the simulator uses (L45_LEVER_ARM_M, and bench_accuracy's 4-12 cm
+    behind / 5-15 cm above) is what the real L4/5 sensor shows; the estimator recovers a
+    known simulated lever arm."""
+    to_body = np.array([[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])  # x down, y right, z out
+    real = np.array([to_body @ _lever_arm_sensor_m(read_recording(TRUNKYXL_DIR / f"{t.name}__full__l45.csv"),
+                                                   t.analysis) for t in trials])
+    med = np.median(real, axis=0)
+    print(f"\nlever arm, body frame (m): real median {med.round(3)}, per trial x {real[:, 0].round(2)}, "
+          f"z {real[:, 2].round(2)}; simulator {L45_LEVER_ARM_M}")
+    assert np.all(real[:, 0] < -0.03) and np.all(real[:, 2] > 0.03)  # behind and above, every trial
+    assert abs(med[0] - L45_LEVER_ARM_M[0]) < 0.04 and abs(med[2] - L45_LEVER_ARM_M[2]) < 0.04
+    assert abs(med[1]) < 0.03
+    sim = simulate_session(seed=3, rate_hz=50.0, routine=Routine.trunkyxl(), cracks=False, confounders=False,
+                           sensor=SensorModel(nominal_mounting="flat_back_x_down", lever_arm_m=L45_LEVER_ARM_M))
+    got = to_body @ _lever_arm_sensor_m(sim.recording, process_session(sim.recording))
+    np.testing.assert_allclose(got, L45_LEVER_ARM_M, atol=0.03)

@@ -34,7 +34,7 @@ __all__ = ["simulate"]
 @click.option("--mounting-deg", type=click.FloatRange(0, 45), default=10.0, show_default=True,
               help="Largest sensor-vs-body misalignment (random axis).")
 @click.option("--lever-arm", is_flag=True,
-              help="Sensor 8 cm behind and 10 cm above the centre the lower back turns about, as a real "
+              help="Sensor 11 cm behind and 11 cm above the centre the lower back turns about, as a real "
                    "L4/5 sensor (its accelerometer then feels the bends' own acceleration).")
 @click.option("--flat-back", is_flag=True, help="Tag worn flat on the back (sensor x right, y up, z out); "
                                              "same as --mounting flat_back.")

@@ -34,9 +34,11 @@ MOUNTINGS: dict[str, tuple[tuple[float, float, float], ...]] = {
     # phone sideways, screen in: x down, y left, z forward
     "phone_sideways_screen_in": ((0, 0, 1), (0, 1, 0), (-1, 0, 0)),
 }
-#: A sensor over L4/5 sits about 8 cm behind and 10 cm above the centre the lower back
-#: turns about (body frame x forward, z up), m.
-L45_LEVER_ARM_M = (-0.08, 0.0, 0.10)
+#: A sensor over L4/5 sits about 11 cm behind and 11 cm above the centre the lower back
+#: turns about (body frame x forward, z up), m: the median of the 12 TrunkyXL trials
+#: (accelerometer minus gravity fitted to α×r + ω×(ω×r); per person 6–17 cm behind,
+#: 7–18 cm above; tests/test_trunkyxl.py).
+L45_LEVER_ARM_M = (-0.11, 0.0, 0.11)
 #: Drawn per session: ``any_flat`` = flat on the back in any rotation about the back's
 #: normal, face out or in; ``any`` = any orientation at all (uniform over rotations).
 RANDOM_MOUNTINGS = ("any_flat", "any")
