@@ -277,8 +277,81 @@ def test_export_then_import_keeps_every_sample_and_the_start(tmp_path: Path) -> 
     np.testing.assert_allclose(back.t_s, rec.t_s, atol=5e-7)
 
 
-def test_missing_sensor_messages_say_what_to_export(tmp_path: Path) -> None:
-    _sensor_logger(tmp_path / "x", platform="android", standardised=False)
-    (tmp_path / "x" / "Gyroscope.csv").unlink()
-    with pytest.raises(ImportFormatError, match=r"no gyroscope.*Record again with Gyroscope"):
+def test_without_gyroscope_an_accelerometer_only_session_without_gravity_a_refusal(tmp_path: Path) -> None:
+    from tracker.schema import NO_GYRO_NOTE
+
+    acc, _ = _sensor_logger(tmp_path / "x", platform="android", standardised=False)
+    gyro = tmp_path / "x" / "Gyroscope.csv"
+    good = gyro.read_text()
+    gyro.write_text(good.replace("\n", "\n1,2,3,4,5,6,7\n", 1))  # recorded but unreadable: an error
+    with pytest.raises(ImportFormatError, match="Gyroscope.csv"):
         read_export(tmp_path / "x")
+    for empty in (b"", good.split("\n", 1)[0].encode() + b"\n"):  # not recorded: accelerometer only
+        gyro.write_bytes(empty)
+        res = read_export(tmp_path / "x")
+        np.testing.assert_allclose(res.recording.acc_m_s2, acc, atol=1e-9)
+        assert not res.recording.has_gyro and any(n.startswith(NO_GYRO_NOTE) for n in res.notes)
+    gyro.unlink()
+    (tmp_path / "x" / "Gravity.csv").unlink()  # linear acceleration alone: nothing to measure angles by
+    with pytest.raises(ImportFormatError, match=r"gravity removed.*Record with Gravity"):
+        read_export(tmp_path / "x")
+    t, grav, user, _ = _truth()  # Physics Toolbox: the G-Force Meter alone
+    rows = [f"{ti:.3f},{a[0]:.6f},{a[1]:.6f},{a[2]:.6f}" for ti, a in zip(t, (grav + user) / G)]
+    (tmp_path / "g.csv").write_text("time,gFx,gFy,gFz\n" + "\n".join(rows) + "\n")
+    res = read_export(tmp_path / "g.csv")
+    assert len(res.recording) == len(t) and not res.recording.has_gyro
+    assert any(n.startswith(NO_GYRO_NOTE) and "Multi Record" in n for n in res.notes)
+    (tmp_path / "w.csv").write_text("time,wx,wy,wz\n0,0,0,0\n0.01,0,0,0\n")
+    with pytest.raises(ImportFormatError, match=r"without g-force"):
+        read_export(tmp_path / "w.csv")
+
+
+def test_accelerometer_only_export_import_store_analyze_export(tmp_path: Path) -> None:
+    """A simulated session from a phone without gyroscope (Sensor Logger, Android, Total
+    Acceleration only) goes through the CLI as a Polar H10 session would: back-bend, lying
+    trunk rotations and cat stretch found, seated twists unseen (NaN, not 0), nothing lost."""
+    import json
+
+    import pandas as pd
+
+    from tracker.schema import NO_GYRO_NOTE
+    from tracker.simulate import simulate_session
+
+    sim = simulate_session(seed=2, rate_hz=100.0, minutes=1.5)
+    rec = sim.recording
+    folder = tmp_path / "2024-05-01_07-30-12"
+    folder.mkdir()
+    _sl_csv(folder / "TotalAcceleration.csv", T0_NS + np.round(rec.t_s * 1e9).astype(np.int64), rec.acc_m_s2)
+    (folder / "Metadata.csv").write_text("version,device name,recording epoch time,platform,appVersion\n"
+                                         f"3,Pixel 8,{T0_NS // 1_000_000},android,1.40.0\n")
+    home, out = tmp_path / "home", tmp_path / "out"
+
+    def run(*args: str) -> str:
+        r = CliRunner().invoke(cli, [*args, "--data-dir", str(home)])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert "Pixel 8, accelerometer only, started 2024-05-01 07:30:12 UTC" in run("import", str(folder))
+    with Store.open(home) as store:
+        sid = store.resolve("latest")
+        stored = store.load_recording(sid)
+    assert len(stored) == len(rec) and not stored.gyr_rad_s.any()
+    np.testing.assert_allclose(stored.acc_m_s2, rec.acc_m_s2, rtol=1e-12)
+    ana = json.loads(run("analyze", sid, "--json"))
+    assert ana["summary"]["angles_available"]["axial_rotation"] is False
+    truth = [t for t in sim.truth.reps if t.exercise != "seated_twist"]
+    assert len(truth) < len(sim.truth.reps)  # the routine has seated twists
+    assert [r["exercise"] for r in ana["reps"]] == [t.exercise for t in truth]
+    for r, t in zip(ana["reps"], truth):
+        assert r["start_s"] <= t.peak_s <= r["end_s"]
+    assert NO_GYRO_NOTE in run("show", sid)
+    run("export", sid, "--what", "raw,angles", "--out", str(out))
+    angles = pd.read_csv(out / f"{sid}_angles.csv")
+    twists = [t for t in sim.truth.reps if t.exercise in ("seated_twist", "trunk_rotation")]
+    assert {t.exercise for t in twists} == {"seated_twist", "trunk_rotation"}
+    for t in twists:  # a seated twist's axial rotation is unseen (not 0), a lying one measured
+        k = int(np.searchsorted(angles["t_s"], t.peak_s))
+        assert np.isnan(angles["axial_rotation_deg"][k]) == (t.exercise == "seated_twist")
+    back = read_export(out / f"{sid}_raw.csv")
+    assert len(back.recording) == len(rec) and back.recording.meta.started_at == stored.meta.started_at
+    assert not back.recording.has_gyro and NO_GYRO_NOTE in back.notes

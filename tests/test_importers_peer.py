@@ -122,17 +122,71 @@ def test_old_schema_clock_mismatch_is_said() -> None:
     assert any("do not match Metadata's local recording time" in n for n in res.notes)
 
 
+def _acc_only_expected(rel: str) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock times (s since the epoch) and specific force (m/s²) as each app documents them."""
+    path = PEER / rel
+    if rel.endswith("2022-09-09_13-14-55.zip"):  # iOS, no standardisation (Metadata): negated
+        acc_t, user = _xyz(*_rows(path, "Accelerometer.csv"))
+        grav_t, grav = _xyz(*_rows(path, "Gravity.csv"))
+        assert np.array_equal(acc_t, grav_t)
+        return acc_t, -(user + grav)
+    if rel.endswith("2023-11-24_07-25-54.zip"):  # Android: TotalAcceleration as written
+        return _xyz(*_rows(path, "TotalAcceleration.csv"))
+    if rel.startswith("phyphox/"):  # experiment time + meta/time.csv START, SI, with g
+        _, data = _rows(path, "Raw Data.csv")
+        start = next(r for r in csv.reader(io.StringIO(zipfile.ZipFile(path).read("meta/time.csv").decode()))
+                     if r[0] == "START")
+        return data[:, 0] + float(start[2]) - float(start[1]), data[:, 1:4]
+    rows = list(csv.reader(io.StringIO(path.read_text())))  # MetaBase: epoch ms, g
+    assert rows[0][0] == "epoc (ms)" and rows[0][3:6] == ["x-axis (g)", "y-axis (g)", "z-axis (g)"]
+    data = np.array([[float(r[0])] + [float(c) for c in r[3:6]] for r in rows[1:] if r])
+    return data[:, 0] * 1e-3, data[:, 1:4] * G
+
+
+ACC_ONLY = [
+    # (path, device, source, gyro hint in the note)
+    ("sensorlogger/lynch1206-ios-1.10.4/2022-09-09_13-14-55.zip", "iPhone 12 mini", "sensor-logger", "Gyroscope"),
+    ("sensorlogger/malimszen-android-1.26/2023-11-24_07-25-54.zip", "SM-N986B", "sensor-logger", "Gyroscope"),
+    ("phyphox/ckenz0-android-acc-with-g/Acelerao com g 2023-09-25 17-36-23.zip", "samsung SM-G780G", "phyphox",
+     "New simple experiment"),
+    ("other/chenliseu-metabase/Accelerometer.csv", "MetaMotion (MetaBase)", "metabase", "Gyroscope"),
+]
+
+
+@pytest.mark.parametrize(("rel", "device", "source", "hint"), ACC_ONLY, ids=[c[0].split("/")[1] for c in ACC_ONLY])
+def test_accelerometer_only_exports_import_as_gravity_only_sessions(rel: str, device: str, source: str,
+                                                                     hint: str) -> None:
+    """No gyroscope: imported as a Polar H10 session is (zeros), saying what it gives."""
+    from tracker.schema import NO_GYRO_NOTE
+    from tracker.signal.process import process_session
+
+    res = read_export(PEER / rel)
+    rec = res.recording
+    t, acc = _acc_only_expected(rel)
+    keep = np.concatenate([[True], np.diff(t) > 0])  # repeated time stamps: the first is kept
+    assert len(rec) == keep.sum() and res.source == source and rec.meta.profile == source
+    assert rec.meta.device == device and res.start_source == "file"
+    assert rec.meta.started_at.timestamp() == pytest.approx(t[0], abs=2e-6)
+    np.testing.assert_allclose(rec.t_s, t[keep] - t[0], atol=2e-6)  # (wall-clock float precision)
+    assert rec.achieved_rate_hz == pytest.approx(1 / np.median(np.diff(t[keep])), rel=1e-4)
+    np.testing.assert_allclose(rec.acc_m_s2, acc[keep], rtol=1e-12, atol=1e-9)
+    assert not rec.has_gyro and not rec.gyr_rad_s.any()
+    (note,) = [n for n in res.notes if n.startswith(NO_GYRO_NOTE)]
+    assert hint in note
+    assert not res.warnings  # gravity at rest: a plausible posture
+    ana = process_session(rec)
+    assert ana.summary.orientation.mode == "gravity" and not ana.summary.angles_available.axial_rotation
+    assert not [r for r in ana.reps if r.plane == "axial_rotation"]
+    axial = ana.signals["axial_rotation_deg"].to_numpy()
+    assert np.isnan(axial).all()  # unseen, not zero: each starts upright / face up
+
+
 @pytest.mark.parametrize(("rel", "message"), [
-    ("sensorlogger/lynch1206-ios-1.10.4/2022-09-09_13-14-55.zip", r"no gyroscope.*Record again with Gyroscope"),
-    ("sensorlogger/malimszen-android-1.26/2023-11-24_07-25-54.zip", r"no gyroscope.*Record again with Gyroscope"),
     ("sensorlogger/bennyjhui-imu-data", r"gravity removed.*Record with Gravity \(or Total Acceleration\)"),
-    ("phyphox/ckenz0-android-acc-with-g/Acelerao com g 2023-09-25 17-36-23.zip",
-     r"without gyroscope.*New simple experiment"),
     ("phyphox/raltm2e-ios-linear/Acceleration without g 2024-03-17 19-49-39",
      r"only 'Linear Acceleration'.*Acceleration with g"),
-    ("other/chenliseu-metabase/Accelerometer.csv", r"MetaBase export without gyroscope.*Gyroscope"),
 ])
-def test_exports_without_what_tracker_needs_are_refused_saying_what_to_export(rel: str, message: str) -> None:
+def test_exports_without_gravity_are_refused_saying_what_to_export(rel: str, message: str) -> None:
     with pytest.raises(ImportFormatError, match=message) as err:
         read_export(PEER / rel)
     assert str(PEER / rel) in str(err.value)

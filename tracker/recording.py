@@ -22,7 +22,7 @@ from .errors import ValidationError
 if TYPE_CHECKING:  # pandas is imported on use: ``import tracker`` stays light
     import pandas as pd
 
-__all__ = ["Recording", "RecordingMeta", "validate_arrays"]
+__all__ = ["Recording", "RecordingMeta", "validate_arrays", "gyro_recorded"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,17 @@ def _check_finite_and_range(name: str, arr: np.ndarray, limit: float, unit: str,
         )
 
 
+def gyro_recorded(gyr_rad_s: np.ndarray) -> bool:
+    """False for an all-zero gyroscope column: how a sensor without one is recorded.
+
+    A Polar H10, a micro:bit and an accelerometer-only phone export all store zeros; a
+    working gyroscope is never exactly zero for a whole recording (noise).
+    """
+    gyr = np.asarray(gyr_rad_s)
+    # a working gyroscope shows up in the first samples: no full pass over an hour
+    return bool(np.any(gyr[:256] != 0.0) or np.any(gyr != 0.0))
+
+
 def validate_arrays(
     t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray, mag_uT: np.ndarray | None
 ) -> None:
@@ -119,7 +130,8 @@ class Recording:
     acc_m_s2 : ndarray, shape (N, 3)
         Specific force in m/s² in the sensor frame (reads +g upward at rest).
     gyr_rad_s : ndarray, shape (N, 3)
-        Angular rate in rad/s in the sensor frame.
+        Angular rate in rad/s in the sensor frame; all zeros for a sensor without a
+        gyroscope (:attr:`has_gyro`).
     mag_uT : ndarray, shape (N, 3), or None
         Magnetic field in µT, when the device has a magnetometer.
     meta : RecordingMeta
@@ -158,6 +170,11 @@ class Recording:
     @property
     def has_mag(self) -> bool:
         return self.mag_uT is not None
+
+    @property
+    def has_gyro(self) -> bool:
+        """False when the gyroscope column is all zeros (an accelerometer-only sensor)."""
+        return gyro_recorded(self.gyr_rad_s)
 
     @property
     def duration_s(self) -> float:

@@ -160,3 +160,12 @@ SAFETY_GUIDANCE = (
     "or a change in how far you can move, is a reason to see a doctor. "
     "A 'possible crack' is a short acceleration spike, not a diagnosis."
 )
+
+#: What a session without a gyroscope gives (Polar H10, micro:bit, an accelerometer-only
+#: phone export; its gyroscope column is all zeros): said on import, by analyze, show and
+#: the report. Gravity does not show a turn about the vertical.
+NO_GYRO_NOTE = (
+    "no gyroscope (accelerometer only): angles from gravity alone: flexion and lateral bend; "
+    "axial rotation unavailable while upright (no seated twists), trunk rotation lying down only; "
+    "possible cracks judged without a gyroscope"
+)

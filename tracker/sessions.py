@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from .signal.witnesses import AudioTrack
     from .store import Store
 
-__all__ = ["audio_of", "load_analysis", "save_analysis", "analyse_session", "stored_session", "export", "report",
+__all__ = ["audio_of", "load_analysis", "save_analysis", "had_gyroscope", "analyse_session", "stored_session",
+           "export", "report",
            "calibration_step_of", "mounting_prior_of", "remember_mounting", "CALIBRATION_STEP_EVENT"]
 
 #: ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
@@ -131,6 +132,17 @@ def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> 
     if remember:
         remember_mounting(store, info.device, session_id, analysis)
     return analysis
+
+
+def had_gyroscope(store: Store, session_id: str, analysis: SessionAnalysis | None = None) -> bool:
+    """Whether the session's sensor had a gyroscope: from its analysis, else from its first
+    stored samples (an accelerometer-only sensor stores zeros: schema.NO_GYRO_NOTE)."""
+    from .recording import gyro_recorded
+
+    if analysis is not None:
+        return analysis.summary.angles_available.axial_rotation
+    first = next(store.iter_batches(session_id), None)
+    return first is None or gyro_recorded(first.gyr_rad_s)
 
 
 def load_analysis(store: Store, session_id: str) -> SessionAnalysis | None:

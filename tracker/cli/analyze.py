@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import TrackerError
-from ..schema import SAFETY_GUIDANCE
+from ..schema import NO_GYRO_NOTE, SAFETY_GUIDANCE
 from ._common import data_dir_option, echo_json, open_store
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def _print_table(analysis: SessionAnalysis, label: str) -> None:
     if cal.get("warning"):
         click.echo(f"warning   {cal['warning']}")
     if not s.angles_available.axial_rotation:
-        click.echo("note      no gyroscope: axial rotation (twists) cannot be measured")
+        click.echo(f"note      {NO_GYRO_NOTE}")
     click.echo("")
     if not analysis.reps:
         click.echo("no repetitions found")

@@ -38,11 +38,12 @@ def import_(files: tuple[Path, ...], together: bool, start: str | None, notes: s
     store = open_store(data_dir)
     for group, res in zip(groups, results):
         rec = res.recording
+        sensors = "" if rec.has_gyro else ", accelerometer only"
         sid = store.import_recording(rec, notes=notes, attachments=[
             (a.name, a.media_type, a.data) for a in res.attachments])
         click.echo(f"imported {', '.join(map(str, group))} -> {sid} "
                    f"({len(rec)} samples, {rec.duration_s:.1f} s, {rec.achieved_rate_hz:.1f} Hz, "
-                   f"{res.source}, {rec.meta.device}, started {rec.meta.started_at:%Y-%m-%d %H:%M:%S} UTC"
+                   f"{res.source}, {rec.meta.device}{sensors}, started {rec.meta.started_at:%Y-%m-%d %H:%M:%S} UTC"
                    f" from {res.start_source})")
         if not quiet:
             for note in res.notes:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..schema import SAFETY_GUIDANCE
-from ..sessions import load_analysis
+from ..schema import NO_GYRO_NOTE, SAFETY_GUIDANCE
+from ..sessions import had_gyroscope, load_analysis
 from ._common import data_dir_option, echo_json, open_store
 
 
@@ -38,6 +38,8 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     click.echo(f"session   {info.id}  ({info.status})")
     click.echo(f"started   {info.started_at:%Y-%m-%d %H:%M:%S} UTC   duration {info.duration_s:.1f} s")
     click.echo(f"device    {info.device}  profile {info.profile}  placement {info.placement}")
+    if not had_gyroscope(store, sid, analysis):
+        click.echo(f"sensor    {NO_GYRO_NOTE}")
     if info.notes:
         click.echo(f"notes     {info.notes}")
     click.echo("data quality")

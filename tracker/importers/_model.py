@@ -74,7 +74,10 @@ class ImportResult:
 
 @dataclass
 class Sensors:
-    """Per-sensor times (s, any common origin) and values, before merging."""
+    """Per-sensor times (s, any common origin) and values, before merging.
+
+    ``gyr`` None: the export has no gyroscope (an accelerometer-only session).
+    """
 
     acc: tuple[np.ndarray, np.ndarray]
     gyr: tuple[np.ndarray, np.ndarray] | None
@@ -82,7 +85,8 @@ class Sensors:
 
 
 def build_recording(name: str, sensors: Sensors, *, device: str, profile: str,
-                    started_at: datetime | None, origin_s: float | None = None
+                    started_at: datetime | None, origin_s: float | None = None,
+                    notes: list[str] | None = None, gyro_hint: str = ""
                     ) -> tuple[Recording, float]:
     """Merge the sensors onto the accelerometer's times and build the :class:`Recording`.
 
@@ -90,6 +94,11 @@ def build_recording(name: str, sensors: Sensors, *, device: str, profile: str,
     time stamps over the span all of them cover. ``started_at`` is the wall clock of
     time ``origin_s`` (default: the first accelerometer sample); the session starts at
     the first kept sample. Returns the recording and the kept first time (s).
+
+    Without a gyroscope the recording's ``gyr_rad_s`` is all zeros, as a BLE profile
+    without one writes it (:attr:`Recording.has_gyro` False): the analysis then takes
+    the angles from gravity alone. :data:`tracker.schema.NO_GYRO_NOTE` and ``gyro_hint`` (what to
+    switch on in the app to measure twists) are appended to ``notes``.
     """
     acc_t, acc = sensors.acc
     parts = [p for p in (sensors.gyr, sensors.mag) if p is not None]
@@ -100,6 +109,8 @@ def build_recording(name: str, sensors: Sensors, *, device: str, profile: str,
         raise ImportFormatError(f"{name}: the sensors' time spans do not overlap")
     t = acc_t[keep]
     gyr = interp_onto(t, *sensors.gyr) if sensors.gyr is not None else np.zeros((t.size, 3))
+    if sensors.gyr is None and notes is not None:
+        notes.append(schema.NO_GYRO_NOTE + (f". To measure seated twists too: {gyro_hint}" if gyro_hint else ""))
     mag = interp_onto(t, *sensors.mag) if sensors.mag is not None else None
     if started_at is not None:
         from datetime import timedelta

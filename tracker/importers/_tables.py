@@ -121,6 +121,10 @@ def decode(name: str, raw: bytes) -> str:
     raise ImportFormatError(f"{name}: not a text CSV file")
 
 
+#: Why a file without samples was skipped (an empty sensor file is a sensor not recorded).
+EMPTY_FILE = "the file is empty"
+NO_ROWS = "no data rows after the header"
+
 _DECIMAL_COMMA = re.compile(r"(^|[;\t])\s*\"?[-+]?\d+,\d")
 
 
@@ -129,7 +133,7 @@ def parse_table(src: SourceFile) -> Table:
     when the separator is not a comma and the first data row has ``digits,digits``."""
     text = decode(src.name, src.data)
     if not text.strip():
-        raise ImportFormatError(f"{src.name}: the file is empty")
+        raise ImportFormatError(f"{src.name}: {EMPTY_FILE}")
     lines = text.lstrip().split("\n", 2)
     header = lines[0]
     sep = "\t" if "\t" in header else ";" if header.count(";") > header.count(",") else ","
@@ -149,10 +153,10 @@ def parse_table(src: SourceFile) -> Table:
         detail = re.sub(r"^Error tokenizing data\. C error: ", "", str(exc)).strip()
         raise ImportFormatError(f"{src.name}: {detail}") from exc
     except pd.errors.EmptyDataError as exc:
-        raise ImportFormatError(f"{src.name}: the file is empty") from exc
+        raise ImportFormatError(f"{src.name}: {EMPTY_FILE}") from exc
     frame.columns = [str(c).strip().strip('"').strip() for c in frame.columns]
     if frame.empty:
-        raise ImportFormatError(f"{src.name}: no data rows after the header")
+        raise ImportFormatError(f"{src.name}: {NO_ROWS}")
     return Table(src.name, src.rel, frame)
 
 

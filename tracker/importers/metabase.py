@@ -59,14 +59,15 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
         data = clean_times(t, numeric(t, [ep, *cols]), notes)
         arrays[_KIND[unit]] = (data[:, 0] * 1e-3, data[:, 1:4] * _SCALE[unit])
     names = export_label(tables)
-    if "acc" not in arrays or "gyr" not in arrays:
-        missing = "accelerometer" if "acc" not in arrays else "gyroscope"
+    together = ("in MetaBase, stream Accelerometer and Gyroscope (same rate) in one session and import both "
+                "CSV files together (the folder, or `tracker import --together ACC.csv GYRO.csv`)")
+    if "acc" not in arrays:
         raise ImportFormatError(
-            f"{names}: MetaBase export without {missing}; tracker needs accelerometer and gyroscope. In "
-            "MetaBase, stream Accelerometer and Gyroscope (same rate) in one session and import both CSV "
-            "files together (the folder, or `tracker import --together ACC.csv GYRO.csv`)")
+            f"{names}: MetaBase export without accelerometer; tracker needs it for orientation. {together}")
     acc_t = arrays["acc"][0]
-    rec, _ = build_recording(names, Sensors(acc=arrays["acc"], gyr=arrays["gyr"], mag=arrays.get("mag")),
+    # An accelerometer file alone: an accelerometer-only session.
+    rec, _ = build_recording(names, Sensors(acc=arrays["acc"], gyr=arrays.get("gyr"), mag=arrays.get("mag")),
                              device="MetaMotion (MetaBase)", profile="metabase",
-                             started_at=datetime.fromtimestamp(float(acc_t[0]), tz=timezone.utc))
+                             started_at=datetime.fromtimestamp(float(acc_t[0]), tz=timezone.utc),
+                             notes=notes, gyro_hint=together)
     return rec, notes, True

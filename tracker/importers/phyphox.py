@@ -166,16 +166,15 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
             f"{names}: phyphox export with {what}; tracker needs acceleration with g for orientation. "
             "Record 'Acceleration with g' and 'Gyroscope' in the same run: in phyphox, + → "
             "'New simple experiment' with Accelerometer and Gyroscope, then export as CSV")
-    if "gyr" not in arrays:
-        raise ImportFormatError(
-            f"{names}: phyphox export without gyroscope; tracker needs it for rotation. phyphox's built-in "
-            "experiments record one sensor each: make a 'New simple experiment' with Accelerometer and "
-            "Gyroscope (+ → New simple experiment), record, and export it as CSV")
     if "linear" in arrays:
         notes.append(f"skipped the linear acceleration of {found['linear'][0].name}: acceleration with g is used")
     acc_t = arrays["acc"][0]
     started = _start_wall_clock(meta, float(acc_t[0]), notes) if meta else None
     device = _device(meta) or "phone (phyphox)"
-    sensors = Sensors(acc=arrays["acc"], gyr=arrays["gyr"], mag=arrays.get("mag"))
-    rec, _ = build_recording(names, sensors, device=device, profile="phyphox", started_at=started)
+    # Without a gyroscope (e.g. the built-in "Acceleration with g"): accelerometer only.
+    sensors = Sensors(acc=arrays["acc"], gyr=arrays.get("gyr"), mag=arrays.get("mag"))
+    rec, _ = build_recording(names, sensors, device=device, profile="phyphox", started_at=started,
+                             notes=notes, gyro_hint="phyphox's built-in experiments record one sensor each: "
+                             "make a 'New simple experiment' with Accelerometer and Gyroscope (+ → New "
+                             "simple experiment)")
     return rec, notes, started is not None

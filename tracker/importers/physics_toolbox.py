@@ -63,11 +63,11 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
         if not used:
             notes.append(f"skipped {t.name}: no g-force, gyroscope or magnetometer columns")
     names = export_label(tables)
-    if "acc" not in arrays or "gyr" not in arrays:
-        missing = "g-force (gFx, gFy, gFz)" if "acc" not in arrays else "gyroscope (wx, wy, wz)"
-        raise ImportFormatError(
-            f"{names}: Physics Toolbox export without {missing}; record with 'Multi Record' and both "
-            "G-Force Meter and Gyroscope selected, then export the CSV")
-    rec, _ = build_recording(names, Sensors(acc=arrays["acc"], gyr=arrays["gyr"], mag=arrays.get("mag")),
-                             device="phone (Physics Toolbox)", profile="physics-toolbox", started_at=None)
+    both = "record with 'Multi Record' and both G-Force Meter and Gyroscope selected, then export the CSV"
+    if "acc" not in arrays:
+        raise ImportFormatError(f"{names}: Physics Toolbox export without g-force (gFx, gFy, gFz); {both}")
+    # The G-Force Meter alone: an accelerometer-only session.
+    rec, _ = build_recording(names, Sensors(acc=arrays["acc"], gyr=arrays.get("gyr"), mag=arrays.get("mag")),
+                             device="phone (Physics Toolbox)", profile="physics-toolbox", started_at=None,
+                             notes=notes, gyro_hint=both)
     return rec, notes, False

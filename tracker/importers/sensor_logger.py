@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import ImportFormatError
 from ..recording import Recording
 from ._model import Sensors, build_recording, gravity_at_rest, looks_negated
-from ._tables import Table, clean_times, export_label, find_columns, numeric
+from ._tables import EMPTY_FILE, NO_ROWS, Table, clean_times, export_label, find_columns, numeric
 
 __all__ = ["detect", "read", "SENSOR_FILES", "platform_negates"]
 
@@ -138,18 +138,21 @@ def read(tables: list[Table], skipped: dict[str, str]) -> tuple[Recording, list[
     names = export_label(tables)
     meta = _metadata(tables)
 
-    def problem(stem: str) -> str:
+    def skipped_file(stem: str) -> tuple[str, str] | None:
         for name, why in skipped.items():
             if name.lower().rsplit("/", 1)[-1].rsplit("!", 1)[-1].startswith(stem + "."):
-                return f" ({name}: {why})"
-        return ""
+                return name, why
+        return None
 
-    if "gyroscope" not in by_stem:
-        raise ImportFormatError(
-            f"{names}: this Sensor Logger export has no gyroscope (no Gyroscope.csv){problem('gyroscope')}; "
-            "tracker needs it "
-            "for rotation. Record again with Gyroscope switched on (and Gravity or Total Acceleration) "
-            "and export the zipped CSV")
+    def problem(stem: str) -> str:
+        found = skipped_file(stem)
+        return f" ({found[0]}: {found[1]})" if found else ""
+
+    broken_gyro = skipped_file("gyroscope")
+    if "gyroscope" not in by_stem and broken_gyro and broken_gyro[1] not in (EMPTY_FILE, NO_ROWS):
+        # a gyroscope that was recorded but cannot be read is an error, not a missing sensor
+        raise ImportFormatError(f"{broken_gyro[0]}: {broken_gyro[1]}")
+
     if "totalacceleration" in by_stem:
         acc_t, acc = _read_xyz(by_stem["totalacceleration"], notes)
         kind = "TotalAcceleration.csv"
@@ -173,7 +176,8 @@ def read(tables: list[Table], skipped: dict[str, str]) -> tuple[Recording, list[
         raise ImportFormatError(
             f"{names}: Sensor Logger export without TotalAcceleration.csv or Accelerometer.csv + Gravity.csv; "
             "record with Accelerometer, Gravity and Gyroscope switched on and export the zipped CSV")
-    gyr_t, gyr = _read_xyz(by_stem["gyroscope"], notes)
+    # Without Gyroscope.csv: an accelerometer-only session (angles from gravity alone).
+    gyr = _read_xyz(by_stem["gyroscope"], notes) if "gyroscope" in by_stem else None
     mag = _read_xyz(by_stem["magnetometer"], notes) if "magnetometer" in by_stem else None
 
     # Sign convention: Metadata first, else gravity at rest.
@@ -198,8 +202,9 @@ def read(tables: list[Table], skipped: dict[str, str]) -> tuple[Recording, list[
     device = str(meta.get("device name", "")).strip() if meta.get("device name") is not None else ""
     if not device or device.lower() == "nan":
         device = "phone (Sensor Logger)"
-    rec, _ = build_recording(names, Sensors(acc=(acc_t, acc), gyr=(gyr_t, gyr), mag=mag), device=device,
-                             profile="sensor-logger",
+    rec, _ = build_recording(names, Sensors(acc=(acc_t, acc), gyr=gyr, mag=mag), device=device,
+                             profile="sensor-logger", notes=notes,
+                             gyro_hint=f"record with Gyroscope switched on too{problem('gyroscope')}",
                              # time is ns since the epoch (UNITS.md); anything else has no date
                              started_at=datetime.fromtimestamp(float(acc_t[0]), tz=timezone.utc)
                              if acc_t[0] > 1e8 else None)  # ns since the epoch (UNITS.md)

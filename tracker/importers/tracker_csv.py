@@ -65,7 +65,8 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
     except ValidationError as exc:  # rows are lines of the file: name the line
         msg = re.sub(r"sample (\d+)", lambda m: f"line {int(m.group(1)) + 2}", str(exc))
         raise ImportFormatError(f"{table.name}: {msg}") from exc
-    return rec, [], started is not None
+    # all-zero gyroscope columns: written from an accelerometer-only session (zeros, as recorded)
+    return rec, [] if rec.has_gyro else [schema.NO_GYRO_NOTE], started is not None
 
 
 def write_raw_csv(rec: Recording, path: Path | str) -> Path:

@@ -43,7 +43,7 @@ SUMMARY_COLUMNS = (
 )
 SESSION_COLUMNS = (
     "session_id", "started_at", "status", "device", "profile", "duration_s", "analysed",
-    "analysis_version", "reps", "possible_cracks", "spikes", "pain_before", "pain_after",
+    "analysis_version", "reps", "possible_cracks", "spikes", "axial_rotation_measured", "pain_before", "pain_after",
     "notes", "nominal_rate_hz", "achieved_rate_hz", "samples", "lost_samples", "gaps",
     "gap_s", "reconnects",
 )
@@ -148,6 +148,8 @@ def session_row(info: SessionInfo, analysis: SessionAnalysis | None, self_report
         "reps": len(analysis.reps) if analysis is not None else 0,
         "possible_cracks": len(analysis.cracks) if analysis is not None else 0,
         "spikes": len(analysis.spikes) if analysis is not None else 0,
+        # False for a sensor without a gyroscope (schema.NO_GYRO_NOTE); None: not analysed
+        "axial_rotation_measured": analysis.summary.angles_available.axial_rotation if analysis is not None else None,
         "pain_before": self_report.get("pain_before"), "pain_after": self_report.get("pain_after"),
         "notes": " ".join(x for x in (info.notes, self_report.get("notes") or "") if x),
         "nominal_rate_hz": _num(quality.nominal_rate_hz if quality.nominal_rate_hz is not None

@@ -182,6 +182,8 @@ def sessions_table(sessions: pd.DataFrame) -> Table:
         state = [] if r.status == "complete" else [r.status]
         if not r.analysed:
             state.append("not analysed")
+        elif not r.axial_rotation_measured:  # analysed: a bool
+            state.append("no gyroscope: no seated twists")
         rows.append((
             fmt_time(r.started_at), r.session_id, fmt_duration(r.duration_s), str(int(r.reps)),
             str(int(r.possible_cracks)), _pain(r.pain_before, r.pain_after),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import schema
 from ..errors import TrackerError, ValidationError
 from ..signal.result import SessionAnalysis
 from .content import Report, SessionDetail
@@ -132,8 +133,11 @@ def build_report(sessions: Sequence[StoredSession], *,
         fig = plot_session(full, gaps=list(by_id[sid].gaps), self_report=pain,
                            started_at=info.started_at,
                            title=f"Session {sid} · {fmt_time(info.started_at)}")
+        notes = [info.notes] if info.notes else []
+        if not full.summary.angles_available.axial_rotation:
+            notes.insert(0, schema.NO_GYRO_NOTE[0].upper() + schema.NO_GYRO_NOTE[1:] + ".")
         session_details.append(SessionDetail(sid, info.started_at, fig, reps_table(full), pain,
-                                             info.notes or ""))
+                                             " ".join(notes)))
     progress = None
     note = ""
     n = len(order)

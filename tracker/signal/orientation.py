@@ -26,6 +26,7 @@ from scipy import signal as sps
 from ..checks import check_positive_arg
 from ..errors import ValidationError
 from ..quality import find_gaps
+from ..recording import gyro_recorded
 from ._quat import quat_from_two_vectors, quat_normalize
 from .params import OrientationParams
 
@@ -90,11 +91,7 @@ class Orientation:
 
 def has_gyroscope(gyr_rad_s: np.ndarray, profile: str | None = None) -> bool:
     """False for profiles without a gyroscope or an all-zero gyroscope column."""
-    if profile in NO_GYRO_PROFILES:
-        return False
-    gyr = np.asarray(gyr_rad_s)
-    # a working gyroscope shows up in the first samples: no full pass over an hour
-    return bool(np.any(gyr[:256] != 0.0) or np.any(gyr != 0.0))
+    return profile not in NO_GYRO_PROFILES and gyro_recorded(gyr_rad_s)
 
 
 def uniform_grid(t_s: np.ndarray, *, sampling_rate_hz: float, max_gap_fill_s: float
