@@ -16,14 +16,13 @@ the same pieces causally:
 * possible cracks: :class:`tracker.signal.spikes.SpikeStream` (reported
   ``lookahead_s``, 2.5 s by default, after the spike, when its context is known).
 
-Repetitions are found by a small state machine per sample instead of the offline
-"runs above a threshold, widened to the onsets": ``ready`` (in a known posture, with a
-reference posture taken while still) → ``moving`` (the smoothed primary angle leaves
-the reference by ``detect_frac · min_peak_deg``; the start is the last moment it was
-turning slower than ``onset_rate_deg_s``) → ``holding`` (near the peak and slow for
-``min_hold_s``) → ``returning`` → end (back below the detection level and slow). The
-same acceptance rules as offline then decide whether it was a repetition. Smoothing is
-a causal 2nd-order low-pass at ``smooth_hz`` (about 0.1 s of delay at 2 Hz).
+Repetitions are found by the repetition core :class:`tracker.signal.repcore.RepFinder`,
+the same causal state machine and acceptance rules the whole-session analysis runs
+(phases ``ready`` → ``moving`` → ``holding`` → ``returning``; the repetition in
+progress is its typed :class:`~tracker.signal.repcore.RepInProgress`). Live feeds it
+samples smoothed by a causal 2nd-order low-pass at ``smooth_hz`` and subtracts the
+filter's group delay (about 0.1 s at 2 Hz) from the times it reports; the detection
+level comes from the angle noise of the calibration's still period, as offline.
 
 Safety: during a repetition the analyser warns once per repetition on fast movement
 (angular speed above ``fast_deg_s``), jerky movement (RMS angular acceleration over

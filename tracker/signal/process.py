@@ -18,8 +18,9 @@ returns to (which removes orientation drift, see
 :class:`~tracker.signal.params.RepParams`); after it, that end posture. ``peak_deg`` is
 the same angle at the peak. This matches the simulator's truth: seated, the calibration
 posture (which each seated repetition starts from); lying and on all fours, the posture
-the repetitions start from. The live view's causal twin is
-:class:`tracker.live.analyzer.LiveAnalyzer`.
+the repetitions start from. Repetitions come from the repetition core
+(:mod:`tracker.signal.repcore`), which :class:`tracker.live.analyzer.LiveAnalyzer` runs
+too, sample by sample.
 """
 
 from __future__ import annotations
@@ -500,8 +501,8 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
     else:
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
     # moving about (walking, sitting down) is not stretching: the live analyser's causal
-    # detector on the full-rate samples, read at each block's middle
-    active_d = ActivityDetector(fs, params.reps).update(rec.acc_m_s2)[dec.mid]
+    # detector, on the block means (its low-pass keeps far below their rate)
+    active_d = ActivityDetector(dec.fs, params.reps).update(dec.acc_m_s2)
     # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,

@@ -231,6 +231,67 @@ class RepFinder:
         self._prev_end = (i, t)
         self._t = t
 
+    def resting(self, x_prev: Sequence[float]) -> bool:
+        """Between repetitions with the start posture on the previous step's angles
+        (``x_prev``): calm steps then change nothing but the start posture."""
+        base = self.base
+        return (self.rep is None and not self._changing and base is not None
+                and all(base[c] == x_prev[c] for c in self.channels))
+
+    def rest_until(self, i: int, t: float, x: Sequence[float]) -> None:
+        """Skip calm steps up to ``i`` (every angle slower than ``onset_rate_deg_s`` and
+        moving less than ``drift_rate_deg_s`` allows, and :meth:`resting`): exactly
+        what stepping through them does."""
+        base = self.base
+        assert base is not None
+        for c in self.channels:
+            base[c] = float(x[c])
+            self._quiet[c] = (i, t, float(x[c]))
+        self._t = t
+
+    def hold_until(self, i: int, t: np.ndarray, x: np.ndarray, v: np.ndarray, raw: np.ndarray,
+                   active: np.ndarray) -> int:
+        """Steps ``i, i+1, ...`` (arrays, one row per step) of a hold in progress, applied
+        in one go: how many. Exactly what :meth:`step` does with them (the hold and the
+        peaks grow); it stops before any step that could do more (the primary angle
+        changing, leaving the hold, coming back, a new peak the other way, the limits)."""
+        rep, p = self.rep, self.p
+        if rep is None or not rep.holding or rep.run is None or rep.crossed is not None:
+            return 0
+        ch, run = rep.channel, rep.run
+        ix = list(self.channels)
+        cpos = ix.index(ch)
+        b = np.asarray(rep.base_deg)[ix]
+        sign = 1.0 if rep.raw_peak_deg[ch] >= 0 else -1.0
+        pk = np.maximum(np.asarray(rep.peak_abs_deg)[ix],
+                        np.maximum.accumulate(np.abs(x[:, ix] - b), axis=0))
+        rabs = np.abs(raw[:, ix] - b)
+        rpk = np.maximum(np.asarray(rep.raw_peak_abs_deg)[ix], np.maximum.accumulate(rabs, axis=0))
+        rprev = np.vstack([np.asarray(rep.raw_peak_abs_deg)[ix][None, :], rpk[:-1]])
+        new_ch = rabs[:, cpos] > rprev[:, cpos]
+        peak_abs = pk[:, cpos]
+        se = sign * (x[:, ch] - rep.base_deg[ch])
+        ok = ((pk.max(axis=1) <= peak_abs) & (peak_abs <= p.max_peak_deg)
+              & (~new_ch | (sign * (raw[:, ch] - rep.base_deg[ch]) > 0))
+              & (se >= (1.0 - p.hold_band_frac) * peak_abs - p.drift_rate_deg_s * (t - run[2]))
+              & (np.abs(v[:, ch]) < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s))
+              & (se > p.return_frac * peak_abs) & (t - rep.start_s <= p.max_rep_s))
+        k = int(ok.argmin()) if not ok.all() else ok.size
+        if not k:
+            return 0
+        for j, c in enumerate(ix):
+            rep.peak_abs_deg[c] = float(pk[k - 1, j])
+            if rpk[k - 1, j] > rep.raw_peak_abs_deg[c]:
+                m = int(np.argmax(rabs[:k, j]))  # the first of the largest, as step keeps it
+                rep.raw_peak_abs_deg[c] = float(rabs[m, j])
+                rep.raw_peak_deg[c] = float(raw[m, c] - rep.base_deg[c])
+                rep.raw_peak_i[c], rep.raw_peak_s[c] = i + m, float(t[m])
+        rep.run = (run[0], i + k - 1, run[2], float(t[k - 1]))
+        rep.n_steps += k
+        rep.n_active += int(np.count_nonzero(active[:k]))
+        self._t = float(t[k - 1])
+        return k
+
     def step(self, i: int, t: float, x: Sequence[float], v: Sequence[float],
              raw: Sequence[float], active: bool = False) -> list[tuple[str, object]]:
         """Advance one step; return events ``(kind, data)``: ``("start", RepInProgress)``,
@@ -281,62 +342,73 @@ class RepFinder:
 
     def _track(self, rep: RepInProgress, i: int, t: float, x: Sequence[float],
                v: Sequence[float], raw: Sequence[float], active: bool) -> list[tuple[str, object]]:
+        # (runs once per step of every repetition: plain floats and locals, no temporaries)
         p, lv = self.p, self.levels
         events: list[tuple[str, object]] = []
         b = rep.base_deg
         rep.n_steps += 1
-        rep.n_active += bool(active)
+        if active:
+            rep.n_active += 1
+        pk, rpk = rep.peak_abs_deg, rep.raw_peak_abs_deg
+        max_peak = p.max_peak_deg
+        ch = rep.channel
         for c in self.channels:
-            e = abs(x[c] - b[c])
-            if e > rep.peak_abs_deg[c]:
-                rep.peak_abs_deg[c] = e
+            d = x[c] - b[c]
+            e = d if d >= 0.0 else -d
+            if e > pk[c]:
+                pk[c] = e
+                if e > max_peak:  # not a stretch: turning round, lying down
+                    return self._posture_change(t, events)
             r = raw[c] - b[c]
-            if abs(r) > rep.raw_peak_abs_deg[c]:
-                rep.raw_peak_abs_deg[c] = abs(r)
+            ra = r if r >= 0.0 else -r
+            if ra > rpk[c]:
+                rpk[c] = ra
                 rep.raw_peak_deg[c], rep.raw_peak_i[c], rep.raw_peak_s[c] = r, i, t
-            if e > p.max_peak_deg:  # not a stretch: turning round, lying down
-                return self._posture_change(t, events)
-        ch = max(self.channels, key=rep.peak_abs_deg.__getitem__)
+            if pk[c] > pk[ch]:
+                ch = c
         if ch != rep.channel:  # another angle dominates after all: its hold starts over
             rep.channel, rep.run, rep.best, rep.holding, rep.ramp_deg_s = ch, None, None, False, 0.0
         e = x[ch] - b[ch]
-        peak_abs = rep.peak_abs_deg[ch]
+        peak_abs = pk[ch]
         sign = 1.0 if rep.raw_peak_deg[ch] >= 0 else -1.0
-        speed = abs(v[ch])
-        if not rep.holding and rep.run is None:
-            rep.ramp_deg_s = max(rep.ramp_deg_s, speed)
+        vc = v[ch]
+        speed = vc if vc >= 0.0 else -vc
+        run = rep.run
+        if run is None and not rep.holding and speed > rep.ramp_deg_s:
+            rep.ramp_deg_s = speed
         # near the peak; during a long hold the orientation may drift (VQF takes a slowly
         # creeping hold partly for gyroscope bias), by up to drift_rate_deg_s per second
-        drift = 0.0 if rep.run is None else p.drift_rate_deg_s * (t - rep.run[2])
+        drift = 0.0 if run is None else p.drift_rate_deg_s * (t - run[2])
         near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs - drift
-        slow = speed < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s)
-        if near and slow:
-            rep.run = (i, i, t, t) if rep.run is None else (rep.run[0], i, rep.run[2], t)
-        elif rep.run is not None and t - rep.run[3] > _HOLD_BRIDGE_S:
+        if near and speed < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s):
+            rep.run = run = (i, i, t, t) if run is None else (run[0], i, run[2], t)
+        elif run is not None and t - run[3] > _HOLD_BRIDGE_S:
             events.extend(self._close_run(rep))
-        if rep.run is not None and not rep.holding and rep.run[3] - rep.run[2] >= p.min_hold_s:
+            run = None
+        if run is not None and not rep.holding and run[3] - run[2] >= p.min_hold_s:
             rep.holding = True
             events.append(("hold_start", rep))
         # end: back near the start posture and stopped, turned away again, or another
         # angle starts to move. A repetition that swings on past its start posture (by the
         # detection level, plus what drift can do during its hold) ends at the crossing, and
         # the next one starts there (alternating twists); else where the movement stops.
-        if rep.crossed is None and sign * e < 0:
+        se = sign * e
+        if rep.crossed is None and se < 0:
             rep.crossed = (i, t, [float(v_) for v_ in x], sign, ch)
         if rep.crossed is not None:
             ci, ct, cx, c_sign, c_ch = rep.crossed
             # (direction as it crossed; orientation drift during a long hold, which VQF may
             # partly take for gyroscope bias, can carry the return past the start posture
             # by up to drift_rate_deg_s per second held)
-            held = max((r[3] - r[2] for r in (rep.best, rep.run) if r is not None), default=0.0)
+            held = max((r_[3] - r_[2] for r_ in (rep.best, run) if r_ is not None), default=0.0)
             margin = lv.detect_deg + p.drift_rate_deg_s * held
             if c_sign * (x[c_ch] - cx[c_ch]) < -margin:
                 events += self._end(rep, ci, ct, cx, 0.0, False)
                 return events + self.step(i, t, x, v, raw, active)  # the next starts at the crossing
-        if sign * e <= p.return_frac * peak_abs:
-            if (speed < p.onset_rate_deg_s or sign * v[ch] > p.onset_rate_deg_s
-                    or self._other_moves(rep, x, v)):
-                return events + self._end(rep, i, t, x, abs(e), speed < p.onset_rate_deg_s)
+        if se <= p.return_frac * peak_abs:
+            onset = p.onset_rate_deg_s
+            if speed < onset or sign * vc > onset or self._other_moves(rep, x, v):
+                return events + self._end(rep, i, t, x, abs(e), speed < onset)
         if t - rep.start_s > p.max_rep_s:  # never came back: the posture changed
             return self._posture_change(t, events)
         return events

@@ -9,38 +9,38 @@ Pipeline (each step a pure function of arrays):
 2. :func:`posture_bouts` — runs of one posture lasting ``min_bout_s`` or more. Each bout
    has a reference posture: its first still moment (for the first upright bout, the
    calibration's neutral posture).
-3. :func:`find_reps` — per bout, the angles that can be primary there (upright:
-   flexion and axial rotation; supine: axial rotation; all fours: flexion) against the
-   bout's reference, low-passed (``smooth_hz``). Going through the bout in time, an
-   excursion of more than ``detect_frac * min_peak_deg`` from the posture at rest
-   before it is a candidate, widened to where the movement starts and stops (angular
-   speed below ``onset_rate_deg_s``); the baseline is re-taken after each candidate, so
-   slow orientation drift between repetitions never adds up to a false one. An
+3. :func:`find_reps` — per bout, all three angles against the bout's reference,
+   smoothed with zero phase (``smooth_hz``), go step by step through the repetition
+   core :class:`tracker.signal.repcore.RepFinder`, the causal state machine the live
+   analyser runs too (start, plane, hold, end, acceptance, confidence: its docstring has
+   the rules). The bout starts where the movement into the posture has settled. An
    excursion beyond ``max_peak_deg`` or one that does not come back within
    ``max_rep_s`` is a change of posture (turning round, sitting down): the bout is split
-   there and the angles re-referenced to the posture settled into. A candidate is kept
-   when it is one of the four stretches:
+   where the person settles and the angles re-referenced there. The exercise is the
+   named stretch when posture and plane match one, else the generic movement
+   (:func:`tracker.schema.exercise_of`):
 
    ========== ======================= ===================================================
-   posture    dominant angle          exercise (sign of the peak)
+   posture    plane (sign of peak)    exercise
    ========== ======================= ===================================================
-   upright    flexion, peak < 0       ``chair_backbend`` (a forward lean is standing up)
+   upright    flexion −               ``chair_backbend``
    upright    axial rotation          ``seated_twist``; side = sign (+ left)
    supine     axial rotation          ``trunk_rotation``; side = sign (+ left)
-   all fours  flexion, peak > 0       ``cat_stretch``
+   all fours  flexion +               ``cat_stretch``
+   any other  flexion + / −           ``forward_bend`` / ``back_bend``
+   any other  lateral bend            ``side_bend``; side = sign (+ right)
+   any other  axial rotation          ``twist``; side = sign (+ left)
    ========== ======================= ===================================================
 
-   It must also reach ``min_peak_deg``, return to within ``return_frac`` of its start
-   and last ``min_rep_s``–``max_rep_s``; without a gyroscope it must not be mostly
-   walking (:func:`activity_mask`).
+   The recording's smallest repetition adapts to its angle noise at rest
+   (:func:`~tracker.signal.repcore.rep_levels`, from the neutral period) and to the
+   person's own range (``own_range_frac``).
 4. Peak: the sample of largest |primary angle| measured against *the repetition's own
    start posture*, moved linearly in time to the posture it returns to (reference per
    repetition with drift correction: heading drift of 6D fusion, and a creeping hold
    that VQF takes for gyroscope bias, stay out of the peak; a lying person's resettling
-   is absorbed). Hold: the longest stretch where the smoothed primary angle stays
-   within ``hold_band_frac`` of its peak and turns slower than ``hold_rate_frac`` of the
-   speed going in (at least ``hold_max_rate_deg_s``); shorter than ``min_hold_s`` means
-   no hold.
+   is absorbed). Hold: from the core (the longest near-peak slow stretch of the
+   smoothed primary angle; shorter than ``min_hold_s`` means no hold).
 
 Without a gyroscope there is no heading: angles come from gravity alone
 (:func:`tracker.signal.angles.gravity_angles_deg`), so a seated twist cannot be seen,
@@ -444,16 +444,42 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
         pos = min(pos, bout.ref_start - a)
     name = POSTURES[bout.posture]
     finder = RepFinder(name, usable, p, levels)
-    tl = t[a:b].tolist()
-    sml, vl, rl = sm.tolist(), vel.tolist(), raw.tolist()
-    act = [False] * n if active is None else active[a:b].tolist()
-    finder.reset(pos, tl[pos], sml[pos])
+    # the step machine reads plain floats: converted per step it runs (most steps between
+    # repetitions and inside holds are taken in one go below)
+    tt, aa = t[a:b], (np.zeros(n, dtype=bool) if active is None else active[a:b])
+    comb = np.hstack([sm, vel, raw])
+    finder.reset(pos, float(tt[pos]), sm[pos].tolist())
     step = finder.step
     found: list[FoundRep] = []
     starts: list[int] = []
     restart = None
-    for i in range(pos + 1, n):
-        events = step(i, tl[i], sml[i], vl[i], rl[i], act[i])
+    # calm steps between repetitions (every angle slower than onset_rate_deg_s and moving
+    # less than drift_rate_deg_s allows) only move the start posture along: skipped in
+    # one go (RepFinder.rest_until), the same state as stepping through them
+    lim = p.drift_rate_deg_s * np.diff(t[a:b], prepend=t[a])
+    calm: np.ndarray = ((np.abs(vel[:, usable]) < p.onset_rate_deg_s).all(axis=1)
+                        & (np.abs(np.diff(sm[:, usable], axis=0, prepend=sm[:1, usable]))
+                           <= lim[:, None]).all(axis=1))
+    idx = np.where(~calm, np.arange(n), n)  # first non-calm index at or after each index
+    calm_end = np.minimum.accumulate(idx[::-1])[::-1]
+    i = pos + 1
+    retry = 0
+    while i < n:
+        if calm[i] and finder.rep is None and finder.resting(sm[i - 1].tolist()):
+            j = int(calm_end[i])  # steps i..j-1 are calm
+            finder.rest_until(j - 1, float(tt[j - 1]), sm[j - 1].tolist())
+            i = j
+            continue
+        if i >= retry and finder.rep is not None and finder.rep.holding:
+            e_ = min(n, i + _ROWS)  # a hold in progress: its steps in one go
+            k_ = finder.hold_until(i, tt[i:e_], sm[i:e_], vel[i:e_], raw[i:e_], aa[i:e_])
+            if k_:
+                i += k_
+                continue
+            retry = i + 8  # (the hold is ending or changing: step through that)
+        r_ = comb[i].tolist()
+        events = step(i, float(tt[i]), r_[0:3], r_[3:6], r_[6:9], bool(aa[i]))
+        i += 1
         for kind, f in events:
             if kind == "start":
                 starts.append(f.start_i)  # type: ignore[attr-defined]
@@ -469,6 +495,10 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
         if ev is not None:
             out.append(ev)
     return out, restart
+
+
+#: Steps of a hold taken in one go at most (RepFinder.hold_until).
+_ROWS = 512
 
 
 def _event(k: int, a: int, b: int, f: FoundRep, next_start: int, src: AngleSource, sm: np.ndarray, w_ref: int,
