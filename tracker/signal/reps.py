@@ -457,9 +457,8 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     # less than drift_rate_deg_s allows) only move the start posture along: skipped in
     # one go (RepFinder.rest_until), the same state as stepping through them
     lim = p.drift_rate_deg_s * np.diff(t[a:b], prepend=t[a])
-    calm: np.ndarray = ((np.abs(vel[:, usable]) < p.onset_rate_deg_s).all(axis=1)
-                        & (np.abs(np.diff(sm[:, usable], axis=0, prepend=sm[:1, usable]))
-                           <= lim[:, None]).all(axis=1))
+    calm = np.asarray((np.abs(vel[:, usable]) < p.onset_rate_deg_s).all(axis=1), dtype=bool)
+    calm &= (np.abs(np.diff(sm[:, usable], axis=0, prepend=sm[:1, usable])) <= lim[:, None]).all(axis=1)
     idx = np.where(~calm, np.arange(n), n)  # first non-calm index at or after each index
     calm_end = np.minimum.accumulate(idx[::-1])[::-1]
     i = pos + 1
