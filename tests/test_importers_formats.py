@@ -301,8 +301,8 @@ def test_without_gyroscope_an_accelerometer_only_session_without_gravity_a_refus
     res = read_export(tmp_path / "g.csv")
     assert len(res.recording) == len(t) and not res.recording.has_gyro
     assert any(n.startswith(NO_GYRO_NOTE) and "Multi Record" in n for n in res.notes)
-    (tmp_path / "w.csv").write_text("time,wx,wy,wz\n0,0,0,0\n0.01,0,0,0\n")
-    with pytest.raises(ImportFormatError, match=r"without g-force"):
+    (tmp_path / "w.csv").write_text("time,ax,ay,az,wx,wy,wz\n0,0,0,0,0,0,0\n0.01,0,0,0,0,0,0\n")
+    with pytest.raises(ImportFormatError, match=r"without g-force.*gravity removed.*G-Force Meter"):
         read_export(tmp_path / "w.csv")
 
 

@@ -23,11 +23,13 @@ from ._tables import Table, clean_times, export_label, find_columns, numeric
 __all__ = ["detect", "read"]
 
 _GROUPS = {"acc": (r"gfx", r"gfy", r"gfz"), "gyr": (r"wx", r"wy", r"wz"), "mag": (r"bx", r"by", r"bz")}
+#: Linear acceleration (gravity removed): recognised only to say why it cannot be used.
+_LINEAR = (r"ax", r"ay", r"az")
 _CLOCK = re.compile(r"(?:\d{4}-\d{2}-\d{2}[ T])?(\d{1,2}):(\d{2}):(\d{2})[:.](\d{1,3})")
 
 
 def detect(tables: list[Table]) -> bool:
-    return any(find_columns(t.columns, r"time") and any(find_columns(t.columns, *g) for g in _GROUPS.values())
+    return any(find_columns(t.columns, r"time") and any(find_columns(t.columns, *g) for g in (*_GROUPS.values(), _LINEAR))
                for t in tables)
 
 
@@ -65,7 +67,10 @@ def read(tables: list[Table]) -> tuple[Recording, list[str], bool]:
     names = export_label(tables)
     both = "record with 'Multi Record' and both G-Force Meter and Gyroscope selected, then export the CSV"
     if "acc" not in arrays:
-        raise ImportFormatError(f"{names}: Physics Toolbox export without g-force (gFx, gFy, gFz); {both}")
+        linear = any(find_columns(t.columns, *_LINEAR) for t in tables)
+        raise ImportFormatError(f"{names}: Physics Toolbox export without g-force (gFx, gFy, gFz)"
+                                + (" (ax, ay, az is linear acceleration: gravity removed, nothing to measure "
+                                   "angles by)" if linear else "") + f"; {both}")
     # The G-Force Meter alone: an accelerometer-only session.
     rec, _ = build_recording(names, Sensors(acc=arrays["acc"], gyr=arrays.get("gyr"), mag=arrays.get("mag")),
                              device="phone (Physics Toolbox)", profile="physics-toolbox", started_at=None,
