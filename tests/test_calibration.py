@@ -26,6 +26,7 @@ from tracker.signal._quat import (
     quat_rotate,
 )
 from tracker.signal.calibration import MountingPrior, calibrate
+from tracker.routine import Routine
 from tracker.signal.process import process_session
 from tracker.simulate import SensorModel, simulate_session
 
@@ -69,6 +70,29 @@ def test_mounting_found_for_every_way_of_wearing(family: str, rate_hz: float) ->
     # with the mounting right, the sides come out right
     got = [(r.exercise, r.side) for r in res.reps]
     assert got == [(r.exercise, r.side) for r in sim.truth.reps]
+
+
+@pytest.mark.parametrize("lever_arm_m", [(-0.05, 0.0, 0.05), (0.0, 0.0, 0.0)])
+def test_seated_session_worn_face_in_gets_forward_from_the_lever_arm(lever_arm_m: tuple[float, float, float]) -> None:
+    """Seated only (no walk), a phone worn screen in: forward is against the device's usual
+    face-out axes. A real back's lever arm (5 cm: the least TrunkyXL shows) turns that tie
+    round, through taps, strap slaps and a vibration burst; a sensor at the centre of
+    rotation leaves nothing to tell by, and the summary says so."""
+    sensor = SensorModel(nominal_mounting="phone_upright_screen_in", mounting_max_deg=10.0,
+                         lever_arm_m=lever_arm_m)
+    sim = simulate_session(seed=3, rate_hz=50.0, routine=Routine.trunkyxl(), sensor=sensor)
+    assert {c.kind for c in sim.truth.confounders} >= {"tap", "strap_slap", "vibration"}
+    cal = process_session(sim.recording).summary.calibration
+    err = _mount_error_deg(sim.truth.mounting.quat_wxyz, np.array(cal["q_sensor_body"]))
+    votes = cal["sign_votes"]
+    assert "walking" not in votes  # nobody walked
+    if any(lever_arm_m):
+        assert err < 5.0, cal
+        assert votes["lever_arm"] * votes["nominal"] < 0 and abs(votes["lever_arm"]) == 2.0
+        assert cal["confidence"] >= 0.5 and cal["warning"] is None
+    else:
+        assert err > 170.0 and votes["lever_arm"] == 0.0  # the tie-break, wrong here...
+        assert cal["confidence"] < 0.5 and "calibration step" in cal["warning"]  # ...and said
 
 
 def _synthetic(q_sensor_body: np.ndarray, flex_deg: np.ndarray, twist_deg: np.ndarray, fs: float,

@@ -87,6 +87,16 @@ _LEVER_MIN_M = 0.04
 #: noise fit at |t| ~ 1 would otherwise outvote the device's own axes); from the second
 #: on it votes fully (real TrunkyXL trials: |t| 3.1–14).
 _LEVER_T = (2.0, 4.0)
+#: Residuals beyond this many median absolute deviations (~7 σ) are transients (knocks,
+#: taps, a phone's vibration), left out of the lever-arm fit.
+_LEVER_OUTLIER_MAD = 10.0
+#: Walks of at least this long (s) show where 'up' is (their middle, away from getting
+#: up or sitting down).
+_MIN_WALK_S = 4.0
+#: Speed (m/s) a walk start gains within ±1.5 s beyond which it says which way is
+#: forward: a walk start gains 0.2–1.2 m/s (simulated walks; ~1 m/s is a walking pace),
+#: a phone's vibration burst or a shuffle taken for activity ~0.1.
+_WALK_START_MIN_M_S = 0.15
 #: Summed lever-arm and walking votes (each up to 2) against a calibration step's forward
 #: beyond which the step is taken for a back bend and ignored.
 _STEP_OVERRULED = 2.5
@@ -320,15 +330,26 @@ def _lever_vote(t_fs: float, fn: np.ndarray, w_y: np.ndarray, w_all: np.ndarray,
     alpha = np.gradient(w_y) * t_fs
     x = np.column_stack([alpha, w_all ** 2, tilt_fwd, np.ones_like(alpha)])[use]
     y = fn[use]
-    xtx = x.T @ x
-    try:
-        beta = np.linalg.solve(xtx, x.T @ y)
-        cov = np.linalg.inv(xtx)
-    except np.linalg.LinAlgError:
-        return 0.0, 0.0
-    resid = y - x @ beta
-    dof = max(1, x.shape[0] - x.shape[1])
-    se = np.sqrt(max(float(resid @ resid) / dof * cov[0, 0], 1e-30))
+    keep = np.ones(y.size, dtype=bool)
+    resid = np.zeros_like(y)
+    for second in (False, True):
+        if second:
+            # leave out knocks, taps, strap slaps and a phone's buzz: outliers of m/s²
+            # against the lever's ~0.05 m/s² that would drown it
+            dev = np.abs(resid - np.median(resid))
+            keep = dev <= _LEVER_OUTLIER_MAD * max(float(np.median(dev)), 1e-6)
+            if keep.sum() < 4 * t_fs:
+                return 0.0, 0.0
+        xtx = x[keep].T @ x[keep]
+        try:
+            beta = np.linalg.solve(xtx, x[keep].T @ y[keep])
+            cov = np.linalg.inv(xtx)
+        except np.linalg.LinAlgError:
+            return 0.0, 0.0
+        resid = y - x @ beta
+    r = resid[keep]
+    dof = max(1, r.size - x.shape[1])
+    se = np.sqrt(max(float(r @ r) / dof * cov[0, 0], 1e-30))
     return float(beta[0]), float(beta[0] / se)
 
 
@@ -404,7 +425,7 @@ def calibrate(
     core = np.zeros(n, dtype=bool)
     edge = int(round(fs))
     for a, b in _runs(walking):
-        if b - a >= 4 * fs:
+        if b - a >= _MIN_WALK_S * fs:
             core[a + edge:b - edge] = True
     up_walk = None
     if core.sum() > 2 * fs:
@@ -628,7 +649,8 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
             if b - a < k or np.mean(u1[max(0, a - k):b, 2] > np.cos(np.radians(30.0))) < 0.9:
                 continue
             bias = float(a_fwd[a + k:b - k].mean()) if b - a - 2 * k >= fs else 0.0
-            v_sum += float((a_fwd[max(0, a - k):a + k] - bias).sum()) / fs
+            v = float((a_fwd[max(0, a - k):a + k] - bias).sum()) / fs
+            v_sum += float(np.sign(v)) * max(0.0, abs(v) - _WALK_START_MIN_M_S)
         if v_sum != 0.0:
             votes["walking"] = 2.0 * float(np.clip(v_sum / 0.4, -1.0, 1.0))
     return votes
