@@ -153,3 +153,23 @@ def test_stored_microphone_file_is_used_by_the_analysis(tmp_path):
     assert any("audible pop at 8.00 s" in n for n in res.summary.notes)
     # an undecodable file never stops the analysis: it says why the sound was not used
     assert any(n.startswith("sound not used for cracks: Microphone.mp4") for n in res2.summary.notes)
+
+
+def test_stored_impulse_windows_reach_the_analysis(tmp_path):
+    # The recorder keeps tracker-imu's impulse windows as events; the analysis uses them.
+    from tracker.sessions import IMPULSE_EVENT, impulse_windows_of
+
+    sim = simulate_family(9, 100.0, split="held_out", minutes=2.0)
+    windows = simulate_snippets(sim, seed=9)
+    assert windows
+    with Store.open(tmp_path) as store:
+        sid = store.import_recording(sim.recording)
+        for w in windows:
+            store.add_event(sid, IMPULSE_EVENT, w.t0_s, rate_hz=w.rate_hz, acc_m_s2=w.acc_m_s2.tolist(),
+                            trigger_index=w.trigger_index)
+        store.add_event(sid, IMPULSE_EVENT, 1.0, rate_hz=3200.0, acc_m_s2=[[0.0, 0.0]])  # damaged: skipped
+        back = impulse_windows_of(store, sid)
+        res = analyse_session(store, sid, save=False)
+    assert len(back) == len(windows)
+    np.testing.assert_allclose(back[0].acc_m_s2, windows[0].acc_m_s2)
+    assert any(n == f"tag snippets: {len(windows)} kHz impulse windows used" for n in res.summary.notes)

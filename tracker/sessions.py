@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from .report.writer import ReportFiles
     from .signal.calibration import MountingPrior
     from .signal.result import SessionAnalysis
-    from .signal.witnesses import AudioTrack
+    from .signal.witnesses import AudioTrack, ImpulseWindow
     from .store import Store
 
-__all__ = ["audio_of", "load_analysis", "save_analysis", "had_gyroscope", "analyse_session", "stored_session",
-           "export", "report",
+__all__ = ["audio_of", "impulse_windows_of", "IMPULSE_EVENT", "load_analysis", "save_analysis", "had_gyroscope",
+           "analyse_session", "stored_session", "export", "report",
            "calibration_step_of", "mounting_prior_of", "remember_mounting", "CALIBRATION_STEP_EVENT"]
 
 #: ``Recording -> SessionAnalysis``; default :func:`tracker.signal.process_session`.
@@ -115,6 +115,26 @@ def audio_of(store: Store, session_id: str) -> tuple[AudioTrack | None, str | No
     return None, None
 
 
+#: Event kind of a tracker-imu impulse window kept by the recorder: ``t_s`` is its first
+#: sample on the session time base, data ``{"rate_hz": float, "acc_m_s2": [[x, y, z], ...],
+#: "trigger_index": int}``.
+IMPULSE_EVENT = "impulse"
+
+
+def impulse_windows_of(store: Store, session_id: str) -> list[ImpulseWindow]:
+    """The kHz impulse windows the tag sent during the session (none for other devices)."""
+    from .signal.witnesses import ImpulseWindow
+
+    out = []
+    for e in store.events(session_id, IMPULSE_EVENT):
+        acc = np.asarray(e.data.get("acc_m_s2", ()), dtype=float)
+        if e.t_s is None or acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8:
+            continue  # a damaged window is no witness; the stream itself is unaffected
+        out.append(ImpulseWindow(t0_s=float(e.t_s), rate_hz=float(e.data["rate_hz"]), acc_m_s2=acc,
+                                 trigger_index=int(e.data.get("trigger_index", 0))))
+    return out
+
+
 def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> SessionAnalysis:
     """Analyse a stored session given its calibration step and its device's remembered
     mounting (and remember the mounting it found)."""
@@ -125,7 +145,7 @@ def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> 
     analysis = process_session(store.load_recording(session_id),
                                mounting_prior=mounting_prior_of(store, info.device),
                                calibration_step_s=calibration_step_of(store, session_id),
-                               audio=audio)
+                               audio=audio, impulse_windows=impulse_windows_of(store, session_id))
     if audio_note:
         analysis = dataclasses.replace(analysis, summary=dataclasses.replace(
             analysis.summary, notes=(*analysis.summary.notes, audio_note)))

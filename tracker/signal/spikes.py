@@ -3,8 +3,10 @@
 Why an impulse detector
 -----------------------
 A joint cavitation lasts about 5 ms with energy from 0.1 to 10 kHz (design.md,
-norms.md). A 50–400 Hz IMU sees it only through its anti-alias filter: a one- or
-two-sample pulse of one sign (the filter's impulse response). So at these rates a
+norms.md). A 50–400 Hz IMU sees it only through its front end: a pulse of a sample or
+a few (the filter's impulse response) and whatever slower tissue response follows. Nobody
+has published what a lumbar pop looks like at these rates, so the judgement is tuned on
+a family of guesses, not one (:mod:`tracker.simulate._pops`). So at these rates a
 "crack" detector is an impulse detector that must reject everything else that makes
 impulses at the lower back. The result always says "possible": no IMU at these rates
 can tell a joint pop from a knock of the same size and shape.
@@ -24,25 +26,25 @@ Pipeline
    rotation at the spike above a parabola through the trunk's rotation), ``n_burst``
    (other spikes within ±1 s), ``periodicity`` (part of a footstep-like train) and
    ``gait_rms_m_s2`` (walking-band, 0.7–4 Hz, acceleration around it).
-2. :func:`judge_cracks`. ``crack_score`` in 0..1 is the product of one soft factor per
-   confounder, each a logistic curve of one feature through a midpoint in
-   :class:`CrackParams` (0.1 -> 0.9 over a factor 1.5 for ratios):
+2. :func:`judge_cracks`. ``crack_score`` is the probability that the spike is a joint
+   pop (:func:`crack_probability`): a logistic model of :data:`SCORE_FEATURES`
+   (signal-to-background, size, velocity change, gyro jump, the pulse's shape at the
+   sample level, what follows and precedes it, walking energy, step rhythm, bursts),
+   each clipped to the range seen in tuning, with the shape features also entered times
+   log2(rate / 100 Hz). Its weights (:data:`SCORE_WEIGHTS`) were fitted on the TUNING
+   part of the simulator's pop family (:mod:`tracker.simulate._pops`: seeds, parameter
+   ranges and sensor front ends the held-out test never uses) by
+   ``benchmarks/tune_cracks.py``; ``benchmarks/bench_cracks.py`` checks on the held-out
+   part that among spikes scored about p, about p are pops. Evidence from better
+   witnesses, when recorded (the tag's kHz snippets, a phone's microphone), is added to
+   the log-odds (:mod:`tracker.signal.witnesses`).
 
-   ============== ============================================ =======================
-   factor         feature                                      rejects
-   ============== ============================================ =======================
-   ``f_snr``      peak / background                            noise, weak blips
-   ``f_size``     peak (~6 g) and velocity change (0.15 m/s)   knocks, finger taps
-   ``f_gyro``     gyro jump (0.15 rad/s)                       taps (the sensor rocks)
-   ``f_shape``    impulse fraction (0.8)                       strap slap, heel strike
-   ``f_step``     walking-band energy, step-train periodicity  footsteps
-   ``f_burst``    other spikes within ±1 s                     vibration, rattling
-   ============== ============================================ =======================
-
-   ``possible_crack`` is ``crack_score >= threshold``. Otherwise ``kind`` names the
-   most decisive confounder: ``tap`` (knock-sized, or a strong gyro jump),
-   ``vibration`` (bursts), ``footstep`` (walking), ``tap`` (gyro jump), ``vibration``
-   (weak spike on a raised background), ``strap_slap`` (rings), else ``other``.
+   ``possible_crack`` is ``crack_score >= threshold`` (0.7: precision first). The
+   soft factors of :func:`_factors` (``f_snr, f_size, f_gyro, f_shape, f_step,
+   f_burst``, columns of the result) name the confounder of a rejected spike in
+   ``kind``: ``tap`` (knock-sized, or a strong gyro jump), ``vibration`` (bursts),
+   ``footstep`` (walking), ``tap`` (gyro jump), ``vibration`` (weak spike on a raised
+   background), ``strap_slap`` (rings), else ``other``.
 3. Refractory rule. A joint that cracked cannot crack again for ``refractory_s``
    (20 min); one sensor cannot tell joints apart, but it sits over about
    ``joints_in_range`` = 4 joints that commonly cavitate (L4–L5, L5–S1, both
@@ -52,18 +54,17 @@ Pipeline
    possible crack only if it still passes the threshold; column ``refractory`` marks
    it and its ``kind`` becomes ``other``.
 
-Known limits (measured, see ``benchmarks/bench_spikes.py``)
------------------------------------------------------------
-* Sensitivity grows with the rate: the sampled peak of a 1–2 ms jolt scales with the
-  anti-alias bandwidth (about 0.08 x the skin peak at 100 Hz). With
-  ``min_peak_m_s2 = 0.5`` the simulator's 1 g pops are found at >= 100 Hz, 0.5 g pops
-  only at >= 200 Hz.
-* The shape test assumes the IMU's anti-alias bandwidth is near Nyquist (0.4–0.5 x the
-  rate, typical of output-data-rate-linked filters). A sensor configured with a much
-  narrower digital low-pass smears a pop over several samples: lower
-  ``min_impulse_fraction`` for it.
-* A slap that dies out within two samples, or any knock with the size, shape and
-  stillness of a pop, is judged a possible crack. At 50 Hz most slaps look like that.
+Known limits (measured on the held-out family, ``benchmarks/bench_cracks.py``)
+------------------------------------------------------------------------------
+* Sensitivity grows with the rate and the front end: the sampled peak of a 1–3 ms jolt
+  scales with the anti-alias bandwidth. :data:`DETECTION_FLOOR_G` gives, per rate, the
+  skin amplitude below which fewer than half the pops are found.
+* A strap slap that dies within 1–3 samples, or a light knock without rotation, can look
+  like a pop with little tissue response: the score says how often such spikes were
+  pops, and the threshold leaves most of them out. Only a witness tells them apart
+  reliably (kHz snippets, sound).
+* A part set to a narrow digital low-pass (about a tenth of the rate) turns a pop into a
+  slow bump: most go unseen.
 * A pop during walking or inside a vibration burst is not reported.
 
 Irregular sample times are fine: processing is per gap-free segment, by sample index
