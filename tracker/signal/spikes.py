@@ -501,28 +501,28 @@ RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_rat
 #: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
 #: first after changing a feature.
 SCORE_WEIGHTS = (
-    -1.8927,  # intercept
-    -0.5013,  # log_snr
-    -0.3543,  # log_peak
-    0.2120,  # log_dv
-    -1.3647,  # log_gyr
-    -5.7870,  # impulse_fraction
-    5.7070,  # lag1_corr
-    -1.0502,  # side_ratio
-    -1.8115,  # bipolar_ratio
-    -3.0408,  # tail_ratio
-    -1.9188,  # lead_ratio
-    -0.9453,  # log_gait
-    -4.0564,  # periodicity
-    -1.6209,  # n_burst
-    1.4159,  # log_area_samples
-    0.1411,  # impulse_fraction x log2(rate/100)
-    2.1246,  # lag1_corr x log2(rate/100)
-    -2.5291,  # side_ratio x log2(rate/100)
-    -1.8552,  # bipolar_ratio x log2(rate/100)
-    -2.8179,  # tail_ratio x log2(rate/100)
-    -0.1259,  # log_peak x log2(rate/100)
-    0.4927,  # log_area_samples x log2(rate/100)
+    -4.9512,  # intercept
+    0.3477,  # log_snr
+    -0.8146,  # log_peak
+    -0.2559,  # log_dv
+    -0.9736,  # log_gyr
+    -7.6755,  # impulse_fraction
+    6.7584,  # lag1_corr
+    -1.8970,  # side_ratio
+    -1.3396,  # bipolar_ratio
+    -2.9363,  # tail_ratio
+    -2.9600,  # lead_ratio
+    -1.2574,  # log_gait
+    -3.1365,  # periodicity
+    -1.0530,  # n_burst
+    1.6719,  # log_area_samples
+    -0.1365,  # impulse_fraction x log2(rate/100)
+    1.4959,  # lag1_corr x log2(rate/100)
+    -2.4994,  # side_ratio x log2(rate/100)
+    -1.6312,  # bipolar_ratio x log2(rate/100)
+    -3.5542,  # tail_ratio x log2(rate/100)
+    -0.2308,  # log_peak x log2(rate/100)
+    0.7836,  # log_area_samples x log2(rate/100)
 )
 
 
