@@ -11,9 +11,11 @@ One module per format, each documenting what its app writes:
 :func:`read_export` reads one recording (a file, a folder, a zip, or several files of
 one recording) and says what it decided and skipped; :func:`read_recording` returns
 only the samples. Sensors with their own clocks are merged onto the accelerometer's
-times by linear interpolation over the span they all cover. A bad file raises
+times by linear interpolation over the span they all cover. An export without a
+gyroscope is an accelerometer-only session (gyroscope zeros, as a Polar H10 records;
+:data:`tracker.schema.NO_GYRO_NOTE` says what it gives). A bad file raises
 :class:`~tracker.errors.ImportFormatError` naming the file, the line and the problem,
-or, when a needed sensor is missing, what to export instead.
+or, when acceleration with gravity is missing, what to export instead.
 
 Examples
 --------

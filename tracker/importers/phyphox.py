@@ -17,7 +17,8 @@ Which columns mean what (phyphox's sources, see firmware-notes/phone.md):
   time in s since the epoch) gives the wall clock; ``meta/device.csv`` the phone model.
 
 Acceleration "with g" is specific force (+g up at rest) on both platforms, as tracker
-expects; no sign change.
+expects; no sign change. Without a gyroscope (the built-in "Acceleration with g") the
+export is an accelerometer-only session; linear acceleration alone is refused.
 """
 
 from __future__ import annotations

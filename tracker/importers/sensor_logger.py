@@ -14,7 +14,9 @@ CROSSPLATFORM.md, README "Accessing Recording Metadata", "Removing Duplicated En
   the gyroscope has the same sign on both. Android's sign is specific force (+g up at
   rest), which is tracker's; without ``Metadata.csv`` the sign is judged from gravity at
   rest (:func:`~tracker.importers._model.looks_negated`) and the note says so;
-* some sensors repeat a time stamp: the first row of each time is kept.
+* some sensors repeat a time stamp: the first row of each time is kept;
+* without ``Gyroscope.csv`` (or with an empty one) the export is an accelerometer-only
+  session; without gravity (``Accelerometer.csv`` alone) it is refused.
 """
 
 from __future__ import annotations
