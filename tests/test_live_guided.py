@@ -111,3 +111,19 @@ def test_rest_ends_on_time_and_skip_moves_on():
     assert guided.view().countdown_s == pytest.approx(3.0)
     guided.update(5.1, [], calibrated=True, posture="upright", ready=True, in_rep=False, hold_s=None)
     assert guided.step.kind == "rep" and guided.step.rep_no == 2
+
+
+def test_steps_of_generic_movements_take_the_routines_position_and_the_analysers_names():
+    from tracker.live.guided import hold_targets
+
+    routine = Routine(exercises=(
+        ExerciseSpec("twist", ("left", "right"), 1, peak_deg=8.0, hold_s=0.0, rest_s=0.5),
+        ExerciseSpec("back_bend", (None,), 1, stance="all_fours", peak_deg=12.0, hold_s=2.0),
+        ExerciseSpec("side_bend", ("right",), 1, stance="standing", peak_deg=10.0, hold_s=3.0),
+    ))
+    steps = GuidedRoutine(routine).steps
+    reps = [(s.exercise, s.side, s.position) for s in steps if s.kind == "rep"]
+    assert reps == [("seated_twist", "left", "upright"), ("seated_twist", "right", "upright"),
+                    ("back_bend", None, "all_fours"), ("side_bend", "right", "upright")]
+    assert any(s.kind == "position" and s.position == "all_fours" for s in steps)
+    assert hold_targets(routine) == {"seated_twist": 0.0, "back_bend": 2.0, "side_bend": 3.0}

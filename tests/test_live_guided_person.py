@@ -89,3 +89,15 @@ def test_record_virtual_guided_completes_every_step(data_dir):
         done = store.events(info.id, "guided_step")
     assert sorted((e.data["index"], e.data["title"]) for e in done) == [(k, s.title) for k, s in enumerate(steps[:-1])]
     assert not any(e.data.get("skipped") for e in done)
+
+
+def test_a_routine_of_generic_movements_is_followed_and_counted():
+    # TrunkyXL's seated protocol: quick forward/back bends, side bends, twists; the guide
+    # names each step as the analyser will (a seated twist, a chair back-bend)
+    sim, guide, person = follow(0, Routine.trunkyxl())
+    assert guide.done and person.skipped == 0
+    reps = [s for s in guide.completed if s["kind"] == "rep"]
+    assert len(reps) == 18 and not any(s.get("skipped") for s in reps)
+    names = [guide.steps[s["index"]].exercise for s in reps]
+    assert names[:2] == ["forward_bend", "chair_backbend"] and names[-1] == "seated_twist"
+    assert {guide.steps[s["index"]].position for s in reps} == {"upright"}

@@ -57,8 +57,10 @@ _TAIL_STILL_S = 120.0
 
 
 def _asked(rep: Any) -> str:
-    """The routine's exercise a simulated repetition was (the guide's step exercise)."""
-    return str(rep.movement or rep.exercise)
+    """The guide's step exercise a simulated repetition answers: the name the analyser
+    reports (the truth's ``exercise``, as the guide's steps name them: a seated ``twist``
+    is a ``seated_twist``)."""
+    return str(rep.exercise)
 
 
 def following_routine(routine: Routine, *, calibration_bend: bool = True) -> Routine:
