@@ -227,3 +227,42 @@ def test_the_qr_code_draws_the_address_module_by_module():
     ref.add_data(url)
     expected = [[not dark for dark in row] for row in ref.get_matrix()]
     assert light[:len(expected)] == expected  # dark modules are the terminal's background
+
+
+@browser
+async def test_ending_from_the_page_asks_pain_after_then_stops_the_recording(data_dir):
+    from playwright.async_api import async_playwright
+
+    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.run import LiveRun
+    from tracker.routine import Routine
+    from tracker.simulate import SensorModel, simulate_session
+
+    quiet_bumble_logging()
+    sim = simulate_session(seed=0, rate_hz=50.0, routine=Routine.short(), sensor=SensorModel(drop_prob=0.0))
+    store = Store.open(data_dir)
+    live = LiveRun(store, no_prompt=True, plain=True, stream=io.StringIO(), web=("127.0.0.1", 0), quiet=True,
+                   echo=lambda *a, **k: None)
+    live.before()
+    stop = asyncio.Event()
+    async with async_playwright() as pw:
+        chrome = await launch(pw)
+        async with live.running(stop) as observers:
+            page = await chrome.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(live.web_view.url)
+            rec = asyncio.ensure_future(record_virtual(store, sim.recording, speed=1.0, stop=stop,
+                                                       observers=observers))
+            await page.wait_for_function("() => window.trackerDebug.last && window.trackerDebug.last.t_s > 2")
+            assert await page.text_content("#sound") == "Sound off"  # --quiet
+            await page.click("#pain-scale button.skip")  # no pain before, thanks
+            await page.click("#end")
+            await page.wait_for_selector("#pain[data-mode=after]")
+            assert not stop.is_set()  # the question first
+            await page.click("#pain-scale button[data-score='4']")
+            run = await asyncio.wait_for(rec, 10.0)
+        await chrome.close()
+    assert run.result.ended_by == "user" and run.result.quality.duration_s < 20.0
+    sid = run.result.session_id
+    assert [(e.data["when"], e.data["score"]) for e in store.events(sid, "pain")] == [("after", 4)]
+    assert store.self_report(sid)["pain_after"] == 4 and store.self_report(sid)["pain_before"] is None
+    store.close()
