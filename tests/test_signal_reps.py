@@ -155,3 +155,33 @@ def test_params_are_validated() -> None:
     with pytest.raises(ValidationError, match="min_peak_deg"):
         RepParams(min_peak_deg=0)
     assert dataclasses.replace(RepParams(), min_peak_deg=6.0).min_peak_deg == 6.0
+
+
+@pytest.mark.parametrize("seed, rate_hz", [(1, 50.0), (4, 200.0)])
+def test_steps_taken_in_one_go_change_nothing(seed: int, rate_hz: float) -> None:
+    """Calm steps between repetitions and the steps of a hold are applied in one go
+    (RepFinder.rest_until, hold_until): the same repetitions as stepping through all."""
+    from tracker.signal import process as P
+    from tracker.simulate import simulate_session
+
+    captured = {}
+    orig = P.find_reps
+
+    def keep(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        captured["call"] = (args, kwargs)
+        return orig(*args, **kwargs)
+
+    sim = simulate_session(seed=seed, rate_hz=rate_hz)
+    P.find_reps = keep
+    try:
+        P.process_session(sim.recording)
+    finally:
+        P.find_reps = orig
+    args, kwargs = captured["call"]
+    fast, _, _ = orig(*args, **kwargs)
+    every, _, _ = orig(*args, **{**kwargs, "_step_all": True})
+    assert len(fast) == len(every) > 0
+    for a, b in zip(fast, every):
+        assert (a.exercise, a.side, a.start, a.end, a.peak, a.hold_start, a.hold_end) == \
+            (b.exercise, b.side, b.start, b.end, b.peak, b.hold_start, b.hold_end)
+        assert a.peak_deg == b.peak_deg and a.confidence == b.confidence

@@ -332,7 +332,7 @@ def find_reps(
     t_s: np.ndarray, q_world_body: np.ndarray, still: np.ndarray, *, sampling_rate_hz: float,
     params: RepParams | None = None, has_heading: bool = True,
     neutral: tuple[int, int] | None = None, measure: bool = True,
-    active: np.ndarray | None = None,
+    active: np.ndarray | None = None, _step_all: bool = False,
 ) -> tuple[list[RepEvent], list[Bout], np.ndarray]:
     """Find the repetitions: :class:`~tracker.signal.repcore.RepFinder` run over each
     posture bout.
@@ -387,7 +387,8 @@ def find_reps(
         part: Bout | None = bout
         while part is not None:
             parts.append(part)
-            found, restart = _reps_in_bout(len(parts) - 1, part, src, t, fs, p, levels, measure, active)
+            found, restart = _reps_in_bout(len(parts) - 1, part, src, t, fs, p, levels, measure, active,
+                                           _step_all)
             if restart is not None:
                 parts[-1] = Bout(part.start, restart, part.posture, part.ref_start, part.ref_end)
             reps.extend(found)
@@ -414,7 +415,8 @@ def reference_noise_deg(src: AngleSource, rng: tuple[int, int] | None, fs: float
 
 
 def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float, p: RepParams,
-                  levels: RepLevels, measure: bool = True, active: np.ndarray | None = None
+                  levels: RepLevels, measure: bool = True, active: np.ndarray | None = None,
+                  step_all: bool = False
                   ) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
@@ -463,21 +465,22 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     calm_end = np.minimum.accumulate(idx[::-1])[::-1]
     i = pos + 1
     retry = 0
+    calm_l, tt_l, aa_l = calm.tolist(), tt.tolist(), aa.tolist()
     while i < n:
-        if calm[i] and finder.rep is None and finder.resting(sm[i - 1].tolist()):
+        if not step_all and calm_l[i] and finder.rep is None and finder.resting(sm[i - 1].tolist()):
             j = int(calm_end[i])  # steps i..j-1 are calm
-            finder.rest_until(j - 1, float(tt[j - 1]), sm[j - 1].tolist())
+            finder.rest_until(j - 1, tt_l[j - 1], sm[j - 1].tolist())
             i = j
             continue
-        if i >= retry and finder.rep is not None and finder.rep.holding:
+        if not step_all and i >= retry and finder.rep is not None and finder.rep.holding:
             e_ = min(n, i + _ROWS)  # a hold in progress: its steps in one go
             k_ = finder.hold_until(i, tt[i:e_], sm[i:e_], vel[i:e_], raw[i:e_], aa[i:e_])
             if k_:
                 i += k_
                 continue
-            retry = i + 8  # (the hold is ending or changing: step through that)
+            retry = i + 16  # (the hold is ending or changing: step through that)
         r_ = comb[i].tolist()
-        events = step(i, float(tt[i]), r_[0:3], r_[3:6], r_[6:9], bool(aa[i]))
+        events = step(i, tt_l[i], r_[0:3], r_[3:6], r_[6:9], aa_l[i])
         i += 1
         for kind, f in events:
             if kind == "start":
@@ -497,7 +500,7 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
 
 
 #: Steps of a hold taken in one go at most (RepFinder.hold_until).
-_ROWS = 512
+_ROWS = 256
 
 
 def _event(k: int, a: int, b: int, f: FoundRep, next_start: int, src: AngleSource, sm: np.ndarray, w_ref: int,
