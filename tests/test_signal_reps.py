@@ -185,3 +185,41 @@ def test_steps_taken_in_one_go_change_nothing(seed: int, rate_hz: float) -> None
         assert (a.exercise, a.side, a.start, a.end, a.peak, a.hold_start, a.hold_end) == \
             (b.exercise, b.side, b.start, b.end, b.peak, b.hold_start, b.hold_end)
         assert a.peak_deg == b.peak_deg and a.confidence == b.confidence
+
+
+def test_small_quick_alternating_reps_in_every_plane_count_and_a_wobble_does_not() -> None:
+    """Seated at 50 Hz: left/right twists of 4.5° going straight from one side to the other
+    (0.75 s each way, no pause, no hold), side bends of 4.5° each way and a forward bend
+    of 5°, then a 1.5° wobble: the repetitions count, in their plane, with their side."""
+    fs = 50.0
+    t = np.arange(int(40 * fs)) / fs
+    rot, lat, flex = 0 * t, 0 * t, 0 * t
+    for k, t0 in enumerate((5.0, 6.5, 8.0, 9.5)):  # alternating, each 1.5 s out and back
+        rot += (4.5 if k % 2 == 0 else -4.5) * _ramp(t, t0, 0.75, 0.0)
+    for k, t0 in enumerate((14.0, 16.0)):
+        lat += (4.5 if k == 0 else -4.5) * _ramp(t, t0, 0.9, 0.0)
+    flex += 5.0 * _ramp(t, 21.0, 1.0, 0.0) + 1.5 * _ramp(t, 28.0, 1.0, 0.0)
+    q_wb = quat_from_euler_yxz(np.radians(flex), np.radians(lat), np.radians(rot))
+    gyr, acc = _imu(q_wb, fs)
+    res = process_session(_recording(t, acc, gyr))
+    got = [(r.exercise, r.side, r.plane) for r in res.reps]
+    assert got == [("seated_twist", "left", "axial_rotation"), ("seated_twist", "right", "axial_rotation"),
+                   ("seated_twist", "left", "axial_rotation"), ("seated_twist", "right", "axial_rotation"),
+                   ("side_bend", "right", "lateral_bend"), ("side_bend", "left", "lateral_bend"),
+                   ("forward_bend", None, "flexion")]
+    assert [r.peak_deg for r in res.reps] == pytest.approx([4.5, -4.5, 4.5, -4.5, 4.5, -4.5, 5.0], abs=0.5)
+    assert all(r.hold_s is None and r.posture == "upright" for r in res.reps)
+
+
+def test_the_smallest_repetition_adapts_to_the_noise_at_rest() -> None:
+    from tracker.signal.repcore import angle_noise_deg, rep_levels
+
+    p = RepParams()
+    quiet = rep_levels(p, 0.02)
+    assert quiet.min_peak_deg == p.min_peak_deg and quiet.detect_deg == pytest.approx(p.detect_frac * p.min_peak_deg)
+    noisy = rep_levels(p, 0.8)
+    assert noisy.min_peak_deg == pytest.approx(p.noise_factor * 0.8)
+    assert rep_levels(p, 0.0, has_heading=False).min_peak_deg == p.min_peak_gravity_deg
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 3.0, 200)[:, None] + rng.normal(0, 0.5, (200, 1))  # drift + noise
+    assert angle_noise_deg(x) == pytest.approx(0.5, abs=0.07)  # the drift is not noise
