@@ -49,7 +49,7 @@ def decode_audio(data: bytes, name: str, *, t0_s: float = 0.0) -> AudioTrack:
             f"{name}: decoding this audio needs the optional extra: pip install \"tracker[audio]\"") from exc
     try:
         chunks: list[np.ndarray] = []
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
                 raise AudioDecodeError(f"{name}: no audio stream in the file")
             stream = container.streams.audio[0]

@@ -476,8 +476,7 @@ def detect_and_judge(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float,
 #: than the most extreme one that was seen.
 SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
     ("log_snr", np.log(3.0), np.log(300.0)),
-    ("log_peak", np.log(0.1), np.log(100.0)),
-    ("log_dv", np.log(1e-3), np.log(1.0)),
+    ("log_dv", np.log(0.08), np.log(2.0)),
     ("log_gyr", np.log(0.005), np.log(3.0)),
     ("impulse_fraction", 0.0, 1.0),
     ("lag1_corr", -1.0, 1.0),
@@ -493,7 +492,7 @@ SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
 #: Shape features also entered times log2(rate / 100 Hz): one sample is a different
 #: time at another rate.
 RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio",
-                     "log_peak", "log_area_samples")
+                     "log_area_samples")
 #: Logistic model of P(pop | spike): intercept, one weight per SCORE_FEATURES entry, one
 #: per RATE_INTERACTIONS entry. Fitted by ``benchmarks/tune_cracks.py`` on the TUNING
 #: part of the simulator's pop family (:mod:`tracker.simulate._pops`: even seeds, tuning
@@ -501,28 +500,26 @@ RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_rat
 #: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
 #: first after changing a feature.
 SCORE_WEIGHTS = (
-    -4.9512,  # intercept
-    0.3477,  # log_snr
-    -0.8146,  # log_peak
-    -0.2559,  # log_dv
-    -0.9736,  # log_gyr
-    -7.6755,  # impulse_fraction
-    6.7584,  # lag1_corr
-    -1.8970,  # side_ratio
-    -1.3396,  # bipolar_ratio
-    -2.9363,  # tail_ratio
-    -2.9600,  # lead_ratio
-    -1.2574,  # log_gait
-    -3.1365,  # periodicity
-    -1.0530,  # n_burst
-    1.6719,  # log_area_samples
-    -0.1365,  # impulse_fraction x log2(rate/100)
-    1.4959,  # lag1_corr x log2(rate/100)
-    -2.4994,  # side_ratio x log2(rate/100)
-    -1.6312,  # bipolar_ratio x log2(rate/100)
-    -3.5542,  # tail_ratio x log2(rate/100)
-    -0.2308,  # log_peak x log2(rate/100)
-    0.7836,  # log_area_samples x log2(rate/100)
+    -10.2587,  # intercept
+    -0.2074,  # log_snr
+    -3.0407,  # log_dv
+    -0.9944,  # log_gyr
+    -7.3239,  # impulse_fraction
+    5.8536,  # lag1_corr
+    -1.1661,  # side_ratio
+    -0.5030,  # bipolar_ratio
+    -3.1348,  # tail_ratio
+    -2.5255,  # lead_ratio
+    -1.2474,  # log_gait
+    -2.7031,  # periodicity
+    -0.8053,  # n_burst
+    1.4151,  # log_area_samples
+    -0.6176,  # impulse_fraction x log2(rate/100)
+    1.1924,  # lag1_corr x log2(rate/100)
+    -2.2384,  # side_ratio x log2(rate/100)
+    -1.6831,  # bipolar_ratio x log2(rate/100)
+    -2.6937,  # tail_ratio x log2(rate/100)
+    0.7184,  # log_area_samples x log2(rate/100)
 )
 
 
@@ -536,7 +533,7 @@ def score_features(s: Cols, fs: float) -> np.ndarray:
     gait, per = col("gait_rms_m_s2"), col("periodicity")
     peak = np.maximum(col("peak_m_s2"), 1e-9)
     raw = {
-        "log_snr": np.log(np.maximum(col("snr"), 1e-9)), "log_peak": np.log(peak),
+        "log_snr": np.log(np.maximum(col("snr"), 1e-9)),
         "log_dv": np.log(col("delta_v_m_s") + 1e-4), "log_gyr": np.log(col("gyr_jump_rad_s") + 0.005),
         "log_gait": np.log(gait + 0.01), "periodicity": per, "n_burst": col("n_burst"),
         "log_area_samples": np.log(np.maximum(col("delta_v_m_s") * fs / peak, 1e-9)),

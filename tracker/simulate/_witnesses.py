@@ -114,8 +114,8 @@ def simulate_audio(sim: FamilySimulation, *, rate_hz: float = 16_000.0, seed: in
             tt = np.arange(int(d * fs)) / fs
             f = float(np.abs(np.fft.rfftfreq(acc.shape[0], 1 / HI_RATE_HZ)[
                 np.argmax(np.abs(np.fft.rfft(acc[:, 0] + acc[:, 1])))]))
-            tone = sum(np.sin(2 * np.pi * k * f * tt) / k for k in (1, 2, 3))
-            put(t0, tone / max(np.std(tone), 1e-12), rng.uniform(10, 25))
+            tone = np.sin(2 * np.pi * f * tt) + np.sin(4 * np.pi * f * tt) / 2 + np.sin(6 * np.pi * f * tt) / 3
+            put(t0, tone / max(float(np.std(tone)), 1e-12), rng.uniform(10, 25))
     for tc in rng.uniform(0, dur, rng.poisson(0.5 * dur / 60.0)):  # room clicks
         put(float(tc), _burst(rng, fs, rng.uniform(0.002, 0.004), (100.0, 8000.0)), rng.uniform(12, 25))
     return AudioTrack(samples=x, rate_hz=fs, t0_s=0.0), sorted(heard)
