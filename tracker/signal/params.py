@@ -11,6 +11,8 @@ orientation.use_mag                 "auto"     9D when a magnetometer is present
 orientation.tau_acc_s               3.0        VQF accelerometer time constant (VQF default)
 orientation.tau_mag_s               9.0        VQF magnetometer time constant (VQF default)
 orientation.max_mag_disturbed       0.95       above this fraction of disturbed samples: 6D
+orientation.rest_th_gyr_deg_s       3.0        VQF rest: gyro within this of its low-pass
+                                               (VQF's 2.0 is a sensor on a table)
 orientation.max_gap_fill_s          5.0        gaps are bridged by interpolation up to this
 calibration.nominal_mounting        "auto"     tie-break of the forward sign only
 calibration.search_s                60.0       the neutral still period is looked for this early
@@ -69,6 +71,17 @@ class OrientationParams:
     max_gap_fill_s : float
         Gaps in the sample times up to this long are bridged with interpolated samples so
         the filter integrates over the right time; longer gaps restart the filter.
+    rest_th_gyr_deg_s : float
+        VQF rest detection: the angular rate stays within this of its 0.5 s low-pass
+        (VQF's ``restThGyr``). At rest VQF takes that low-pass as the gyroscope bias,
+        the only estimate of the bias about the vertical (heading) in 6D. VQF's 2 °/s
+        suits a sensor on a table; a person holding a stretch sways (0.1–0.6 Hz, a few
+        tenths of a degree), which crosses 2 °/s now and then: rest flickered on for
+        moments in the sway, each took the sway's momentary rate as bias, and the heading
+        then drifted up to 0.3 °/s through a 60 s held twist. At 3 °/s the whole hold is
+        one rest period and the bias estimate averages the sway out. BROAD (a still
+        sensor at rest) is unchanged; a steady rotation slower than this has always been
+        indistinguishable from bias.
     """
 
     use_mag: Literal["auto", "always", "never"] = "auto"
@@ -78,14 +91,17 @@ class OrientationParams:
     mag_norm_range_uT: tuple[float, float] = (15.0, 120.0)
     gravity_lowpass_hz: float = 1.5
     max_gap_fill_s: float = 5.0
+    rest_th_gyr_deg_s: float = 3.0
 
     def __post_init__(self) -> None:
         check_choice(self, "use_mag", ("auto", "always", "never"))
-        check_positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s")
+        check_positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s",
+                       "rest_th_gyr_deg_s")
 
     def vqf_params(self) -> dict[str, Any]:
         """Keyword parameters for ``vqf.offlineVQF`` / ``vqf.VQF``."""
-        return {"tauAcc": float(self.tau_acc_s), "tauMag": float(self.tau_mag_s)}
+        return {"tauAcc": float(self.tau_acc_s), "tauMag": float(self.tau_mag_s),
+                "restThGyr": float(self.rest_th_gyr_deg_s)}
 
 
 @dataclass(frozen=True)
