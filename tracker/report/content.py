@@ -9,6 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from .. import schema
+from ..signal.spikes import detection_note
 from .norms import CITATIONS, LUMBOPELVIC_NOTE
 from .tables import Table
 
@@ -31,6 +32,7 @@ ABOUT_PARAGRAPHS = (
     "short acceleration spike. Spikes that look like a crack are shown as 'possible cracks'; "
     "taps, footsteps, knocks and vibration are rejected where the data allow, but some may "
     "remain. A joint that has cracked cannot crack again for about 20 minutes.",
+    detection_note(),
 )
 
 
