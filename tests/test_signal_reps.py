@@ -223,3 +223,22 @@ def test_the_smallest_repetition_adapts_to_the_noise_at_rest() -> None:
     rng = np.random.default_rng(0)
     x = np.linspace(0, 3.0, 200)[:, None] + rng.normal(0, 0.5, (200, 1))  # drift + noise
     assert angle_noise_deg(x) == pytest.approx(0.5, abs=0.07)  # the drift is not noise
+
+
+def test_continuous_forward_and_backward_bends_count_both_ways() -> None:
+    """Seated flexion–extension as TrunkyXL's people move (50 Hz, no pause, no hold): a
+    quick 18° forward bend swings straight on into a 3.8° extension and back up. Each
+    extension counts, measured from the upright posture the forward bend crossed (not
+    from the first sample past it, which a quick return overshoots by degrees)."""
+    fs = 50.0
+    t = np.arange(int(24 * fs)) / fs
+    flex = 0 * t
+    for t0 in (4.0, 10.0, 16.0):
+        flex += 18.0 * _ramp(t, t0, 1.0, 0.0) - 3.8 * _ramp(t, t0 + 1.6, 0.7, 0.0)
+    q_wb = quat_from_euler_yxz(np.radians(flex), 0 * t, 0 * t)
+    gyr, acc = _imu(q_wb, fs)
+    res = process_session(_recording(t, acc, gyr))
+    got = [(r.exercise, round(r.peak_s)) for r in res.reps]
+    assert got == [("forward_bend", 5), ("chair_backbend", 6), ("forward_bend", 11), ("chair_backbend", 12),
+                   ("forward_bend", 17), ("chair_backbend", 18)]
+    assert [r.peak_deg for r in res.reps] == pytest.approx([18.0, -3.8] * 3, abs=0.6)

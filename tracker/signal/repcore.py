@@ -23,8 +23,9 @@ The rules, in one place:
   ``hold_max_rate_deg_s``), interruptions up to ``_HOLD_BRIDGE_S`` bridged; at least
   ``min_hold_s``.
 * **End.** Back within ``return_frac`` of its peak, the primary angle crosses its
-  start posture (quick alternating twists go straight into the next one), stops, turns
-  away again, or another angle starts to move.
+  start posture (quick alternating twists, a forward bend swinging on into an extension:
+  the next one starts there, from the same start posture), stops, turns away again, or
+  another angle starts to move. Back past the start posture, short of a crossing, is back.
 * **Posture change.** An angle beyond ``max_peak_deg``, or no return within
   ``max_rep_s``: not a repetition; the caller takes a new reference once the person has
   settled (:attr:`RepFinder.settled`).
@@ -128,6 +129,9 @@ class RepInProgress:
     crossed: tuple[int, float, list[float], float, int] | None = None
     n_steps: int = 0
     n_active: int = 0
+    # (prev_end_i, start_i) of the repetition whose start posture this one swung out
+    # from (it began where that one crossed it: alternating sides, forward then back)
+    ref_i: tuple[int, int] | None = None
 
     @property
     def peak_deg(self) -> float:
@@ -162,6 +166,9 @@ class FoundRep:
     peak_abs_deg: tuple[float, float, float]
     rejected: str | None
     ended_still: bool = True  # it came to rest at the end (else it ran into the next movement)
+    # its start posture is the one at step ref_i[1] (after ref_i[0]): where the repetition
+    # it swung on from started (None: its own start)
+    ref_i: tuple[int, int] | None = None
 
 
 def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: float,
@@ -218,6 +225,7 @@ class RepFinder:
         self._t: float | None = None
         self._quiet = [(0, 0.0, 0.0)] * 3  # per channel: (i, t, x) of the last still moment
         self._prev_end: tuple[int, float] | None = None
+        self._carry_ref: tuple[int, int] | None = None  # start posture a crossing hands on
         # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
         self._sizes: tuple[list[float], ...] = ([], [], [], [])
 
@@ -313,6 +321,7 @@ class RepFinder:
             return []
         rep = self.rep
         if rep is None:
+            carry, self._carry_ref = self._carry_ref, None
             # between repetitions: the start posture follows slow drift only
             lim = p.drift_rate_deg_s * dt
             best_c, best_e = -1, lv.detect_deg
@@ -334,7 +343,7 @@ class RepFinder:
             if qi < pe:
                 qi, qt = self._prev_end  # type: ignore[misc]
             self.rep = rep = RepInProgress(start_i=qi, start_s=qt, prev_end_i=pe,
-                                           base_deg=list(base), channel=best_c)
+                                           base_deg=list(base), channel=best_c, ref_i=carry)
             events: list[tuple[str, object]] = [("start", rep)]
         else:
             events = []
@@ -394,7 +403,11 @@ class RepFinder:
         # the next one starts there (alternating twists); else where the movement stops.
         se = sign * e
         if rep.crossed is None and se < 0:
-            rep.crossed = (i, t, [float(v_) for v_ in x], sign, ch)
+            # the start posture was crossed between the steps: the next repetition starts
+            # from it, not from the step past it (a quick return overshoots by speed × step)
+            cx_ = [float(v_) for v_ in x]
+            cx_[ch] = b[ch]
+            rep.crossed = (i, t, cx_, sign, ch)
         if rep.crossed is not None:
             ci, ct, cx, c_sign, c_ch = rep.crossed
             # (direction as it crossed; orientation drift during a long hold, which VQF may
@@ -404,11 +417,13 @@ class RepFinder:
             margin = lv.detect_deg + p.drift_rate_deg_s * held
             if c_sign * (x[c_ch] - cx[c_ch]) < -margin:
                 events += self._end(rep, ci, ct, cx, 0.0, False)
+                self._carry_ref = rep.ref_i or (rep.prev_end_i, rep.start_i)
                 return events + self.step(i, t, x, v, raw, active)  # the next starts at the crossing
         if se <= p.return_frac * peak_abs:
             onset = p.onset_rate_deg_s
             if speed < onset or sign * vc > onset or self._other_moves(rep, x, v):
-                return events + self._end(rep, i, t, x, abs(e), speed < onset)
+                # (back past its start posture, short of a crossing, is back)
+                return events + self._end(rep, i, t, x, se if se > 0.0 else 0.0, speed < onset)
         if t - rep.start_s > p.max_rep_s:  # never came back: the posture changed
             return self._posture_change(t, events)
         return events
@@ -467,7 +482,7 @@ class RepFinder:
             side=side, posture=self.posture,
             confidence=confidence(rep.raw_peak_abs_deg, ch),
             peak_abs_deg=(rep.raw_peak_abs_deg[0], rep.raw_peak_abs_deg[1], rep.raw_peak_abs_deg[2]),
-            rejected=why, ended_still=still,
+            rejected=why, ended_still=still, ref_i=rep.ref_i,
         )
         self.rep = None
         self.base = [float(v) for v in x]

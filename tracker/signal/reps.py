@@ -513,7 +513,9 @@ def _event(k: int, a: int, b: int, f: FoundRep, next_start: int, src: AngleSourc
     # end (averaged up to the next movement) vs at the start is drift (6D heading, bias
     # absorbed during a creeping hold): the reference moves from the start to the end
     # posture in proportion to time
-    start_ref = (a + max(0, f.prev_end_i, s - w_ref), a + s + 1)
+    # (a repetition that swung on from another, past the start posture, has that one's)
+    r_prev, r_s = f.ref_i if f.ref_i is not None else (f.prev_end_i, s)
+    start_ref = (a + max(0, r_prev, r_s - w_ref), a + r_s + 1)
     # (only where it came to rest: a repetition that runs into the next movement has no
     # end posture to compare)
     after = (a + e - 1, a + max(e, min(b - a, e + w_ref, next_start))) \
