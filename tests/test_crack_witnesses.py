@@ -173,3 +173,31 @@ def test_stored_impulse_windows_reach_the_analysis(tmp_path):
     assert len(back) == len(windows)
     np.testing.assert_allclose(back[0].acc_m_s2, windows[0].acc_m_s2)
     assert any(n == f"tag snippets: {len(windows)} kHz impulse windows used" for n in res.summary.notes)
+
+
+async def test_virtual_tag_sends_snippets_the_recorder_keeps_and_the_analysis_uses(tmp_path):
+    # A tracker-imu tag with its impulse detector at 0.5 g streams a family session and
+    # the kHz windows around its impulses; the recorder keeps them as events.
+    pytest.importorskip("bumble")
+    import dataclasses as dc
+
+    from tracker.ble.emulated import record_virtual
+    from tracker.profiles import tracker_imu as ti
+    from tracker.schema import IMPULSE_EVENT
+
+    sim = simulate_family(11, 200.0, split="held_out", minutes=0.5)
+    rec = sim.recording.slice(0, int(25 * 200))
+    windows = [w for w in simulate_snippets(sim, seed=11) if w.t0_s + 0.05 < 24.0]
+    big = [w for w in windows if np.max(np.linalg.norm(w.acc_m_s2 - w.acc_m_s2.mean(axis=0), axis=1)) >= 0.5 * 9.80665]
+    assert big, "the session should have impulses above 0.5 g"
+    profile = dc.replace(ti.PROFILE, config=ti.DeviceConfig(impulse_threshold_g=0.5))
+    with Store.open(tmp_path) as store:
+        run = await record_virtual(store, rec, profile=profile, rate_hz=200.0, speed=4.0, impulse_windows=windows)
+        sid = run.result.session_id
+        kept = store.events(sid, IMPULSE_EVENT)
+        res = analyse_session(store, sid, save=False)
+    assert len(kept) == len(big)
+    for e, w in zip(kept, big):
+        assert e.t_s == pytest.approx(w.t0_s, abs=1e-3)
+        np.testing.assert_allclose(np.asarray(e.data["acc_m_s2"]), w.acc_m_s2, atol=16 * 9.80665 / 32768 + 1e-3)
+    assert any(n == f"tag snippets: {len(big)} kHz impulse windows used" for n in res.summary.notes)

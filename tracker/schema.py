@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STANDARD_GRAVITY_M_S2 = 9.80665
+
+#: Event kind of a tracker-imu impulse window kept with a session (``firmware-notes/
+#: gatt-profile.md`` §7): ``t_s`` is its first sample on the session time base, data
+#: ``{"rate_hz": float, "acc_m_s2": [[x, y, z], ...], "trigger_index": int}``.
+IMPULSE_EVENT = "impulse"
 """Standard gravity; every g -> m/s² conversion uses it."""
 
 #: Validation limits: beyond these a value is not a human-worn IMU reading.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import StoreError
+from .schema import IMPULSE_EVENT
 from .records import StoredSession, gap_spans
 
 if TYPE_CHECKING:
@@ -115,10 +116,6 @@ def audio_of(store: Store, session_id: str) -> tuple[AudioTrack | None, str | No
     return None, None
 
 
-#: Event kind of a tracker-imu impulse window kept by the recorder: ``t_s`` is its first
-#: sample on the session time base, data ``{"rate_hz": float, "acc_m_s2": [[x, y, z], ...],
-#: "trigger_index": int}``.
-IMPULSE_EVENT = "impulse"
 
 
 def impulse_windows_of(store: Store, session_id: str) -> list[ImpulseWindow]:

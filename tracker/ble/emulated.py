@@ -82,6 +82,7 @@ async def record_virtual(
     fifo_s: float = 1.0,
     wallclock_latency: bool = True,
     more: Callable[[], Recording | None] | None = None,
+    impulse_windows: Sequence[Any] = (),
 ) -> VirtualRun:
     """Stream ``recording`` from an emulated tag over the virtual link into ``store``.
 
@@ -107,6 +108,9 @@ async def record_virtual(
         The tag's buffer before it drops samples the host is too slow to take.
     more : callable, optional
         What the tag streams after ``recording`` (see :class:`VirtualTag`).
+    impulse_windows : sequence
+        kHz impulse windows a tracker-imu tag sends (see :class:`VirtualTag`); the
+        recorder keeps them as ``impulse`` events for the crack analysis.
     wallclock_latency : bool
         Scale the ``tracker-imu`` packing latency (device time) by ``speed`` so a
         sped-up tag sends as many notifications per second as a real one would.
@@ -132,7 +136,8 @@ async def record_virtual(
         latency = min(255, int(round(config.max_latency_ms * speed)))
         client_profile = dataclasses.replace(  # a profile with a config field (tracker-imu)
             client_profile, config=dataclasses.replace(config, max_latency_ms=latency))  # type: ignore[call-arg]
-    tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s, more=more)
+    tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s, more=more,
+                     impulse_windows=impulse_windows)
     dropper: asyncio.Task[None] | None = None
     try:
         await tag.start()

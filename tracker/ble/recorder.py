@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import schema
 from ..errors import DecodeError, DeviceError, ValidationError
 from ..profiles import Profile, SampleBatch
 from ..quality import LinkQuality, Quality
@@ -270,7 +271,19 @@ class Recorder:
                 batches.append(batch)
                 arrivals.append(host_t)
         self._store_batches(batches, arrivals)
+        self._store_impulses()
         self.busy_s += time.thread_time() - t_start
+
+    def _store_impulses(self) -> None:
+        """Keep the tag's kHz impulse windows (tracker-imu) as events for the crack analysis."""
+        pop = getattr(self.decoder, "pop_impulses", None)
+        if pop is None:
+            return
+        for w in pop():
+            if w.t_s is None or self.session_id is None:
+                continue  # placed on the time base only once data has arrived
+            self._event(schema.IMPULSE_EVENT, float(w.t_s[0]), rate_hz=float(w.rate_hz),
+                        acc_m_s2=np.round(w.acc_m_s2, 4).tolist(), trigger_index=int(w.trigger_index))
 
     def _store_batches(self, batches: list[SampleBatch], arrivals: list[float]) -> None:
         if not batches:

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -126,6 +126,11 @@ class VirtualTag:
         default, so every session exercises the u32 wrap-around).
     battery_pct : int
         Reported battery level.
+    impulse_windows : sequence of :class:`tracker.signal.witnesses.ImpulseWindow`
+        kHz windows around impulses on the recording's time base (e.g.
+        :func:`tracker.simulate._witnesses.simulate_snippets`): a tracker-imu tag whose
+        impulse detector is on sends those whose high-passed peak reaches its configured
+        threshold, once the stream has passed their end (gatt-profile.md §7).
 
     Notes
     -----
@@ -145,6 +150,7 @@ class VirtualTag:
         t_us0: int = (1 << 32) - 3_000_000,
         battery_pct: int = 87,
         more: Callable[[], Recording | None] | None = None,
+        impulse_windows: Sequence[Any] = (),
     ) -> None:
         if profile not in TAG_PROFILES:
             raise ValueError(f"virtual tag profile must be one of {TAG_PROFILES}, got {profile!r}")
@@ -163,6 +169,7 @@ class VirtualTag:
         self.fifo_s = float(fifo_s)
         self.t_us0 = int(t_us0)
         self.battery_pct = int(battery_pct)
+        self.impulse_windows = sorted(impulse_windows, key=lambda w: float(w.t0_s))
         self.stats = TagStats()
         self.finished = asyncio.Event()  # the whole recording has been produced
         self._rec_rate_hz = float(recording.sample_rate_hz)
@@ -439,8 +446,10 @@ class _TrackerImuGatt:
         self.seq = 0
         self.with_mag = tag.recording.mag_uT is not None
         self._last_status_k = 0
+        self._next_impulse = 0
         self.data_characteristic: Any = None
         self.status_characteristic: Any = None
+        self.impulse_characteristic: Any = None
 
     @property
     def rate_hz(self) -> float:
@@ -473,7 +482,7 @@ class _TrackerImuGatt:
             ti.STATUS_UUID, props.READ | props.NOTIFY, readable,
             CharacteristicValue(read=lambda _c: self._status()),
         )
-        impulse = Characteristic(ti.IMPULSE_UUID, props.NOTIFY, readable, b"")
+        impulse = self.impulse_characteristic = Characteristic(ti.IMPULSE_UUID, props.NOTIFY, readable, b"")
         battery: Characteristic[bytes] = Characteristic(
             ti.BATTERY_LEVEL_UUID, props.READ | props.NOTIFY, readable,
             CharacteristicValue(read=lambda _c: bytes([self.tag.battery_pct])),
@@ -555,6 +564,24 @@ class _TrackerImuGatt:
         if k_end - self._last_status_k >= self.rate_hz:
             self._last_status_k = k_end
             self.tag._notify_later(self.status_characteristic, self._status())
+        self._send_impulses(float(self.tag._t_of(k_end)))
+
+    def _send_impulses(self, t_now_s: float) -> None:
+        """Windows that ended before ``t_now_s``, if the detector is on and they pass its threshold."""
+        windows = self.tag.impulse_windows
+        while self._next_impulse < len(windows):
+            w = windows[self._next_impulse]
+            acc = np.asarray(w.acc_m_s2, dtype=float)
+            if w.t0_s + acc.shape[0] / w.rate_hz > t_now_s:
+                return
+            self._next_impulse += 1
+            peak = float(np.max(np.linalg.norm(acc - acc.mean(axis=0), axis=1)))
+            if not self.config.impulse or peak < self.config.impulse_threshold_g * 9.80665:
+                continue
+            t_us = (self.tag.t_us0 + int(round(w.t0_s * 1e6))) % (1 << 32)
+            for frag in self.ti.encode_impulse(self._next_impulse & 0xFFFF, t_us, acc, rate_hz=int(w.rate_hz),
+                                               trigger_index=int(w.trigger_index), mtu=185):
+                self.tag._notify_later(self.impulse_characteristic, frag)
 
     def on_disconnection(self) -> None:
         # The firmware stops streaming when the central goes away.
