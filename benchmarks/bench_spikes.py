@@ -1,5 +1,10 @@
 """Accuracy and speed of the spike detector / possible-crack judge (issue 4).
 
+Since issue 16 the crack targets are measured where they mean something, on the held-out
+part of the simulator's pop family (``bench_cracks.py``); the F1 printed here, on
+``simulate_session``'s own pops behind its ideal zero-phase filter, is kept as a
+regression figure against the baseline detector.
+
 Accuracy, on simulated 5-minute sessions (``SEEDS`` seeds per rate, mounting up to
 ±15°, noise, drift, jitter and packet loss on): possible-crack F1 against the
 simulator's truth (match within ±50 ms) and the share of confounders (taps, footsteps,
