@@ -242,3 +242,19 @@ def test_continuous_forward_and_backward_bends_count_both_ways() -> None:
     assert got == [("forward_bend", 5), ("chair_backbend", 6), ("forward_bend", 11), ("chair_backbend", 12),
                    ("forward_bend", 17), ("chair_backbend", 18)]
     assert [r.peak_deg for r in res.reps] == pytest.approx([18.0, -3.8] * 3, abs=0.6)
+
+
+def test_a_recording_that_starts_still_only_briefly_measures_from_that_posture() -> None:
+    """A recording started 0.25 s before the first forward bend (TrunkyXL's trials start
+    0.3–2 s before): the bends are measured from the posture the person sat in, not from
+    the top of the first bend (its first calm half second): three forward bends."""
+    fs = 50.0
+    t = np.arange(int(14 * fs)) / fs
+    flex = 0 * t
+    for t0 in (0.25, 4.25, 8.25):
+        flex += 16.0 * _ramp(t, t0, 0.8, 0.3)
+    q_wb = quat_from_euler_yxz(np.radians(flex), 0 * t, 0 * t)
+    gyr, acc = _imu(q_wb, fs)
+    res = process_session(_recording(t, acc, gyr))
+    assert [r.exercise for r in res.reps] == ["forward_bend"] * 3
+    assert [r.peak_deg for r in res.reps] == pytest.approx([16.0] * 3, abs=1.0)

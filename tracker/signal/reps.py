@@ -438,10 +438,16 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     slow_idx = np.flatnonzero(np.abs(vel[:, usable]).max(axis=1) < p.onset_rate_deg_s)
     w = max(1, int(round(p.ref_window_s * fs)))
     pos = int(slow_idx[0]) if slow_idx.size else 0
-    for k in slow_idx[:2000].tolist():  # calm, and staying within the detection level
-        if np.abs(sm[k:k + w, usable] - sm[k, usable]).max() < levels.detect_deg:
-            pos = k
-            break
+    # a recording that starts in this posture, still for a moment (half the window; the
+    # zero-phase smoothing smears the first movement back), had no movement into it
+    head = raw[:max(2, w // 2), usable]
+    if a == 0 and np.abs(head - head[0]).max() < levels.detect_deg:
+        pos = 0
+    else:
+        for k in slow_idx[:2000].tolist():  # calm, and staying within the detection level
+            if np.abs(sm[k:k + w, usable] - sm[k, usable]).max() < levels.detect_deg:
+                pos = k
+                break
     if a <= bout.ref_start < b:  # its reference is a still moment: start there at the latest
         pos = min(pos, bout.ref_start - a)
     name = POSTURES[bout.posture]
