@@ -496,8 +496,12 @@ def detection_note() -> str:
 #: it is clipped to, so a spike unlike any seen in tuning cannot push the score further
 #: than the most extreme one that was seen.
 SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
-    ("log_snr", np.log(3.0), np.log(300.0)),
-    ("log_dv", np.log(0.08), np.log(2.0)),
+    # Size enters only where it tells confounders apart: a low peak/background ratio
+    # (buzz, heel strikes) below the pops' range, a peak and a push beyond it (knocks).
+    # Inside the pops' range it stays out, or larger pops would look ever more like taps.
+    ("log_snr", np.log(3.0), np.log(30.0)),
+    ("log_peak", np.log(30.0), np.log(160.0)),
+    ("log_dv", np.log(0.1), np.log(2.0)),
     ("log_gyr", np.log(0.005), np.log(3.0)),
     ("impulse_fraction", 0.0, 1.0),
     ("lag1_corr", -1.0, 1.0),
@@ -521,26 +525,27 @@ RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_rat
 #: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
 #: first after changing a feature.
 SCORE_WEIGHTS = (
-    -10.2587,  # intercept
-    -0.2074,  # log_snr
-    -3.0407,  # log_dv
-    -0.9944,  # log_gyr
-    -7.3239,  # impulse_fraction
-    5.8536,  # lag1_corr
-    -1.1661,  # side_ratio
-    -0.5030,  # bipolar_ratio
-    -3.1348,  # tail_ratio
-    -2.5255,  # lead_ratio
-    -1.2474,  # log_gait
-    -2.7031,  # periodicity
-    -0.8053,  # n_burst
-    1.4151,  # log_area_samples
-    -0.6176,  # impulse_fraction x log2(rate/100)
-    1.1924,  # lag1_corr x log2(rate/100)
-    -2.2384,  # side_ratio x log2(rate/100)
-    -1.6831,  # bipolar_ratio x log2(rate/100)
-    -2.6937,  # tail_ratio x log2(rate/100)
-    0.7184,  # log_area_samples x log2(rate/100)
+    -7.2809,  # intercept
+    0.5590,  # log_snr
+    -1.8060,  # log_peak
+    -3.5356,  # log_dv
+    -1.0730,  # log_gyr
+    -7.3479,  # impulse_fraction
+    6.0614,  # lag1_corr
+    -1.3254,  # side_ratio
+    -1.0903,  # bipolar_ratio
+    -2.7416,  # tail_ratio
+    -2.3153,  # lead_ratio
+    -1.1306,  # log_gait
+    -2.5773,  # periodicity
+    -0.7062,  # n_burst
+    1.5779,  # log_area_samples
+    -0.6309,  # impulse_fraction x log2(rate/100)
+    1.1591,  # lag1_corr x log2(rate/100)
+    -2.3057,  # side_ratio x log2(rate/100)
+    -1.5334,  # bipolar_ratio x log2(rate/100)
+    -2.6219,  # tail_ratio x log2(rate/100)
+    0.6874,  # log_area_samples x log2(rate/100)
 )
 
 
@@ -554,7 +559,7 @@ def score_features(s: Cols, fs: float) -> np.ndarray:
     gait, per = col("gait_rms_m_s2"), col("periodicity")
     peak = np.maximum(col("peak_m_s2"), 1e-9)
     raw = {
-        "log_snr": np.log(np.maximum(col("snr"), 1e-9)),
+        "log_snr": np.log(np.maximum(col("snr"), 1e-9)), "log_peak": np.log(peak),
         "log_dv": np.log(col("delta_v_m_s") + 1e-4), "log_gyr": np.log(col("gyr_jump_rad_s") + 0.005),
         "log_gait": np.log(gait + 0.01), "periodicity": per, "n_burst": col("n_burst"),
         "log_area_samples": np.log(np.maximum(col("delta_v_m_s") * fs / peak, 1e-9)),
