@@ -81,7 +81,11 @@ class OrientationParams:
         then drifted up to 0.3 °/s through a 60 s held twist. At 3 °/s the whole hold is
         one rest period and the bias estimate averages the sway out. BROAD (a still
         sensor at rest) is unchanged; a steady rotation slower than this has always been
-        indistinguishable from bias.
+        indistinguishable from bias. Limit: the flicker only moves up: a simulated hold
+        sway of 0.5–0.9° per component (default 0.4°) flickers at 3 °/s and drifts
+        again. A longer low-pass (VQF's ``restFilterTau`` 2 s) covered all of those
+        but takes the tail of a large movement into a still posture as bias (lying
+        down in tests/test_signal_orientation.py; the live filter after a twist).
     """
 
     use_mag: Literal["auto", "always", "never"] = "auto"
