@@ -25,6 +25,7 @@ from crack_eval import MATCH_S, RATES, reliability, run, seeds, witnesses_of
 from tracker.signal import spikes
 from tracker.signal import witnesses as wit
 from tracker.signal.spikes import (
+    GYRO_FEATURE,
     RATE_INTERACTIONS,
     SCORE_FEATURES,
     detect_and_judge,
@@ -104,6 +105,7 @@ def main() -> None:
     # The features do not depend on the weights; placeholders let the detector run
     # while the feature list changes.
     spikes.SCORE_WEIGHTS = (0.0,) * (1 + len(SCORE_FEATURES) + len(RATE_INTERACTIONS))
+    spikes.SCORE_WEIGHTS_NO_GYRO = spikes.SCORE_WEIGHTS
     frames: list[pd.DataFrame] = []
     for rate in RATES:
         run("tuning", rate, a.sessions, spikes=frames)
@@ -121,6 +123,19 @@ def main() -> None:
     for name, v in zip(names, w[1:]):
         print(f"    {v:.4f},  # {name}")
     print(")")
+    # The same spikes as a sensor without a gyroscope sees them: no tap check.
+    gi = [n for n, _, _ in SCORE_FEATURES].index(GYRO_FEATURE)
+    x_ng = x.copy()
+    x_ng[:, gi] = 0.0
+    w_ng = fit_logistic(x_ng, y, a.lam)
+    print("SCORE_WEIGHTS_NO_GYRO = (")
+    print(f"    {w_ng[0]:.4f},  # intercept")
+    for name, v in zip(names, w_ng[1:]):
+        print(f"    {v:.4f},  # {name}")
+    print(")")
+    p_ng = 1.0 / (1.0 + np.exp(-(w_ng[0] + x_ng @ w_ng[1:])))
+    ece_ng = reliability(pd.concat(groups, ignore_index=True).assign(crack_score=p_ng))[1]
+    print(f"without a gyroscope: tuning calibration error {ece_ng:.3f}")
     d2 = pd.concat(groups, ignore_index=True)
     d2["crack_score"] = 1.0 / (1.0 + np.exp(-(w[0] + x @ w[1:])))
     table, ece = reliability(d2)

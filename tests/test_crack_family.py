@@ -103,6 +103,7 @@ def test_score_is_bounded_for_spikes_unlike_any_in_tuning():
             "delta_v_m_s": np.array([5.0]), "gyr_jump_rad_s": np.array([50.0]),
             "impulse_fraction": np.ones(1), "lag1_corr": np.zeros(1), "side_ratio": np.zeros(1),
             "bipolar_ratio": np.zeros(1), "tail_ratio": np.zeros(1), "lead_ratio": np.zeros(1),
+            "pre_ratio": np.zeros(1), "rebound_ratio": np.zeros(1),
             "gait_rms_m_s2": np.zeros(1), "periodicity": np.zeros(1), "n_burst": np.zeros(1)}
     x = score_features(cols, 100.0)
     assert x.shape == (1, len(SCORE_WEIGHTS) - 1)
@@ -126,3 +127,44 @@ def test_batch_and_stream_give_one_judgement_on_the_family(rate):
     assert live["kind"].tolist() == batch["kind"].tolist()
     assert live["possible_crack"].tolist() == batch["possible_crack"].tolist()
     np.testing.assert_allclose(live["crack_score"], batch["crack_score"], atol=1e-3)
+
+
+def test_without_a_gyroscope_the_tap_check_is_unknown_and_the_score_says_so():
+    # An accelerometer-only sensor records zeros: that must not read as "no rotation",
+    # the pops' side of the tap check.
+    sim = simulate_family(2, 200.0, split="tuning")
+    r = sim.recording
+    with_gyr = judge_cracks(detect_spikes(r.t_s, r.acc_m_s2, r.gyr_rad_s, sampling_rate_hz=200.0),
+                            r.t_s, r.acc_m_s2, r.gyr_rad_s, sampling_rate_hz=200.0)
+    zeros = np.zeros_like(r.gyr_rad_s)
+    blind = judge_cracks(detect_spikes(r.t_s, r.acc_m_s2, zeros, sampling_rate_hz=200.0),
+                         r.t_s, r.acc_m_s2, zeros, sampling_rate_hz=200.0)
+    assert blind["gyr_jump_rad_s"].isna().all() and (blind["f_gyro"] == 1.0).all()
+    assert blind["sample"].tolist() == with_gyr["sample"].tolist()
+    s_gyr, s_blind = with_gyr["crack_score"].to_numpy(), blind["crack_score"].to_numpy()
+    assert np.all((s_blind >= 0) & (s_blind <= 1))
+    pops = np.array([any(abs(t - p.t_s) <= 0.05 for p in sim.pops) for t in with_gyr["t_s"]])
+    assert pops.sum() >= 2 and (~pops).sum() >= 5
+    # Pops: less sure without the gyroscope; other spikes: not judged cracks by default.
+    assert s_blind[pops].mean() < s_gyr[pops].mean()
+    assert not blind.loc[~pops, "possible_crack"].any()
+
+
+def test_a_spike_in_the_first_second_of_a_phone_recording_is_the_touch_that_started_it():
+    from tracker.signal.process import process_session
+
+    sim = simulate_family(2, 200.0, split="tuning")
+    r = sim.recording
+    found = process_session(r)
+    assert found.cracks
+    tc = found.cracks[0].t_s
+    # the same samples, started 0.4 s before that crack: once as a tag, once as a phone app
+    i0 = int(np.searchsorted(r.t_s, tc - 0.4))
+    cut = r.slice(i0, len(r))
+    cut = type(cut)(cut.t_s - cut.t_s[0], cut.acc_m_s2, cut.gyr_rad_s, cut.mag_uT, cut.meta)
+    tag = process_session(cut)
+    assert any(abs(c.t_s - 0.4) < 0.05 for c in tag.cracks)
+    phone = process_session(cut.with_meta(profile="phyphox"))
+    assert not any(c.t_s < 1.0 for c in phone.cracks)
+    assert any("touch on the screen" in n for n in phone.summary.notes)
+    assert len(phone.cracks) == len(tag.cracks) - 1

@@ -113,9 +113,14 @@ def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, 
     * ``bipolar_ratio``: the smaller neighbour / peak (< 0: it swings back at once);
     * ``tail_ratio``: RMS magnitude 15–60 ms after the peak / peak (a tissue response
       or ringing that outlasts the pulse), at least samples 2–3;
-    * ``lead_ratio``: the same before the peak (motion or buzz already there).
+    * ``lead_ratio``: the same before the peak (motion or buzz already there);
+    * ``pre_ratio``: mean of ``s[-2], s[-1]`` / peak: what builds up before the peak (a
+      pulse with a rise or a tissue response > 0; a slap that starts at full strength ~0);
+    * ``rebound_ratio``: mean of ``s[2], s[3]`` / peak: what follows the pulse (a knock's
+      or heel strike's swing back < 0, a tissue response's push > 0, a slap's wobble
+      that has died ~0).
     """
-    names = ("lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio")
+    names = ("lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio", "pre_ratio", "rebound_ratio")
     if r.shape[0] == 0:
         return {k: np.zeros(0) for k in names}
     half = (r.shape[1] - 1) // 2
@@ -136,7 +141,9 @@ def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, 
             "side_ratio": np.maximum(win[:, 2], win[:, 4]) / pk,
             "bipolar_ratio": np.minimum(win[:, 2], win[:, 4]) / pk,
             "tail_ratio": np.sqrt((after ** 2).mean(axis=1)) / pk,
-            "lead_ratio": np.sqrt((before ** 2).mean(axis=1)) / pk}
+            "lead_ratio": np.sqrt((before ** 2).mean(axis=1)) / pk,
+            "pre_ratio": (win[:, 1] + win[:, 2]) / (2 * pk),
+            "rebound_ratio": (win[:, 5] + win[:, 6]) / (2 * pk)}
 
 
 def block_median(blocks: np.ndarray) -> np.ndarray:

@@ -137,7 +137,15 @@ def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: Anal
     peak = np.asarray(judged["peak_m_s2"], dtype=float)
     score = np.asarray(judged["crack_score"], dtype=float)
     poss = np.asarray(judged["possible_crack"], dtype=bool)
-    kind = judged["kind"]
+    kind = np.asarray(judged["kind"], dtype=object)
+    if rec.meta.profile in spk.PHONE_APP_PROFILES:
+        h = params.cracks.handling_s
+        touch = (t < rec.t_s[0] + h) | (t > rec.t_s[-1] - h)
+        for i in np.flatnonzero(touch & poss):
+            notes.append(f"spike at {t[i]:.2f} s: within {h:g} s of the start or end of a phone recording, "
+                         "taken as the touch on the screen, not a possible crack")
+        poss = poss & ~touch
+        kind = np.where(touch & (kind == "possible_crack"), "tap", kind)
     for i in np.argsort(t, kind="stable"):
         spikes.append(Spike(t_s=float(t[i]), peak_m_s2=float(peak[i]), possible_crack=bool(poss[i]),
                             crack_score=float(score[i]), kind=str(kind[i])))

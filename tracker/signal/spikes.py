@@ -82,15 +82,19 @@ import pandas as pd
 from ..checks import check_positive, check_positive_arg, check_range
 from ..errors import ValidationError
 from ..quality import find_gaps
-from ..recording import validate_arrays
+from ..recording import gyro_recorded, validate_arrays
 from . import _spike_features as F
 from .witnesses import apply_witnesses
 
 __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
     "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "RATE_INTERACTIONS", "SCORE_WEIGHTS",
+    "SCORE_WEIGHTS_NO_GYRO", "GYRO_FEATURE", "PHONE_APP_PROFILES",
     "crack_probability", "score_features", "Witnesses", "MEASURED_RECALL", "detection_note",
 ]
+
+#: Recording profiles of phone apps started and stopped on the phone's screen.
+PHONE_APP_PROFILES = ("phyphox", "sensor-logger", "physics-toolbox")
 
 #: Best-guess labels a judged spike can get.
 KINDS = ("possible_crack", "tap", "footstep", "vibration", "strap_slap", "other")
@@ -99,7 +103,7 @@ KINDS = ("possible_crack", "tap", "footstep", "vibration", "strap_slap", "other"
 SPIKE_COLUMNS = (
     "sample", "t_s", "peak_m_s2", "background_m_s2", "snr", "width_s", "impulse_fraction",
     "delta_v_m_s", "gyr_jump_rad_s", "n_burst", "periodicity", "gait_rms_m_s2",
-    "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio",
+    "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio", "pre_ratio", "rebound_ratio",
 )
 #: Columns :func:`judge_cracks` adds.
 JUDGED_COLUMNS = ("crack_score", "possible_crack", "kind", "refractory")
@@ -210,6 +214,11 @@ class CrackParams:
         reduction applies.
     refractory_factor : float
         Score multiplier for possible cracks beyond that budget.
+    handling_s : float
+        Spikes this close to the start or end of a recording made by a phone app
+        (:data:`PHONE_APP_PROFILES`) are the touch on the screen that started or stopped
+        it: never possible cracks (``kind`` ``tap``). Applied by the session analysis,
+        which knows the recording's source.
     """
 
     threshold: float = 0.7
@@ -225,6 +234,7 @@ class CrackParams:
     refractory_s: float = 1200.0
     joints_in_range: int = 4
     refractory_factor: float = 0.5
+    handling_s: float = 1.0
 
     def __post_init__(self) -> None:
         check_range(self, "threshold", 0.0, 1.0)
@@ -361,7 +371,10 @@ def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: Spike
         "width_s": F.spike_width_s(rmag, core, fs),
         "impulse_fraction": F.impulse_fraction(r, core),
         "delta_v_m_s": F.delta_v(r, max(int(round(p.push_window_s * fs)), 1), fs),
-        "gyr_jump_rad_s": F.gyro_jump(gyr, peaks, segs, fs, p.gyr_window_s, p.gyr_context_s),
+        # NaN: not measured (a sensor without a gyroscope records zeros, which would
+        # read as "no rotation", the pops' side of the tap check)
+        "gyr_jump_rad_s": F.gyro_jump(gyr, peaks, segs, fs, p.gyr_window_s, p.gyr_context_s)
+        if gyro_recorded(gyr) else np.full(peaks.size, np.nan),
         "n_burst": F.burst_count(tp, p.burst_window_s),
         "periodicity": F.periodicity(tp, p.step_period_s[0], p.step_period_s[1], p.step_tolerance),
         "gait_rms_m_s2": gait,
@@ -392,7 +405,9 @@ def _factors(s: Cols, cp: CrackParams, rest: np.ndarray | None) -> dict[str, np.
     # Knocks: several g, or a large velocity change (a 10 ms push), whatever the rate.
     f_size = (_soft(col("peak_m_s2"), cp.tap_peak_m_s2, 1.5, log=True, falling=True)
               * _soft(col("delta_v_m_s"), cp.tap_delta_v_m_s, 1.5, log=True, falling=True))
-    f_gyro = _soft(col("gyr_jump_rad_s"), cp.tap_gyr_rad_s, 1.5, log=True, falling=True)
+    gj = col("gyr_jump_rad_s")
+    # No gyroscope: no evidence either way here; the score (fitted without it) says how unsure.
+    f_gyro = np.where(np.isnan(gj), 1.0, _soft(np.nan_to_num(gj), cp.tap_gyr_rad_s, 1.5, log=True, falling=True))
     f_shape = _soft(col("impulse_fraction"), cp.min_impulse_fraction, 0.04, log=False, falling=False)
     walking = _soft(col("gait_rms_m_s2"), cp.walking_rms_m_s2, 1.5, log=True, falling=False)
     periodic = _soft(col("periodicity"), cp.step_periodicity, 0.15, log=False, falling=False)
@@ -509,6 +524,8 @@ SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
     ("bipolar_ratio", -1.5, 1.0),
     ("tail_ratio", 0.0, 2.0),
     ("lead_ratio", 0.0, 2.0),
+    ("pre_ratio", -1.0, 1.0),
+    ("rebound_ratio", -1.0, 1.0),
     ("log_gait", np.log(0.01), np.log(5.0)),
     ("periodicity", 0.0, 1.0),
     ("n_burst", 0.0, 6.0),
@@ -517,7 +534,7 @@ SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
 #: Shape features also entered times log2(rate / 100 Hz): one sample is a different
 #: time at another rate.
 RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio",
-                     "log_area_samples")
+                     "log_area_samples", "pre_ratio", "rebound_ratio")
 #: Logistic model of P(pop | spike): intercept, one weight per SCORE_FEATURES entry, one
 #: per RATE_INTERACTIONS entry. Fitted by ``benchmarks/tune_cracks.py`` on the TUNING
 #: part of the simulator's pop family (:mod:`tracker.simulate._pops`: even seeds, tuning
@@ -525,33 +542,71 @@ RATE_INTERACTIONS = ("impulse_fraction", "lag1_corr", "side_ratio", "bipolar_rat
 #: own pops; ``benchmarks/bench_cracks.py`` checks it on the held-out part. Re-run the
 #: first after changing a feature.
 SCORE_WEIGHTS = (
-    -7.2809,  # intercept
-    0.5590,  # log_snr
-    -1.8060,  # log_peak
-    -3.5356,  # log_dv
-    -1.0730,  # log_gyr
-    -7.3479,  # impulse_fraction
-    6.0614,  # lag1_corr
-    -1.3254,  # side_ratio
-    -1.0903,  # bipolar_ratio
-    -2.7416,  # tail_ratio
-    -2.3153,  # lead_ratio
-    -1.1306,  # log_gait
-    -2.5773,  # periodicity
-    -0.7062,  # n_burst
-    1.5779,  # log_area_samples
-    -0.6309,  # impulse_fraction x log2(rate/100)
-    1.1591,  # lag1_corr x log2(rate/100)
-    -2.3057,  # side_ratio x log2(rate/100)
-    -1.5334,  # bipolar_ratio x log2(rate/100)
-    -2.6219,  # tail_ratio x log2(rate/100)
-    0.6874,  # log_area_samples x log2(rate/100)
+    -7.9772,  # intercept
+    0.6149,  # log_snr
+    -1.7801,  # log_peak
+    -3.6301,  # log_dv
+    -1.0831,  # log_gyr
+    -7.0748,  # impulse_fraction
+    6.3259,  # lag1_corr
+    -1.5787,  # side_ratio
+    -1.3796,  # bipolar_ratio
+    -3.0381,  # tail_ratio
+    -1.6700,  # lead_ratio
+    0.7973,  # pre_ratio
+    -0.5030,  # rebound_ratio
+    -1.1034,  # log_gait
+    -2.6348,  # periodicity
+    -0.7366,  # n_burst
+    1.4926,  # log_area_samples
+    -0.6044,  # impulse_fraction x log2(rate/100)
+    1.0945,  # lag1_corr x log2(rate/100)
+    -2.3413,  # side_ratio x log2(rate/100)
+    -1.4427,  # bipolar_ratio x log2(rate/100)
+    -2.5582,  # tail_ratio x log2(rate/100)
+    0.6194,  # log_area_samples x log2(rate/100)
+    0.1621,  # pre_ratio x log2(rate/100)
+    0.5815,  # rebound_ratio x log2(rate/100)
 )
+#: The same, fitted with ``log_gyr`` left out (its weight 0): spikes of a sensor without
+#: a gyroscope, where a tap cannot be told by its rotation.
+SCORE_WEIGHTS_NO_GYRO = (
+    -3.8521,  # intercept
+    0.4987,  # log_snr
+    -2.0573,  # log_peak
+    -4.2066,  # log_dv
+    0.0000,  # log_gyr
+    -7.1176,  # impulse_fraction
+    5.9879,  # lag1_corr
+    -1.7575,  # side_ratio
+    -1.3106,  # bipolar_ratio
+    -2.6831,  # tail_ratio
+    -2.7016,  # lead_ratio
+    0.5477,  # pre_ratio
+    -0.0334,  # rebound_ratio
+    -1.1686,  # log_gait
+    -2.6283,  # periodicity
+    -0.7852,  # n_burst
+    1.8832,  # log_area_samples
+    -0.5280,  # impulse_fraction x log2(rate/100)
+    1.1597,  # lag1_corr x log2(rate/100)
+    -2.6194,  # side_ratio x log2(rate/100)
+    -1.7491,  # bipolar_ratio x log2(rate/100)
+    -2.6939,  # tail_ratio x log2(rate/100)
+    0.5256,  # log_area_samples x log2(rate/100)
+    0.4875,  # pre_ratio x log2(rate/100)
+    0.7872,  # rebound_ratio x log2(rate/100)
+)
+
+
+#: The feature a sensor without a gyroscope cannot give (NaN in :func:`score_features`).
+GYRO_FEATURE = "log_gyr"
 
 
 def score_features(s: Cols, fs: float) -> np.ndarray:
     """(N, K) inputs of the crack score: :data:`SCORE_FEATURES` (clipped), then
-    :data:`RATE_INTERACTIONS` times log2(rate / 100 Hz)."""
+    :data:`RATE_INTERACTIONS` times log2(rate / 100 Hz). ``log_gyr`` is NaN where the
+    gyroscope was not recorded."""
     def col(name: str) -> np.ndarray:
         return np.asarray(s[name], dtype=float)
 
@@ -571,19 +626,25 @@ def score_features(s: Cols, fs: float) -> np.ndarray:
     return np.stack(x, axis=1) if n else np.zeros((0, len(x)))
 
 
-def crack_probability(s: Cols, fs: float, weights: tuple[float, ...] | None = None) -> np.ndarray:
+def crack_probability(s: Cols, fs: float, weights: tuple[float, ...] | None = None,
+                      weights_no_gyro: tuple[float, ...] | None = None) -> np.ndarray:
     """``crack_score``: the probability that each spike is a joint pop (0..1).
 
     Calibrated on the simulator's pop family (among spikes scored about p, about p
     were pops there): a statement about that family's mix of pops and confounders,
-    not about any one person.
+    not about any one person. A spike without a gyroscope reading (``gyr_jump_rad_s``
+    NaN) is scored by :data:`SCORE_WEIGHTS_NO_GYRO`: no tap check, so lower, honest scores.
     """
     w = np.asarray(SCORE_WEIGHTS if weights is None else weights, dtype=float)
+    wn = np.asarray(SCORE_WEIGHTS_NO_GYRO if weights_no_gyro is None else weights_no_gyro, dtype=float)
     x = score_features(s, fs)
-    if w.size != x.shape[1] + 1:
-        raise ValidationError(f"{w.size} score weights for {x.shape[1]} features: "
+    if w.size != x.shape[1] + 1 or wn.size != w.size:
+        raise ValidationError(f"{w.size} and {wn.size} score weights for {x.shape[1]} features: "
                               "re-run benchmarks/tune_cracks.py")
-    return _logistic(w[0] + x @ w[1:])
+    gi = [name for name, _, _ in SCORE_FEATURES].index(GYRO_FEATURE)
+    blind = np.isnan(x[:, gi])
+    x[blind, gi] = 0.0  # its weight is 0 in SCORE_WEIGHTS_NO_GYRO
+    return _logistic(np.where(blind, wn[0] + x @ wn[1:], w[0] + x @ w[1:]))
 
 
 @dataclass(frozen=True, kw_only=True)
