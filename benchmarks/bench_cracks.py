@@ -13,10 +13,11 @@ Printed:
    targets 0.9 and 0.75. Share of each confounder kind judged a crack (target <= 3 %).
 2. Reliability curve of ``crack_score`` on held-out spikes and its calibration error
    (target <= 0.1).
-3. Detection curve: recall against skin amplitude per rate (the stated limit in the
+3. Where pops >= 1 g are lost, per rate and front end (no spike / scored low / found).
+4. Detection curve: recall against skin amplitude per rate (the stated limit in the
    README and the report), also for the narrow filter settings (ODR/10), which are not
    part of the targets.
-4. The same held-out sessions with better witnesses: tracker-imu's kHz impulse snippets,
+5. The same held-out sessions with better witnesses: tracker-imu's kHz impulse snippets,
    or a phone's microphone (both simulated).
 
 Usage: python benchmarks/bench_cracks.py [--quick] [--threshold P]
@@ -28,11 +29,11 @@ import sys
 
 import numpy as np
 import pandas as pd
-from crack_eval import RATES, Tally, reliability, run
+from crack_eval import MATCH_S, RATES, Tally, judge, reliability, run, seeds
 
 from tracker.signal.spikes import CrackParams
 from tracker.simulate._frontend import NARROW_FRONT_ENDS
-from tracker.simulate._pops import CONFOUNDER_KINDS
+from tracker.simulate._pops import CONFOUNDER_KINDS, simulate_family
 
 QUICK = "--quick" in sys.argv
 CP = CrackParams(threshold=float(sys.argv[sys.argv.index("--threshold") + 1])) if "--threshold" in sys.argv \
@@ -60,6 +61,28 @@ def targets() -> None:
     print("\nReliability of crack_score on held-out spikes (among spikes scored ~p, share that are pops):")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print(f"calibration error {ece:.3f} (target <= 0.1)")
+
+
+def losses() -> None:
+    """Where held-out pops >= 1 g are lost, per rate and front end: never a spike (the
+    spike finder did not see them), a spike scored below the threshold, or found."""
+    rows = []
+    for rate in RATES:
+        for seed in seeds("held_out", N):
+            sim = simulate_family(seed, rate, split="held_out")
+            j = judge(sim, CP)
+            ts, poss = j["t_s"].to_numpy(float), j["possible_crack"].to_numpy(bool)
+            for p in sim.pops:
+                if p.amplitude_g < 1.0:
+                    continue
+                near = np.abs(ts - p.t_s) <= MATCH_S
+                stage = "no spike" if not near.any() else "found" if (near & poss).any() else "scored low"
+                rows.append({"rate": int(rate), "front end": sim.front_end.name, "stage": stage})
+    d = pd.DataFrame(rows)
+    tab = pd.crosstab([d["rate"], d["front end"]], d["stage"], normalize="index").mul(100).round(0)
+    tab["pops"] = d.groupby(["rate", "front end"]).size()
+    print("\nWhere held-out pops >= 1 g are lost (% of the pops of each rate and front end):")
+    print(tab.to_string())
 
 
 def with_witnesses() -> None:
@@ -90,5 +113,6 @@ def detection_curve() -> None:
 
 if __name__ == "__main__":
     targets()
+    losses()
     detection_curve()
     with_witnesses()
