@@ -273,3 +273,34 @@ def test_quick_small_alternating_twists_agree_live_and_offline():
     assert len(offline.reps) == len(sim.truth.reps)
     for got, want in zip(live.reps, offline.reps):
         assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
+
+
+@pytest.mark.parametrize("seed", [5, 1030])
+def test_mounting_is_corrected_from_the_movements_and_then_agrees_with_offline(seed):
+    """A phone worn upright with the screen in: the live start sees only 'up' and assumes
+    the nominal forward axis (reversed here). After the first repetitions the live
+    analyser re-derives the mounting with the offline calibration, says so, and from
+    then on every repetition has the offline exercise and side. Allowed to differ: only
+    the repetitions counted before the ``mounting_corrected`` event."""
+    from tracker.signal.process import process_session
+    from tracker.simulate import SensorModel
+
+    sim = simulate_session(seed=seed, routine=Routine.varied(), minutes=1.5, rate_hz=50.0,
+                           sensor=SensorModel(nominal_mounting="phone_upright_screen_in"))
+    live = LiveAnalyzer(sim.recording.sample_rate_hz)
+    events = feed(live, sim.recording, batch=12)
+    offline = process_session(sim.recording)
+    kinds = [e.kind for e in events]
+    assert kinds.count("mounting_corrected") == 1
+    fix = kinds.index("mounting_corrected")
+    assert events[fix].data["turned_deg"] > 150.0  # the forward axis was reversed
+    assert live.calibration is not None and live.calibration.confidence >= 0.5
+    before = kinds[:fix].count("rep")
+    assert before <= 6  # found after the first repetitions, not at the end
+    after = [(r.exercise, r.side, r.plane) for r in live.reps[before:]]
+    start = live.reps[before].start_s
+    want = [(r.exercise, r.side, r.plane) for r in offline.reps if r.start_s > start - AGREE_TIME_S]
+    assert after == want and len(after) >= 10
+    # the truth agrees too: the offline analysis is right on this routine
+    truth = {(r.exercise, r.side) for r in sim.truth.reps}
+    assert {(e, s) for e, s, _ in after} <= truth

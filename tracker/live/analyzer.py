@@ -9,8 +9,12 @@ the same pieces causally:
   live) on the samples buffered so far, tried every ``calibrate_every_s`` until it finds
   a still period ('up'); the forward axis is the device's remembered mounting when there
   is one (``mounting_prior``), else the nominal one, until a calibration step (still,
-  then one gentle forward bend: :meth:`LiveAnalyzer.recalibrate`) finds it; the offline
-  analysis finds it from all the movements afterwards;
+  then one gentle forward bend: :meth:`LiveAnalyzer.recalibrate`) finds it. While the
+  mounting is uncertain, the same function re-derives it from the movements seen so far
+  (block means at ``reps.event_rate_hz``, as offline), after a repetition and at most
+  every ``remount_every_s``; a confident mounting that differs materially (e.g. forward
+  reversed) replaces the one in use (a ``mounting_corrected`` event) and the following
+  repetitions use it;
 * angles, posture codes, exercise/side rules and every threshold: those of
   :mod:`tracker.signal.reps` and :class:`tracker.signal.params.RepParams`;
 * possible cracks: :class:`tracker.signal.spikes.SpikeStream` (reported
@@ -63,6 +67,7 @@ from ..signal.reps import (
     POSTURES,
     ActivityDetector,
     AngleSource,
+    activity_mask,
     primary_channels,
     reference_noise_deg,
 )
@@ -105,6 +110,15 @@ class LiveParams:
     ref_steady_deg : float
         A reference posture is only taken from a window over which the body turned less
         than this (the start of a slow movement is not "still" enough).
+    remount_every_s : float
+        While the mounting is uncertain, it is re-derived from the movements after a
+        repetition, at most this often (a whole-history calibration: kept rare).
+    remount_min_deg : float
+        A re-derived mounting replaces the one in use only when they differ by more
+        than this (a reversed forward axis is 180°; small refinements are not worth a
+        jump in the angles).
+    history_max_s : float
+        Longest history (block means) kept for re-deriving the mounting.
     """
 
     posture_confirm_s: float = 1.0
@@ -117,11 +131,14 @@ class LiveParams:
     beyond_frac: float = 0.25
     beyond_min_deg: float = 5.0
     ref_steady_deg: float = 0.3
+    remount_every_s: float = 10.0
+    remount_min_deg: float = 45.0
+    history_max_s: float = 3600.0
 
     def __post_init__(self) -> None:
         check_positive(self, "posture_confirm_s", "ref_update_s", "calibrate_every_s", "fast_deg_s",
                        "jerky_deg_s2", "jerk_window_s", "motion_lowpass_hz", "beyond_min_deg",
-                       "ref_steady_deg")
+                       "ref_steady_deg", "remount_every_s", "remount_min_deg", "history_max_s")
         check_range(self, "beyond_frac", 0)
 
 
@@ -135,7 +152,8 @@ def usual_limit_deg(usual_deg: float, live: LiveParams) -> float:
 class LiveEvent:
     """Something the analyser noticed.
 
-    ``kind`` is one of ``calibrated``, ``posture``, ``rep_start``, ``hold_start``,
+    ``kind`` is one of ``calibrated``, ``mounting_corrected`` (the mounting re-derived
+    from the movements replaced the one in use), ``posture``, ``rep_start``, ``hold_start``,
     ``hold_end``, ``rep`` (``data["rep"]`` is a :class:`Rep`), ``rep_rejected``,
     ``possible_crack``, ``spike`` (a confounder) and ``warning`` (``data["kind"]``:
     ``fast``, ``jerky``, ``beyond_range``).
@@ -186,6 +204,43 @@ class _Biquad:
         return y
 
 
+class _BlockMeans:
+    """The history as block means of ``k`` samples (orientation: each block's middle
+    sample), as the whole-session analysis calibrates on; at most ``max_blocks`` kept."""
+
+    def __init__(self, k: int, max_blocks: int) -> None:
+        self.k = k
+        self._pend: list[tuple[np.ndarray, ...]] = []
+        self._n_pend = 0
+        self._blocks: deque[tuple[np.ndarray, ...]] = deque()
+        self._n = 0
+        self._max = max_blocks
+
+    def add(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, quat: np.ndarray) -> None:
+        self._pend.append((t, acc, gyr, quat))
+        self._n_pend += t.size
+        if self._n_pend < self.k:
+            return
+        tt, aa, gg, qq = (np.concatenate(x) for x in zip(*self._pend))
+        m = (tt.size // self.k) * self.k
+        mid = np.arange(0, m, self.k) + (self.k - 1) // 2
+        blk = (tt[mid], aa[:m].reshape(-1, self.k, 3).mean(axis=1),
+               gg[:m].reshape(-1, self.k, 3).mean(axis=1), qq[mid])
+        self._blocks.append(blk)
+        self._n += mid.size
+        self._pend = [(tt[m:], aa[m:], gg[m:], qq[m:])] if m < tt.size else []
+        self._n_pend = tt.size - m
+        while self._n - self._blocks[0][0].size >= self._max:
+            self._n -= self._blocks.popleft()[0].size
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        if not self._blocks:
+            return np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 4))
+        out = tuple(np.concatenate(x) for x in zip(*self._blocks))
+        self._blocks = deque([out])  # one piece from now on: cheaper the next time
+        return out
+
+
 class LiveAnalyzer:
     """Feed sample batches, get events and a current view of the person's movement.
 
@@ -206,7 +261,7 @@ class LiveAnalyzer:
         How the sensor is meant to be worn (default: sensor axes = body axes).
     mounting_prior : MountingPrior, optional
         The mounting remembered for the device: used until a calibration step
-        (:meth:`recalibrate`) finds it anew (live calibration sees no movement yet).
+        (:meth:`recalibrate`) or the movements seen so far find it anew (a vote there too).
 
     Examples
     --------
@@ -246,6 +301,11 @@ class LiveAnalyzer:
         self._spikes = SpikeStream(fs, **spike_kw)
         self._spike_buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         rp = self.params.reps
+        # block means of the whole history (bounded): the mounting re-derived from them
+        k = max(1, int(fs // rp.event_rate_hz))
+        self._blocks = _BlockMeans(k, max(1, int(self.live.history_max_s * fs / k)))
+        self._next_remount_t = -np.inf
+        self._remount_due = False
         # calibration buffer (until calibrated)
         self._buf: list[tuple[np.ndarray, ...]] = []
         self._buf_t0: float | None = None
@@ -377,10 +437,14 @@ class LiveAnalyzer:
         events.extend(self._feed_spikes(t, acc, gyr))
         busy = self._activity.update(acc)
         self._keep_for_calibration(t, acc, gyr, quat)
+        self._blocks.add(t, acc, gyr, quat)
         if self.calibration is None:
             events.extend(self._try_calibrate(t, acc, gyr, quat, busy))
         else:
             events.extend(self._process(t, gyr, quat, busy))
+        if self._remount_due and not self.in_rep:
+            self._remount_due = False
+            events.extend(self._remount(float(t[-1])))
         self.t_s = float(t[-1])
         return events
 
@@ -485,6 +549,57 @@ class LiveAnalyzer:
         self._last_q = quat[-1]
         while self._cal_hist and t[-1] - self._cal_hist[0][0][-1] > CALIBRATION_HISTORY_S:
             self._cal_hist.popleft()
+
+    def _remount(self, now: float) -> list[LiveEvent]:
+        """Re-derive the mounting from the movements so far with the offline calibration
+        (block means, walking mask and sign votes as in the whole-session analysis); switch
+        to it when it is confident and differs materially from the one in use."""
+        cur = self.calibration
+        cp = self.params.calibration
+        if cur is None or cur.method == "calibration_step" or cur.confidence >= cp.min_confidence:
+            return []
+        if now < self._next_remount_t:
+            return []
+        self._next_remount_t = now + self.live.remount_every_s
+        tt, aa, gg, qq = self._blocks.arrays()
+        if tt.size < 2:
+            return []
+        fs_d = self.fs / self._blocks.k
+        cal = calibrate(tt, aa, gg, qq, sampling_rate_hz=fs_d, params=cp,
+                        q_sensor_body_nominal=self._q_nominal, use_movement=self.has_gyro,
+                        prior=self._prior,
+                        active=activity_mask(aa, fs_d, self.params.reps.walking_acc_m_s2))
+        if cal.confidence < cp.min_confidence:
+            return []
+        turned_deg = float(np.degrees(quat_angle_rad(quat_mul(quat_conj(self._q_sb), cal.q_sensor_body))))
+        # confident now: no more re-derivations. A mounting close to the one in use is
+        # kept (no jump in the angles for a small refinement).
+        self.calibration = cal
+        if turned_deg < self.live.remount_min_deg:
+            return []
+        self._switch_mounting(cal.q_sensor_body)
+        return [LiveEvent("mounting_corrected", now, {
+            "method": cal.method, "confidence": cal.confidence, "turned_deg": turned_deg,
+            "mounting_deg": cal.mounting_deg, "forward_source": cal.forward_source,
+            "notes": list(cal.notes)})]
+
+    def _switch_mounting(self, q_sb_new: np.ndarray) -> None:
+        """Use a new mounting from now on: the reference posture, the angle history and
+        the smoothing carried over into the new body frame (between repetitions)."""
+        d = quat_mul(quat_conj(self._q_sb), q_sb_new)  # q_wb_new = q_wb_old ⊗ d
+        self._q_sb = q_sb_new
+        self._hist_q = quat_mul(self._hist_q, d) if self._hist_q.shape[0] else self._hist_q
+        self._hist_up = body_up(self._hist_q) if self._hist_q.shape[0] else self._hist_up
+        if self._ref is not None:
+            self._ref = quat_mul(self._ref, d) if self._has_heading else quat_rotate(quat_conj(d), self._ref)
+        self._up_zi = None
+        self._finder = None
+        if self._ref is not None and self._hist_q.shape[0]:
+            n = self._hist_q.shape[0]
+            a = AngleSource(self._hist_q, self._hist_up, self._has_heading).angles(n - 1, n, self._ref)[0]
+            for c in range(3):
+                self._smooth[c].reset(0.0 if np.isnan(a[c]) else float(a[c]))
+                self._prev_s[c] = self._smooth[c].y
 
     @property
     def tilt_deg(self) -> float | None:
@@ -691,6 +806,7 @@ class LiveAnalyzer:
         self.reps.append(rep)
         key = (f.exercise, f.side)
         self.rep_counts[key] = self.rep_counts.get(key, 0) + 1
+        self._remount_due = True  # the movements may now show the mounting
         self.last_exercise, self.last_side = f.exercise, f.side
         return LiveEvent("rep", f.end_s, {"rep": rep, "count": self.rep_counts[key]})
 

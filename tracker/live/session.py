@@ -238,6 +238,10 @@ class LiveSession(RecorderObserver):
                 if ev.data.get("method") == "stored_device":
                     how += ", mounting remembered for this device"
                 self._say(ev.t_s, "info", f"calibrated ({how})")
+            elif ev.kind == "mounting_corrected":
+                self._say(ev.t_s, "info", f"sensor mounting corrected from the movements (turned "
+                          f"{ev.data['turned_deg']:.0f}°, confidence {ev.data['confidence']:.2f}): "
+                          "the repetitions from now on use it")
             elif ev.kind == "posture":
                 self._say(ev.t_s, "info", f"posture: {ev.data['posture']}")
         if self.guided is not None and an.t_s is not None:
