@@ -9,10 +9,11 @@ the same pieces causally:
   live) on the samples buffered so far, tried every ``calibrate_every_s`` until it finds
   a still period ('up'); the forward axis is the device's remembered mounting when there
   is one (``mounting_prior``), else the nominal one, until a calibration step (still,
-  then one gentle forward bend: :meth:`LiveAnalyzer.recalibrate`) finds it. While the
-  mounting is uncertain, the same function re-derives it from the movements seen so far
-  (block means at ``reps.event_rate_hz``, as offline), after a repetition and at most
-  every ``remount_every_s``; a confident mounting that differs materially (e.g. forward
+  then one gentle forward bend: :meth:`LiveAnalyzer.recalibrate`) finds it. Unless a
+  calibration step found it, the same function re-derives it from the movements seen so
+  far (block means at ``reps.event_rate_hz``, as offline), after a repetition, at most
+  every ``remount_every_s`` while uncertain and ever more rarely once confident; a
+  confident mounting that differs materially (e.g. forward
   reversed) replaces the one in use (a ``mounting_corrected`` event) and the following
   repetitions use it;
 * angles, posture codes, exercise/side rules and every threshold: those of
@@ -111,8 +112,9 @@ class LiveParams:
         A reference posture is only taken from a window over which the body turned less
         than this (the start of a slow movement is not "still" enough).
     remount_every_s : float
-        While the mounting is uncertain, it is re-derived from the movements after a
-        repetition, at most this often (a whole-history calibration: kept rare).
+        The mounting is re-derived from the movements after a repetition, at most this
+        often while it is uncertain; each confident answer doubles the gap (a
+        whole-history calibration: kept rare).
     remount_min_deg : float
         A re-derived mounting replaces the one in use only when they differ by more
         than this (a reversed forward axis is 180°; small refinements are not worth a
@@ -305,6 +307,7 @@ class LiveAnalyzer:
         k = max(1, int(fs // rp.event_rate_hz))
         self._blocks = _BlockMeans(k, max(1, int(self.live.history_max_s * fs / k)))
         self._next_remount_t = -np.inf
+        self._remount_gap_s = self.live.remount_every_s
         self._remount_due = False
         # calibration buffer (until calibrated)
         self._buf: list[tuple[np.ndarray, ...]] = []
@@ -556,11 +559,9 @@ class LiveAnalyzer:
         to it when it is confident and differs materially from the one in use."""
         cur = self.calibration
         cp = self.params.calibration
-        if cur is None or cur.method == "calibration_step" or cur.confidence >= cp.min_confidence:
+        if cur is None or cur.method == "calibration_step" or now < self._next_remount_t:
             return []
-        if now < self._next_remount_t:
-            return []
-        self._next_remount_t = now + self.live.remount_every_s
+        self._next_remount_t = now + self._remount_gap_s
         tt, aa, gg, qq = self._blocks.arrays()
         if tt.size < 2:
             return []
@@ -571,9 +572,13 @@ class LiveAnalyzer:
                         active=activity_mask(aa, fs_d, self.params.reps.walking_acc_m_s2))
         if cal.confidence < cp.min_confidence:
             return []
+        # Confident: look again ever more rarely (a part of the session can mislead the
+        # sign votes, e.g. a walk whose end is not seen yet; the whole history settles it).
+        self._remount_gap_s *= 2.0
+        self._next_remount_t = now + self._remount_gap_s
         turned_deg = float(np.degrees(quat_angle_rad(quat_mul(quat_conj(self._q_sb), cal.q_sensor_body))))
-        # confident now: no more re-derivations. A mounting close to the one in use is
-        # kept (no jump in the angles for a small refinement).
+        # A mounting close to the one in use is kept (no jump in the angles for a small
+        # refinement).
         self.calibration = cal
         if turned_deg < self.live.remount_min_deg:
             return []
