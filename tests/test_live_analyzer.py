@@ -304,3 +304,27 @@ def test_mounting_is_corrected_from_the_movements_and_then_agrees_with_offline(s
     # the truth agrees too: the offline analysis is right on this routine
     truth = {(r.exercise, r.side) for r in sim.truth.reps}
     assert {(e, s) for e, s, _ in after} <= truth
+
+
+def test_a_repetition_ending_at_a_crossing_never_starts_over_on_the_same_step():
+    """Varied routine at 50 Hz, aligned tag, 12-sample batches: a repetition began where the
+    smoothed angle still lagged on the other side of its start posture from the raw one
+    that gave its sign, so it 'crossed' on its first step, ended there and started over on
+    the same step, without end (RecursionError). Live now finds what offline finds."""
+    from tracker.routine import Routine as VariedRoutine
+    from tracker.signal.process import process_session
+    from tracker.simulate import SensorModel
+
+    sim = simulate_session(seed=2, routine=VariedRoutine.varied(), minutes=1.5, rate_hz=50.0,
+                           sensor=SensorModel(nominal_mounting="aligned"))
+    live = LiveAnalyzer(50.0)
+    feed(live, sim.recording, batch=12)
+    offline = process_session(sim.recording)
+    key = [(r.exercise, r.side, r.plane, r.posture) for r in offline.reps]
+    assert [(r.exercise, r.side, r.plane, r.posture) for r in live.reps] == key
+    assert len(key) == len(sim.truth.reps)
+    for got, want in zip(live.reps, offline.reps):
+        assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
+        assert got.start_s == pytest.approx(want.start_s, abs=AGREE_TIME_S)
+        assert got.end_s == pytest.approx(want.end_s, abs=AGREE_TIME_S)
+        assert (got.hold_s or 0.0) == pytest.approx(want.hold_s or 0.0, abs=AGREE_HOLD_S)

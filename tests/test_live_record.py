@@ -209,3 +209,52 @@ def test_link_loss_shows_in_the_view_and_the_analysis_carries_on(tmp_path):
     (gap,) = gaps
     after = [r for r in sim.truth.reps if r.start_s > gap[1] + 1.0 and r.end_s < 29.0]
     assert after and all(any(abs(m.end_s - r.end_s) < 1.0 for m in session.analyzer.reps) for r in after)
+
+
+def test_a_fault_in_the_live_analyser_never_ends_the_recording_or_loses_samples(tmp_path):
+    """The analyser raising something unexpected (as a RecursionError once did) is said
+    once; the recorder keeps storing every sample and the view and the session end cleanly."""
+    import asyncio
+    import io
+
+    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.session import LiveSession
+    from tracker.live.view import LiveDisplay, PlainRenderer
+
+    sim = simulate_session(seed=1, rate_hz=100.0, minutes=0.3,
+                           sensor=dataclasses.replace(SensorModel(), drop_prob=0.0))
+
+    class FaultyAnalysis(LiveSession):
+        def on_start(self, started):
+            super().on_start(started)
+            feed, calls = self.analyzer.feed, []
+
+            def failing_feed(*args):
+                calls.append(1)
+                if len(calls) >= 3:
+                    raise RecursionError("maximum recursion depth exceeded")
+                return feed(*args)
+
+            self.analyzer.feed = failing_feed
+
+    out = io.StringIO()
+
+    async def run():
+        quiet_bumble_logging()
+        with Store.open(tmp_path) as store:
+            session = FaultyAnalysis(store, usual_peaks_deg={})
+            stop = asyncio.Event()
+            async with LiveDisplay(session, PlainRenderer(out), stop=stop, keys=False):
+                result = (await record_virtual(store, sim.recording, speed=5.0, seconds=10.0, stop=stop,
+                                               observers=[session])).result
+            session.finish(result)
+            info = next(i for i in store.sessions() if i.id == result.session_id)
+            return session, result, info, store.load_recording(result.session_id)
+
+    session, result, info, rec = asyncio.run(run())
+    assert result.status == "complete" and info.status == "complete"
+    assert len(rec) == info.n_samples == result.quality.samples >= 0.95 * 10.0 * 100.0
+    assert session.link.samples == len(rec)  # every sample still reached the session
+    said = [text for _, _, text in session.log if "live analysis stopped" in text]
+    assert len(said) == 1 and "RecursionError" in said[0] and "\n" not in said[0]
+    assert out.getvalue().count("live analysis stopped") == 1

@@ -93,6 +93,7 @@ class LiveSession(RecorderObserver):
         self.session_id: str | None = None
         self.started: SessionStarted | None = None
         self.analyzer: LiveAnalyzer | None = None
+        self.analysis_error: str | None = None  # the live analyser failed: why (recording goes on)
         self.link = LinkInfo()
         self.status = "recording"
         self.quality: Quality | None = None
@@ -176,11 +177,14 @@ class LiveSession(RecorderObserver):
         batches, self._pending = self._pending, []
         rec = batches[0] if len(batches) == 1 else Recording.concat(batches)
         n_before = self.link.samples
-        try:
-            events = self.analyzer.feed(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, rec.mag_uT)
-        except TrackerError as exc:  # bad batch: skip it, keep the session going
-            logger.warning("live analysis skipped %d samples: %s", len(rec), exc)
-            events = []
+        events: list[LiveEvent] = []
+        if self.analysis_error is None:
+            try:
+                events = self.analyzer.feed(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, rec.mag_uT)
+            except TrackerError as exc:  # bad batch: skip it, keep the session going
+                logger.warning("live analysis skipped %d samples: %s", len(rec), exc)
+            except Exception as exc:  # noqa: BLE001 - a fault in the analyser must not end the recording
+                self._analysis_failed(exc, float(rec.t_s[0]))
         self.link = _replace(self.link, samples=n_before + len(rec),
                              achieved_rate_hz=self._rate(float(rec.t_s[-1]), n_before + len(rec)))
         self._handle(events)
@@ -189,8 +193,11 @@ class LiveSession(RecorderObserver):
     def finish(self, result: RecordResult | None = None) -> None:
         """After the recording: report the last spikes, set the final status."""
         self.process()
-        if self.analyzer is not None:
-            self._handle(self.analyzer.flush())
+        if self.analyzer is not None and self.analysis_error is None:
+            try:
+                self._handle(self.analyzer.flush())
+            except Exception as exc:  # noqa: BLE001 - as in process
+                self._analysis_failed(exc, self.analyzer.t_s)
             self.analyzer = self.analyzer  # keep for the summary
         if self.status == "recording":
             self.status = "ended"
@@ -392,6 +399,14 @@ class LiveSession(RecorderObserver):
         )
 
     # ---------------------------------------------------------------- helpers
+    def _analysis_failed(self, exc: BaseException, t_s: float | None) -> None:
+        """The live analyser failed: say so once and stop analysing; the recorder keeps
+        storing every sample (it never waits for us); ``tracker analyze`` analyses them."""
+        self.analysis_error = f"{type(exc).__name__}: {exc}"
+        logger.debug("live analysis failed", exc_info=exc)
+        self._say(t_s, "warning", f"live analysis stopped ({self.analysis_error}); "
+                                  "still recording; `tracker analyze` gives the full analysis afterwards")
+
     def _say(self, t_s: float | None, level: str, text: str) -> None:
         msg = (t_s, level, text)
         self._messages.append(msg)

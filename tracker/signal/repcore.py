@@ -226,6 +226,7 @@ class RepFinder:
         self._quiet = [(0, 0.0, 0.0)] * 3  # per channel: (i, t, x) of the last still moment
         self._prev_end: tuple[int, float] | None = None
         self._carry_ref: tuple[int, int] | None = None  # start posture a crossing hands on
+        self._again = False  # a repetition ended at a crossing: step on with the next
         # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
         self._sizes: tuple[list[float], ...] = ([], [], [], [])
 
@@ -305,6 +306,17 @@ class RepFinder:
         """Advance one step; return events ``(kind, data)``: ``("start", RepInProgress)``,
         ``("hold_start", RepInProgress)``, ``("hold_end", (t0, t1))``, ``("end", FoundRep)``
         and ``("posture_change", t)`` (wait for :attr:`settled`)."""
+        events = self._step(i, t, x, v, raw, active)
+        # a repetition that ended at a crossing hands this step to the next one, which
+        # starts there; it cannot end at a crossing again on the step it starts (``_track``),
+        # so this runs at most a few times
+        while self._again:
+            self._again = False
+            events += self._step(i, t, x, v, raw, active)
+        return events
+
+    def _step(self, i: int, t: float, x: Sequence[float], v: Sequence[float],
+              raw: Sequence[float], active: bool) -> list[tuple[str, object]]:
         p, lv = self.p, self.levels
         if self.base is None:
             self.reset(i, t, x)
@@ -402,7 +414,9 @@ class RepFinder:
         # detection level, plus what drift can do during its hold) ends at the crossing, and
         # the next one starts there (alternating twists); else where the movement stops.
         se = sign * e
-        if rep.crossed is None and se < 0:
+        # (not on the step it starts: the smoothed angle may still lag behind the raw one
+        # that gave its sign, and ending there would start the same repetition over)
+        if rep.crossed is None and se < 0 and i > rep.start_i:
             # the start posture was crossed between the steps: the next repetition starts
             # from it, not from the step past it (a quick return overshoots by speed × step)
             cx_ = [float(v_) for v_ in x]
@@ -418,7 +432,8 @@ class RepFinder:
             if c_sign * (x[c_ch] - cx[c_ch]) < -margin:
                 events += self._end(rep, ci, ct, cx, 0.0, False)
                 self._carry_ref = rep.ref_i or (rep.prev_end_i, rep.start_i)
-                return events + self.step(i, t, x, v, raw, active)  # the next starts at the crossing
+                self._again = True  # the next starts at the crossing, on this step (step)
+                return events
         if se <= p.return_frac * peak_abs:
             onset = p.onset_rate_deg_s
             if speed < onset or sign * vc > onset or self._other_moves(rep, x, v):
