@@ -21,8 +21,9 @@ Files per session ``<name>``:
 * ``<name>.truth.json`` — the simulator's ground truth (repetitions, cracks,
   confounders, mounting, gaps) plus the true angles at 10 Hz.
 
-and ``sessions.csv``: one row per session with its UTC start, week, seed, self-reported
-pain (0–10) before and after, notes, sample count and the zip's SHA-256.
+and ``sessions.csv``: one row per session with its UTC start, week, seed, device name,
+self-reported pain (0–10) before and after, notes, sample count, the true repetitions and
+cracks, and the zip's SHA-256. ``tracker import`` reads the start, device and pain from it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker import schema
+from tracker.examples import DEVICE
 from tracker.simulate import Routine, SensorModel, simulate_session
 
 MASTER_SEED = 20250106
@@ -124,7 +126,7 @@ def plan_sessions() -> list[dict]:
             pain_after = int(np.clip(pain_before - rng.choice([0, 1, 1, 2]), 0, 10))
             out.append(dict(
                 name=start.strftime("%Y-%m-%d_%H%M"), started_at=start.isoformat().replace("+00:00", "Z"),
-                week=week + 1, seed=int(rng.integers(0, 2**31 - 1)), rate_hz=RATE_HZ,
+                week=week + 1, seed=int(rng.integers(0, 2**31 - 1)), rate_hz=RATE_HZ, device=DEVICE,
                 pain_before=pain_before, pain_after=pain_after,
                 notes="stiff morning" if pain_before >= 5 else ("" if pain_before >= 3 else "felt loose"),
             ))

@@ -47,7 +47,7 @@ def test_recordings_load_with_manifest_metadata_and_truth_agrees() -> None:
         rec = examples.load_recording(row.name)
         assert len(rec) == row.n_samples
         assert rec.meta.started_at == row.started_at.to_pydatetime()
-        assert rec.meta.nominal_rate_hz == 100.0 and rec.meta.device == examples.DEVICE
+        assert rec.meta.nominal_rate_hz == 100.0 and rec.meta.device == examples.DEVICE == row.device
         assert abs(1 / np.median(np.diff(rec.t_s)) - 100.0) < 1.0
         g = np.linalg.norm(rec.acc_m_s2[:200].mean(axis=0))  # the neutral still period
         assert abs(g - 9.80665) < 0.3

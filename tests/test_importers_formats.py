@@ -257,6 +257,24 @@ def test_import_start_option_and_example_manifest_dates(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["import", str(tmp_path / "2025-01-09_0710.zip"), "--data-dir", str(home)])
     assert r.exit_code == 0, r.output
     assert "started 2025-01-09 07:10:00 UTC from manifest" in r.output
+    # The manifest also names the device and gives the self-reported pain, stored as `record` does.
+    row = next(line.split(",") for line in (tmp_path / "sessions.csv").read_text().splitlines()
+               if line.startswith("2025-01-09_0710,"))
+    header = (tmp_path / "sessions.csv").read_text().splitlines()[0].split(",")
+    want = dict(zip(header, row, strict=True))
+    with Store.open(home) as store:
+        (info,) = store.sessions()
+        assert info.device == want["device"] != "2025-01-09_0710"
+        rep = store.self_report(info.id)
+        assert (rep["pain_before"], rep["pain_after"]) == (int(want["pain_before"]), int(want["pain_after"]))
+    assert f"pain before {want['pain_before']}/10, after {want['pain_after']}/10 from sessions.csv" in r.output
+    # A bad pain value is said and left out; the rest of the row still applies.
+    (tmp_path / "sessions.csv").write_text("name,started_at,pain_before,pain_after\n"
+                                           "2025-01-09_0710,2025-01-09T07:10:00Z,11,\n")
+    res = read_export(tmp_path / "2025-01-09_0710.zip")
+    assert res.self_report == {} and res.start_source == "manifest"
+    assert res.recording.meta.device == "2025-01-09_0710"  # no device column: the file's name
+    assert any("pain_before in sessions.csv ignored" in n for n in res.notes)
     (tmp_path / "sessions.csv").unlink()
     r = CliRunner().invoke(cli, ["import", str(tmp_path / "2025-01-09_0710.zip"), "--start", "2025-02-01T08:00:00Z",
                                  "--data-dir", str(home)])

@@ -62,7 +62,7 @@ def examples_dir() -> Path:
 def sessions() -> pd.DataFrame:
     """The manifest: one row per session, oldest first.
 
-    Columns: ``name, started_at`` (UTC timestamps), ``week, seed, rate_hz,
+    Columns: ``name, started_at`` (UTC timestamps), ``week, seed, rate_hz, device,
     pain_before, pain_after, notes, n_samples, duration_s, n_reps, n_cracks, sha256``.
     """
     frame = pd.read_csv(examples_dir() / "sessions.csv", dtype={"notes": str}, keep_default_na=False)

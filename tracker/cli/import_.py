@@ -26,7 +26,9 @@ def import_(files: tuple[Path, ...], together: bool, start: str | None, notes: s
     Physics Toolbox export (file, folder or zip).
 
     Each session keeps the export's start time (Sensor Logger, phyphox meta/time.csv,
-    MetaBase, our CSV); give --start for files without one. Audio in an export
+    MetaBase, our CSV); give --start for files without one. A sessions.csv next to a
+    file (name,started_at[,device,pain_before,pain_after]) gives its start, device and
+    self-reported pain. Audio in an export
     (Sensor Logger's Microphone.mp4) is kept with the session for the crack analysis.
     """
     from ..importers import parse_start, read_export
@@ -41,6 +43,8 @@ def import_(files: tuple[Path, ...], together: bool, start: str | None, notes: s
         sensors = "" if rec.has_gyro else ", accelerometer only"
         sid = store.import_recording(rec, notes=notes, attachments=[
             (a.name, a.media_type, a.data) for a in res.attachments])
+        if res.self_report:  # stored as `tracker record` stores the answers to its pain questions
+            store.set_self_report(sid, **res.self_report)
         click.echo(f"imported {', '.join(map(str, group))} -> {sid} "
                    f"({len(rec)} samples, {rec.duration_s:.1f} s, {rec.achieved_rate_hz:.1f} Hz, "
                    f"{res.source}, {rec.meta.device}{sensors}, started {rec.meta.started_at:%Y-%m-%d %H:%M:%S} UTC"

@@ -56,7 +56,9 @@ __all__ = ["Attachment", "ImportResult", "read_export", "read_recording", "write
            "gravity_at_rest", "gravity_warnings", "looks_negated", "parse_start"]
 
 #: A ``sessions.csv`` next to a file (as in ``data/examples/``) with ``name,started_at``
-#: columns dates the file whose name (without extension) is in ``name``.
+#: columns dates the file whose name (without extension) is in ``name``; optional
+#: ``device``, ``pain_before`` and ``pain_after`` columns name its device and give the
+#: person's self-reported pain (0–10).
 MANIFEST_NAME = "sessions.csv"
 
 
@@ -69,7 +71,8 @@ def parse_start(text: str) -> datetime:
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
-def _manifest_start(path: Path) -> datetime | None:
+def _manifest_row(path: Path) -> dict[str, str] | None:
+    """The row of ``sessions.csv`` next to ``path`` naming it, if any (an unreadable one: none)."""
     try:
         manifest = path.parent / MANIFEST_NAME
         if path.is_dir() or not manifest.is_file():
@@ -78,13 +81,34 @@ def _manifest_start(path: Path) -> datetime | None:
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     name = path.name.rsplit(".", 1)[0]
-    for row in rows:
-        if row.get("name") == name and row.get("started_at"):
-            try:
-                return parse_start(row["started_at"])
-            except ImportFormatError:
-                return None
-    return None
+    return next((row for row in rows if row.get("name") == name), None)
+
+
+def _manifest_start(row: dict[str, str]) -> datetime | None:
+    try:
+        return parse_start(row["started_at"]) if row.get("started_at") else None
+    except ImportFormatError:
+        return None
+
+
+def _manifest_pain(row: dict[str, str], notes: list[str]) -> dict[str, int]:
+    """``pain_before`` / ``pain_after`` given in the row; a bad value is said and left out."""
+    from ..errors import ValidationError
+    from ..live.safety import parse_pain
+
+    pain: dict[str, int] = {}
+    for key in ("pain_before", "pain_after"):
+        try:
+            value = parse_pain(row.get(key))
+        except ValidationError as exc:
+            notes.append(f"{key} in {MANIFEST_NAME} ignored: {exc}")
+            continue
+        if value is not None:
+            pain[key] = value
+    if pain:
+        notes.append("self-reported pain " + ", ".join(f"{k.removeprefix('pain_')} {v}/10" for k, v in pain.items())
+                     + f" from {MANIFEST_NAME} next to the file")
+    return pain
 
 
 def read_export(*paths: Path | str, start: datetime | str | None = None) -> ImportResult:
@@ -138,13 +162,20 @@ def read_export(*paths: Path | str, start: datetime | str | None = None) -> Impo
     rec, more, source, has_start = _read_tables(tables, skipped)
     notes.extend(more)
     start_source = "file"
+    row = _manifest_row(Path(paths[0])) if len(paths) == 1 else None
+    pain: dict[str, int] = {}
+    if row is not None:
+        if (device := (row.get("device") or "").strip()):
+            rec = rec.with_meta(device=device)
+            notes.append(f"device {device!r} from {MANIFEST_NAME} next to the file")
+        pain = _manifest_pain(row, notes)
     if start is not None:
         if has_start:
             notes.append(f"start time {start.isoformat()} from --start (the file says "
                          f"{rec.meta.started_at.isoformat()})")
         rec, start_source = rec.with_meta(started_at=start), "--start"
     elif not has_start:
-        manifest = _manifest_start(Path(paths[0])) if len(paths) == 1 else None
+        manifest = _manifest_start(row) if row is not None else None
         if manifest is not None:
             rec, start_source = rec.with_meta(started_at=manifest), "manifest"
             notes.append(f"start time {manifest.isoformat()} from {MANIFEST_NAME} next to the file")
@@ -154,7 +185,8 @@ def read_export(*paths: Path | str, start: datetime | str | None = None) -> Impo
                          "pass --start ISO-TIME to give its real start")
     return ImportResult(recording=rec, source=source, files=tuple(t.name for t in tables),
                         notes=tuple(notes), warnings=tuple(gravity_warnings(rec) + _rate_warnings(rec)),
-                        attachments=tuple(attachments), start_source=start_source)
+                        attachments=tuple(attachments), start_source=start_source,
+                        self_report=pain)
 
 
 #: Below this achieved rate a phone export is too coarse for holds and spikes: said.

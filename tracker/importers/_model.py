@@ -61,6 +61,9 @@ class ImportResult:
     start_source : str
         Where ``recording.meta.started_at`` came from: ``file``, ``manifest``, ``--start``
         or ``import time``.
+    self_report : dict
+        Self-reported pain found with the file (``pain_before`` / ``pain_after``, 0–10;
+        from a ``sessions.csv`` next to it), to store with :meth:`Store.set_self_report`.
     """
 
     recording: Recording
@@ -70,6 +73,7 @@ class ImportResult:
     warnings: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     start_source: str = "file"
+    self_report: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
