@@ -41,11 +41,20 @@ class PhyphoxEmulator:
     measuring: bool = False
     down: bool = False
     requests: list[str] = field(default_factory=list)
+    #: Clear the data (as the phone's ⌫ button) just before answering this incremental /get
+    #: (1 = the first): a clear at a known point of the poller's reads, whatever the CPU load.
+    clear_at_read: int | None = None
+    #: Wi-Fi gone from this incremental /get on (the phone keeps measuring), for it and the
+    #: next ``outage_requests - 1`` requests (the poller's retries): an outage mid-session, whatever the load.
+    outage_at_read: int | None = None
+    outage_requests: int = 4
 
     def __post_init__(self) -> None:
         self._elapsed = 0.0  # experiment time accumulated before the current run
         self._run_start: float | None = None
         self._started_once = False
+        self._reads = 0
+        self._dropping = 0  # requests still lost to a scheduled outage
         self._lock = threading.Lock()
         emu = self
 
@@ -55,12 +64,12 @@ class PhyphoxEmulator:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 emu.requests.append(self.path)
-                if emu.down:  # Wi-Fi gone: the connection dies without a reply
+                url = urlsplit(self.path)
+                params = parse_qsl(url.query, keep_blank_values=True)
+                if emu._scheduled(url.path, params) or emu.down:  # Wi-Fi gone: the connection dies without a reply
                     self.close_connection = True
                     self.connection.close()
                     return
-                url = urlsplit(self.path)
-                params = parse_qsl(url.query, keep_blank_values=True)
                 body = emu.handle(url.path, params)
                 data = body.encode()
                 self.send_response(200)
@@ -98,6 +107,19 @@ class PhyphoxEmulator:
         return {"acc_time": self.acc[0][a], "accX": self.acc[1][a, 0], "accY": self.acc[1][a, 1],
                 "accZ": self.acc[1][a, 2], "gyr_time": self.gyr[0][g], "gyrX": self.gyr[1][g, 0],
                 "gyrY": self.gyr[1][g, 1], "gyrZ": self.gyr[1][g, 2]}
+
+    def _scheduled(self, path: str, params: list[tuple[str, str]]) -> bool:
+        """Apply the clear/outage due at this request; True when the request is lost to the outage."""
+        if path == "/get" and any("|" in value for _, value in params):
+            self._reads += 1
+            if self._reads == self.clear_at_read:
+                self.handle("/control", [("cmd", "clear")])
+            if self._reads == self.outage_at_read:
+                self._dropping = self.outage_requests
+        if self._dropping > 0:
+            self._dropping -= 1
+            return True
+        return False
 
     def handle(self, path: str, params: list[tuple[str, str]]) -> str:
         if path == "/config":

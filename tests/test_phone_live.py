@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,15 +65,8 @@ def test_phyphox_wifi_drop_recovers_every_sample(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     policy = ReconnectPolicy(first_delay_s=0.05, max_delay_s=0.2, give_up_after_s=10, connect_timeout_s=1,
                              gatt_timeout_s=1)
-    with PhyphoxEmulator((t, acc), (t + 0.002, gyr), speed=2.0) as emu:
-        def outage() -> None:
-            import time
-            time.sleep(0.6)
-            emu.down = True
-            time.sleep(0.5)
-            emu.down = False
-        threading.Thread(target=outage, daemon=True).start()
-
+    # Wi-Fi gone at the poller's 4th read and for its next 5 requests (~0.5 s of backoff).
+    with PhyphoxEmulator((t, acc), (t + 0.002, gyr), speed=2.0, outage_at_read=4, outage_requests=6) as emu:
         async def main() -> object:
             return await record_session(
                 store, device="phone", profile=PHYPHOX, rate_hz=RATE, policy=policy,
@@ -405,17 +397,14 @@ def test_phyphox_data_cleared_on_the_phone_continues_the_session(tmp_path: Path)
 
     t, acc, gyr = _motion(3.0)
     store = Store.open(tmp_path)
-    with PhyphoxEmulator((t, acc), (t + 0.002, gyr), speed=2.0) as emu:
+    # The data is cleared (⌫ on the phone) while the poller reads, just before its 5th read is
+    # answered: that read finds nothing new, as after any clear, whatever the CPU load.
+    with PhyphoxEmulator((t, acc), (t + 0.002, gyr), speed=2.0, clear_at_read=5) as emu:
         # Old data from an earlier run on the phone is not part of the session.
         emu.handle("/control", [("cmd", "start")])
         _time.sleep(0.3)
         emu.handle("/control", [("cmd", "stop")])
         before = int(np.sum(t <= emu.experiment_time()))
-
-        def clear() -> None:
-            _time.sleep(0.5)
-            emu.handle("/control", [("cmd", "clear")])  # as the ⌫ button on the phone
-        threading.Thread(target=clear, daemon=True).start()
 
         async def main() -> object:
             return await record_session(

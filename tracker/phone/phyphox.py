@@ -31,10 +31,10 @@ __all__ = ["PhyphoxSource", "parse_phyphox_url"]
 
 logger = logging.getLogger(__name__)
 
-#: Every this many reads, check whether the phone's data was cleared (time went back).
-_RESTART_CHECK_POLLS = 10
-#: The phone's last time this far before ours means its clock started again.
-_RESTART_BACK_S = 0.5
+#: The phone's last time this far before ours means its clock started again (data cleared).
+#: A clear shows only while the phone's new times are still behind ours, so it is checked
+#: on the first read that brings nothing new, not every few reads (a late check misses it).
+_RESTART_BACK_S = 0.1
 
 
 def parse_phyphox_url(url: str) -> tuple[str, int]:
@@ -118,8 +118,12 @@ class PhyphoxSource:
                     continue
                 self.polls += 1
                 self.queue.put_nowait((time.monotonic(), PHYPHOX_GET, data))
+                acc_before = since.get(config.acc["t"])
                 _advance(since, data, config)
-                if self.polls % _RESTART_CHECK_POLLS == 0 and await self._cleared(config, since):
+                # A cleared phone answers the incremental read with nothing (its times restart
+                # below ours): check then. Once its new times pass ours, no time test can tell.
+                if acc_before is not None and since.get(config.acc["t"]) == acc_before \
+                        and await self._cleared(config, since):
                     # Data cleared on the phone (its time starts again at 0): read it all
                     # from the start, on a time base that continues the session's.
                     since = {tb: None for tb in since}
