@@ -49,3 +49,14 @@ def test_concat_and_slice_round_trip() -> None:
     again = Recording.concat([rec.slice(0, 100), rec.slice(100, 300)])
     np.testing.assert_array_equal(again.to_array(), rec.to_array())
     assert again.has_mag
+
+
+def test_repr_summarises_instead_of_dumping_the_arrays() -> None:
+    import numpy as np
+
+    from tracker import Recording
+
+    rec = Recording(np.arange(1000) / 100.0, np.tile([0.0, 0.0, 9.81], (1000, 1)), np.full((1000, 3), 0.01))
+    text = repr(rec)
+    assert text.startswith("Recording(1000 samples, 10.0 s, 100.0 Hz, acc+gyr")
+    assert len(text) < 200 and "array" not in text

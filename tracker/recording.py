@@ -167,6 +167,15 @@ class Recording:
     def __len__(self) -> int:
         return int(self.t_s.size)
 
+    def __repr__(self) -> str:
+        # A summary, not the arrays: a notebook cell showing a recording stays readable.
+        sensors = "acc+gyr" if self.has_gyro else "acc only"
+        if self.has_mag:
+            sensors += "+mag"
+        start = self.meta.started_at.isoformat() if self.meta.started_at else "unknown start"
+        return (f"Recording({len(self)} samples, {self.duration_s:.1f} s, {self.achieved_rate_hz:.1f} Hz, "
+                f"{sensors}, device={self.meta.device!r}, started {start})")
+
     @property
     def has_mag(self) -> bool:
         return self.mag_uT is not None
