@@ -109,8 +109,10 @@ class LiveParams:
         "Well past the usual range": more than ``usual · (1 + beyond_frac)`` and more
         than ``usual + beyond_min_deg``.
     ref_steady_deg : float
-        A reference posture is only taken from a window over which the body turned less
-        than this (the start of a slow movement is not "still" enough).
+        A reference posture is only refreshed from a window over which the body turned
+        less than this (the start of a slow movement is not "still" enough); the first
+        one after a posture change allows the detection level, as the whole-session
+        analysis does (a person's sway can exceed this for minutes).
     remount_every_s : float
         The mounting is re-derived from the movements after a repetition, at most this
         often while it is uncertain; each confident answer doubles the gap (a
@@ -744,16 +746,23 @@ class LiveAnalyzer:
         return events
 
     def _steady(self, src: AngleSource, a: int, b: int) -> bool:
-        """The body did not turn by more than ``ref_steady_deg`` over samples ``a..b``.
+        """The body did not turn by more than ``ref_steady_deg`` over samples ``a..b``
+        when refreshing the reference, or by more than the detection level when there is
+        none (after a posture change: the whole-session analysis's rule for where a
+        posture period starts, "calm, and staying within the detection level").
 
         The angular-rate "still" test lets the first few tenths of a second of a slow
-        movement through; a reference taken then would eat part of the stretch.
+        movement through; a refresh then would eat part of the stretch. Without a
+        reference, nothing is counted until one is taken: waiting for a sway smaller
+        than ``ref_steady_deg`` would take it in the next held stretch instead, whose
+        return then reads as a stretch the other way.
         """
+        limit_deg = self.live.ref_steady_deg if self._ref is not None else self._levels.detect_deg
         if self._has_heading:
             d = quat_angle_rad(quat_mul(quat_conj(src.q[a]), src.q[b]))
         else:
             d = np.arccos(np.clip(float(src.up[a] @ src.up[b]), -1.0, 1.0))
-        return bool(np.degrees(d) <= self.live.ref_steady_deg)
+        return bool(np.degrees(d) <= limit_deg)
 
     def _angles(self, src: AngleSource, a: int, b: int) -> np.ndarray:
         if self._ref is None:
