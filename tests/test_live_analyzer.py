@@ -211,6 +211,18 @@ AGREE_TIME_S = 0.5
 AGREE_HOLD_S = 0.5
 
 
+def assert_live_matches_offline(live, offline) -> list:
+    """The same repetitions in order (exercise, side, plane, posture), peaks and times
+    within the stated tolerances; returns the offline keys."""
+    key = [(r.exercise, r.side, r.plane, r.posture) for r in offline.reps]
+    assert [(r.exercise, r.side, r.plane, r.posture) for r in live.reps] == key
+    for got, want in zip(live.reps, offline.reps):
+        assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
+        assert got.start_s == pytest.approx(want.start_s, abs=AGREE_TIME_S)
+        assert got.end_s == pytest.approx(want.end_s, abs=AGREE_TIME_S)
+    return key
+
+
 @pytest.mark.parametrize("seed, rate_hz", [(1, 50.0), (3, 200.0), (5, 400.0)])
 def test_live_and_offline_find_the_same_repetitions_on_the_full_routine(seed, rate_hz):
     """The full default routine (seated, lying, all fours, walking between), several
@@ -222,13 +234,8 @@ def test_live_and_offline_find_the_same_repetitions_on_the_full_routine(seed, ra
     live = LiveAnalyzer(sim.recording.sample_rate_hz)
     feed(live, sim.recording, batch=max(1, int(rate_hz / 4)))
     offline = process_session(sim.recording)
-    key = [(r.exercise, r.side, r.plane, r.posture) for r in offline.reps]
-    assert [(r.exercise, r.side, r.plane, r.posture) for r in live.reps] == key
+    key = assert_live_matches_offline(live, offline)
     assert len(key) == len(sim.truth.reps)
-    for got, want in zip(live.reps, offline.reps):
-        assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
-        assert got.start_s == pytest.approx(want.start_s, abs=AGREE_TIME_S)
-        assert got.end_s == pytest.approx(want.end_s, abs=AGREE_TIME_S)
 
 
 def test_minute_long_held_twists_agree_live_and_offline_and_with_the_truth():
@@ -319,13 +326,8 @@ def test_a_repetition_ending_at_a_crossing_never_starts_over_on_the_same_step():
     live = LiveAnalyzer(50.0)
     feed(live, sim.recording, batch=12)
     offline = process_session(sim.recording)
-    key = [(r.exercise, r.side, r.plane, r.posture) for r in offline.reps]
-    assert [(r.exercise, r.side, r.plane, r.posture) for r in live.reps] == key
+    key = assert_live_matches_offline(live, offline)
     assert len(key) == len(sim.truth.reps)
-    for got, want in zip(live.reps, offline.reps):
-        assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
-        assert got.start_s == pytest.approx(want.start_s, abs=AGREE_TIME_S)
-        assert got.end_s == pytest.approx(want.end_s, abs=AGREE_TIME_S)
 
 
 @pytest.mark.parametrize("seed", [1, 3])
@@ -346,9 +348,4 @@ def test_the_first_reference_after_a_turn_is_not_taken_in_a_held_bend(seed):
     feed(live, sim.recording, batch=12)
     offline = process_session(sim.recording)
     assert "forward_bend" in {r.exercise for r in offline.reps}
-    key = [(r.exercise, r.side, r.plane, r.posture) for r in offline.reps]
-    assert [(r.exercise, r.side, r.plane, r.posture) for r in live.reps] == key
-    for got, want in zip(live.reps, offline.reps):
-        assert got.peak_deg == pytest.approx(want.peak_deg, abs=AGREE_PEAK_DEG)
-        assert got.start_s == pytest.approx(want.start_s, abs=AGREE_TIME_S)
-        assert got.end_s == pytest.approx(want.end_s, abs=AGREE_TIME_S)
+    assert_live_matches_offline(live, offline)

@@ -312,10 +312,6 @@ def _axis_conf(ratio: float) -> float:
     return 0.0 if ratio <= 1.0 else 1.0 - 1.0 / ratio
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    return find_still_runs(mask, 1)
-
-
 def _lever_vote(t_fs: float, fn: np.ndarray, w_y: np.ndarray, w_all: np.ndarray,
                 tilt_fwd: np.ndarray, use: np.ndarray) -> tuple[float, float]:
     """Regress the acceleration magnitude on the flexion angular acceleration.
@@ -424,7 +420,7 @@ def calibrate(
     # getting up or down)
     core = np.zeros(n, dtype=bool)
     edge = int(round(fs))
-    for a, b in _runs(walking):
+    for a, b in find_still_runs(walking, 1):
         if b - a >= _MIN_WALK_S * fs:
             core[a + edge:b - edge] = True
     up_walk = None
@@ -643,7 +639,7 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
         a_fwd = np.einsum("ij,ij->i", a_w, fwd_w)
         k = int(round(1.5 * fs))
         v_sum = 0.0
-        for a, b in _runs(walking):
+        for a, b in find_still_runs(walking, 1):
             # upright walking only (a run that also holds getting up or lying down
             # says nothing clear)
             if b - a < k or np.mean(u1[max(0, a - k):b, 2] > np.cos(np.radians(30.0))) < 0.9:
