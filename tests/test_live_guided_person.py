@@ -30,17 +30,21 @@ def follow(seed: int, routine: Routine, *, miss_first_rep: bool = False):
             events = live.feed(t[k:k + 10], piece.acc_m_s2[k:k + 10], piece.gyr_rad_s[k:k + 10])
             if miss_first_rep and not missed and any(_is_backbend(e) for e in events):
                 events, missed = [e for e in events if not _is_backbend(e)], True  # the guide never hears of it
+            n_done = len(guide.completed)
             guide.update(live.t_s, events, calibrated=live.calibrated, posture=live.posture,
                          ready=live.angles_deg is not None, in_rep=live.in_rep, hold_s=live.hold_s,
                          tilt_deg=live.tilt_deg)
+            for step in guide.completed[n_done:]:  # as the recording session does
+                if "calibration_step_s" in step:
+                    live.recalibrate(step["calibration_step_s"])
         t0 += len(piece) / 100.0
         piece = person.more()
-    return sim, guide, person
+    return sim, guide, person, live
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_person_does_every_step_the_guide_asks(seed):
-    sim, guide, person = follow(seed, Routine.short())
+    sim, guide, person, live = follow(seed, Routine.short())
     assert guide.done and person.skipped == 0 and person.redone == 0
     bend, *truth_reps = sim.truth.reps  # first the calibration step's forward bend
     assert bend.exercise == "forward_bend"
@@ -52,10 +56,13 @@ def test_the_person_does_every_step_the_guide_asks(seed):
         assert not step.get("skipped")
         assert step["peak_deg"] == pytest.approx(truth.peak_deg, abs=3.0)
         assert step["hold_s"] >= guide.steps[step["index"]].hold_s - 1.0  # held until the countdown ended
+    # the calibration bend is no stretch: the live counts hold the routine's repetitions only
+    assert [(r.exercise, r.side) for r in live.reps] == [(r.exercise, r.side) for r in truth_reps]
+    assert sum(live.rep_counts.values()) == len(truth_reps)
 
 
 def test_a_repetition_the_guide_missed_is_done_again():
-    sim, guide, person = follow(0, Routine.short(), miss_first_rep=True)
+    sim, guide, person, live = follow(0, Routine.short(), miss_first_rep=True)
     assert person.redone == 1 and person.skipped == 0 and ("again", 1) in person.log
     assert guide.done and not any(s.get("skipped") for s in guide.completed)
     first = next(s for s in guide.completed if s["kind"] == "rep")
@@ -77,6 +84,7 @@ def test_record_virtual_guided_completes_every_step(data_dir):
 
     from tracker.cli import cli
     from tracker.live.guided import build_steps
+    from tracker.sessions import analyse_session
     from tracker.store import Store
 
     result = CliRunner().invoke(cli, ["record", "--virtual", "--guided", "--no-prompt", "--speed", "40", "--seed", "0"])
@@ -89,12 +97,18 @@ def test_record_virtual_guided_completes_every_step(data_dir):
         done = store.events(info.id, "guided_step")
     assert sorted((e.data["index"], e.data["title"]) for e in done) == [(k, s.title) for k, s in enumerate(steps[:-1])]
     assert not any(e.data.get("skipped") for e in done)
+    # the calibration bend is counted neither live nor by the session's analysis
+    assert f"live view: {n} repetitions" in result.output
+    with Store.open(data_dir) as store:
+        analysis = analyse_session(store, info.id, save=False)
+    assert len(analysis.reps) == n and "forward_bend" not in {r.exercise for r in analysis.reps}
+    assert any("calibration step's bend" in note for note in analysis.summary.notes)
 
 
 def test_a_routine_of_generic_movements_is_followed_and_counted():
     # TrunkyXL's seated protocol: quick forward/back bends, side bends, twists; the guide
     # names each step as the analyser will (a seated twist, a chair back-bend)
-    sim, guide, person = follow(0, Routine.trunkyxl())
+    sim, guide, person, live = follow(0, Routine.trunkyxl())
     assert guide.done and person.skipped == 0
     reps = [s for s in guide.completed if s["kind"] == "rep"]
     assert len(reps) == 18 and not any(s.get("skipped") for s in reps)

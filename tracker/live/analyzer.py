@@ -52,7 +52,7 @@ from ..errors import ValidationError
 from ..schema import PLANES, PRIMARY_ANGLE
 from ..signal._quat import quat_angle_rad, quat_conj, quat_mul, quat_rotate
 from ..signal.angles import body_up
-from ..signal.calibration import Calibration, MountingPrior, calibrate
+from ..signal.calibration import Calibration, MountingPrior, calibrate, is_calibration_bend
 from ..signal.orientation import OnlineOrientation
 from ..signal.params import AnalysisParams
 from ..signal.repcore import (
@@ -158,7 +158,8 @@ class LiveEvent:
 
     ``kind`` is one of ``calibrated``, ``mounting_corrected`` (the mounting re-derived
     from the movements replaced the one in use), ``posture``, ``rep_start``, ``hold_start``,
-    ``hold_end``, ``rep`` (``data["rep"]`` is a :class:`Rep`), ``rep_rejected``,
+    ``hold_end``, ``rep`` (``data["rep"]`` is a :class:`Rep`), ``calibration_bend`` (the
+    calibration step's bend: a repetition not counted), ``rep_rejected``,
     ``possible_crack``, ``spike`` (a confounder) and ``warning`` (``data["kind"]``:
     ``fast``, ``jerky``, ``beyond_range``).
     """
@@ -349,6 +350,7 @@ class LiveAnalyzer:
         self._step = 0
         self.reps: list[Rep] = []
         self.rep_counts: dict[tuple[str, str | None], int] = {}
+        self._calibration_step_s: tuple[float, float] | None = None
         self.cracks: list[dict[str, Any]] = []
         self.spikes: list[dict[str, Any]] = []
         self.last_exercise: str | None = None
@@ -622,7 +624,17 @@ class LiveAnalyzer:
         """The mounting from a calibration step (still, then one gentle forward bend)
         between ``step_s`` (device seconds, within the last :data:`CALIBRATION_HISTORY_S`):
         the same :func:`~tracker.signal.calibration.calibrate` as offline. Returns a
-        ``calibrated`` event when the step showed the forward axis, else nothing."""
+        ``calibrated`` event when the step showed the forward axis, else nothing.
+
+        The step's bend is no stretch: a repetition already counted for it is withdrawn
+        (the guide may have needed it to see the bend), and none is counted later."""
+        self._calibration_step_s = step_s
+        for rep in [r for r in self.reps if is_calibration_bend(r.peak_s, step_s)]:
+            self.reps.remove(rep)
+            key = (rep.exercise, rep.side)
+            self.rep_counts[key] -= 1
+            if not self.rep_counts[key]:
+                del self.rep_counts[key]
         if not self._cal_hist:
             return []
         tt, aa, gg, qq = (np.concatenate(x) for x in zip(*self._cal_hist))
@@ -817,6 +829,8 @@ class LiveAnalyzer:
                   hold_s=None if hold is None else hold[3] - hold[2], peak_deg=f.peak_deg,
                   peak_s=f.peak_s, confidence=f.confidence, plane=PLANES[f.channel],
                   posture=f.posture)
+        if is_calibration_bend(rep.peak_s, self._calibration_step_s):
+            return LiveEvent("calibration_bend", f.end_s, {"rep": rep})
         self.reps.append(rep)
         key = (f.exercise, f.side)
         self.rep_counts[key] = self.rep_counts.get(key, 0) + 1

@@ -290,8 +290,6 @@ class GuidedRoutine:
             return
         if ev.kind == "rep" and st.kind in ("rep", "rest"):
             rep = ev.data["rep"]
-            if self._is_calibration_bend(rep):
-                return  # the calibration step's bend, reported as a repetition once it was over
             if st.kind == "rest":
                 if rep.exercise != st.exercise:
                     return
@@ -312,11 +310,6 @@ class GuidedRoutine:
                 self.note = (f"That looked like a {exercise_label(rep.exercise).lower()}: "
                              f"this step is a {exercise_label(st.exercise).lower()}.")
             self._in_rep, self._hold_s = False, None
-
-    def _is_calibration_bend(self, rep: object) -> bool:
-        last = self.completed[-1] if self.completed else None
-        return (last is not None and last["kind"] == "calibrate_bend" and self._step_t0 is not None
-                and float(getattr(rep, "start_s", self._step_t0)) < self._step_t0)
 
     def _matches(self, exercise: str | None, side: str | None) -> bool:
         st = self.step

@@ -70,6 +70,7 @@ __all__ = [
     "calibrate",
     "find_still_runs",
     "heading_from_scatter",
+    "is_calibration_bend",
     "nominal_forward",
 ]
 
@@ -584,6 +585,15 @@ def calibrate(
         sign_confidence=float(sign_conf), sign_votes=votes, mounting_deg=mounting_deg,
         warning=warning, notes=tuple(notes),
     )
+
+
+def is_calibration_bend(peak_s: float, step_s: tuple[float, float] | None) -> bool:
+    """Whether a repetition that peaked at ``peak_s`` is the calibration step's bend.
+
+    That bend shows the sensor which way is forward; it is not a stretch, so neither the
+    session's analysis nor the live counts take it as a repetition.
+    """
+    return step_s is not None and step_s[0] <= peak_s <= step_s[1]
 
 
 def _step_heading(t_s: np.ndarray, u1: np.ndarray, still: np.ndarray,

@@ -52,7 +52,7 @@ from ._quat import (
     rows_matmul,
 )
 from .angles import body_quat, body_up, gravity_angles_deg
-from .calibration import Calibration, MountingPrior, calibrate
+from .calibration import Calibration, MountingPrior, calibrate, is_calibration_bend
 from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
 from .repcore import peak_ok
@@ -545,6 +545,9 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         else:
             continue
         if not peak_ok(float(trace[k]), params.reps, e.min_peak_deg):
+            continue
+        if is_calibration_bend(float(t[e.start + k]), calibration_step_s):
+            notes.append(f"the calibration step's bend at {t[e.start + k]:.1f} s is not counted as a repetition")
             continue
         seg = np.abs(ang[e.start:e.end])
         conf = confidence([float(np.nanmax(seg[:, c])) if np.isfinite(seg[:, c]).any() else 0.0
