@@ -281,9 +281,10 @@ class Routine:
         """Every plane, quick and held, seated and standing, with a U-turn walk between blocks.
 
         Quick excursions without holds and holds of 1–60 s; small movements (side bends
-        4–8°, seated twists 4–10°) next to larger ones; standing forward and side bends,
-        the cow on all fours (a generic back bend), the four named stretches; a 180°
-        turn while walking between blocks. About 8 minutes.
+        4–8°, seated twists 4–10°) next to larger ones; slow ones (8–16° taking 3–5 s each
+        way) in every plane; standing forward and side bends, the cow on all fours (a
+        generic back bend), the four named stretches; a 180° turn while walking between
+        blocks. About 10 minutes.
         """
         ex = (
             ExerciseSpec("twist", ("left", "right") * 2, 1, peak_deg=7.5, peak_deg_range=(4.0, 10.0),
@@ -310,6 +311,16 @@ class Routine:
             ExerciseSpec("side_bend", ("right", "left"), 1, stance="standing", peak_deg=12.0,
                          peak_deg_range=(6.0, 20.0), speed_out_deg_s=12.0, speed_back_deg_s=15.0,
                          hold_s=5.0, rest_s=2.0, hold_creep_deg=0.5, coupling=0.3),
+            # gentle and slow: 8–14° taking 3–5 s each way (2.5–4.5 °/s), held or not
+            ExerciseSpec("twist", ("left", "right"), 1, peak_deg=10.0, peak_deg_range=(8.0, 14.0),
+                         speed_out_deg_s=3.0, speed_back_deg_s=3.5, hold_s=5.0, rest_s=2.0,
+                         hold_creep_deg=0.3, coupling=0.3),
+            ExerciseSpec("side_bend", ("right", "left"), 1, peak_deg=10.0, peak_deg_range=(8.0, 14.0),
+                         speed_out_deg_s=3.0, speed_back_deg_s=3.5, hold_s=0.0, rest_s=2.0,
+                         hold_creep_deg=0.0, coupling=0.3),
+            ExerciseSpec("forward_bend", (None,), 1, peak_deg=12.0, peak_deg_range=(10.0, 16.0),
+                         speed_out_deg_s=3.0, speed_back_deg_s=3.5, hold_s=3.0, rest_s=2.0,
+                         hold_creep_deg=0.3, coupling=0.15),
         )
         return cls(exercises=ex, settle_s=2.0, walk_steps=8, final_still_s=2.0, turn_deg=180.0,
                    walk_between_blocks=True, tempo_range=(0.8, 1.5))

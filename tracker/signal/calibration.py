@@ -68,7 +68,7 @@ __all__ = [
     "Calibration",
     "MountingPrior",
     "calibrate",
-    "find_still_runs",
+    "find_still_runs", "steady_runs",
     "heading_from_scatter",
     "is_calibration_bend",
     "nominal_forward",
@@ -231,6 +231,28 @@ def find_still_runs(still: np.ndarray, min_len: int) -> list[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(s.astype(np.int8)))
     runs = edges.reshape(-1, 2)
     return [(int(a), int(b)) for a, b in runs if b - a >= min_len]
+
+
+def steady_runs(runs: list[tuple[int, int]], gyr_rad_s: np.ndarray, fs: float, max_turn_rad: float,
+                min_len: int) -> list[tuple[int, int]]:
+    """The still ``runs`` cut into pieces over which the sensor turns by at most
+    ``max_turn_rad`` in all (the integrated angular rate; pieces of at least ``min_len``
+    samples). A slow stretch (10° in 4 s) stays under any angular-rate threshold a
+    swaying person's stillness allows, but it is no reference posture. A run without
+    such a piece stays whole: a person who never stops moving still has a stillest moment."""
+    out: list[tuple[int, int]] = []
+    for a, b in runs:
+        turned = np.concatenate([np.zeros((1, 3)), np.cumsum(gyr_rad_s[a:b], axis=0) / fs])
+        pieces = []
+        s = 0
+        while b - a - s >= min_len:
+            far = np.flatnonzero(np.linalg.norm(turned[s + 1:] - turned[s], axis=1) > max_turn_rad)
+            e = s + 1 + int(far[0]) if far.size else b - a
+            if e - s >= min_len:
+                pieces.append((a + s, a + e))
+            s = e
+        out.extend(pieces or [(a, b)])
+    return out
 
 
 def heading_from_scatter(v_xy: np.ndarray, weights: np.ndarray | None = None,
@@ -405,7 +427,8 @@ def calibrate(
     still = ((rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
              & (turning < g0 * params.still_gyr_rad_s))
     walking = np.zeros(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
-    runs = find_still_runs(still, int(round(params.min_still_s * fs)))
+    runs = steady_runs(find_still_runs(still, int(round(params.min_still_s * fs))), gyr, fs,
+                       np.radians(params.still_max_turn_deg), int(round(params.min_still_s * fs)))
 
     def run_up(a: int, b: int) -> tuple[np.ndarray, slice]:
         trim = (b - a) // 5  # the edges of a still run are the end of a movement

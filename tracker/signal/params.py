@@ -17,6 +17,7 @@ orientation.max_gap_fill_s          5.0        gaps are bridged by interpolation
 calibration.nominal_mounting        "auto"     tie-break of the forward sign only
 calibration.search_s                60.0       the neutral still period is looked for this early
 calibration.min_still_s             1.0        shortest neutral still period
+calibration.still_max_turn_deg      1.5        ...turning by no more than this in all
 calibration.max_tilt_deg            35.0       a neutral posture is this close to 'up' from walking
 calibration.min_confidence          0.5        below: the mounting is reported uncertain
 reps.event_rate_hz                  10.0       events are found on block means at this rate
@@ -28,6 +29,7 @@ reps.return_frac                    0.5        it must come back within this sha
 reps.min_hold_s                     1.0        shorter plateaus are not holds
 reps.hold_max_rate_deg_s            3.0        a hold turns slower than this (or 15% of the
                                                speed going in) within 30% of the peak
+reps.hold_slow_frac                 0.5        ...and than this share of the speed going in
 reps.drift_correction               True       reference interpolated start -> end posture
 ==================================  =========  ==============================================
 """
@@ -127,6 +129,12 @@ class CalibrationParams:
         within this many seconds of the start (else the first one at all).
     min_still_s : float
         Shortest still period accepted as neutral.
+    still_max_turn_deg : float
+        A still period turns by no more than this in all (integrated angular rate): a
+        slow stretch (a 10° twist taking 4 s) turns slower than the ``still_gyr_rad_s``
+        a swaying person's stillness needs, but is no neutral posture (a still run is
+        cut where it has turned this far; a seated person's sway is a few tenths of a
+        degree).
     still_gyr_rad_s : float
         Angular-rate magnitude (bias removed, low-passed) below which the person is still.
     still_acc_m_s2 : float
@@ -146,6 +154,7 @@ class CalibrationParams:
     nominal_mounting: Literal["auto", "aligned", "flat_back"] = "auto"
     search_s: float = 60.0
     min_still_s: float = 1.0
+    still_max_turn_deg: float = 1.5
     still_gyr_rad_s: float = 0.1
     still_acc_m_s2: float = 0.6
     max_tilt_deg: float = 35.0
@@ -155,8 +164,8 @@ class CalibrationParams:
 
     def __post_init__(self) -> None:
         check_choice(self, "nominal_mounting", ("auto", "aligned", "flat_back"))
-        check_positive(self, "search_s", "min_still_s", "still_gyr_rad_s", "still_acc_m_s2",
-                       "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "min_confidence")
+        check_positive(self, "search_s", "min_still_s", "still_max_turn_deg", "still_gyr_rad_s",
+                       "still_acc_m_s2", "max_tilt_deg", "motion_gyr_rad_s", "min_heading_confidence", "min_confidence")
 
 
 @dataclass(frozen=True)
@@ -210,7 +219,11 @@ class RepParams:
     hold_rate_frac : float
         ...turning slower than this fraction of the speed going in...
     hold_max_rate_deg_s : float
-        ...or than this, whichever is larger.
+        ...or than this, whichever is larger...
+    hold_slow_frac : float
+        ...but never faster than this fraction of the speed going in: a slow stretch
+        (10° in 4 s, 2.5 °/s) turns slower than ``hold_max_rate_deg_s``, and its way in
+        and out is no hold (:func:`tracker.signal.repcore.hold_rate_limit`).
     min_hold_s : float
         Shorter plateaus are not holds (the repetition has no hold).
     active_acc_m_s2, active_frac, active_lowpass_hz : float
@@ -219,7 +232,10 @@ class RepParams:
         from 1 g by more than ``active_acc_m_s2`` for more than ``active_frac`` of the
         last second (:class:`~tracker.signal.reps.ActivityDetector`)...
     max_active_frac : float
-        ...and a candidate active for more than this fraction of its time is rejected.
+        ...and a candidate active for more than this fraction of its time is rejected,
+    settle_after_active_s : float
+        ...as is one that begins within this long of moving about (a walk's first steps
+        turn the pelvis by a few degrees before the last second looks like walking).
     walking_acc_m_s2 : float
         Walking, for the calibration: the 1 s standard deviation of the acceleration's
         magnitude above this for 3 s (:func:`~tracker.signal.reps.activity_mask`).
@@ -249,11 +265,13 @@ class RepParams:
     hold_band_frac: float = 0.3
     hold_rate_frac: float = 0.15
     hold_max_rate_deg_s: float = 3.0
+    hold_slow_frac: float = 0.5
     min_hold_s: float = 1.0
     active_acc_m_s2: float = 0.8
     active_frac: float = 0.25
     active_lowpass_hz: float = 4.0
     max_active_frac: float = 0.1
+    settle_after_active_s: float = 1.5
     walking_acc_m_s2: float = 0.5
     drift_correction: bool = True
 
@@ -262,8 +280,8 @@ class RepParams:
                        "min_peak_deg", "min_peak_gravity_deg", "noise_factor", "own_range_frac", "detect_frac",
                        "drift_rate_deg_s", "max_peak_deg", "onset_rate_deg_s", "ref_window_s",
                        "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac", "hold_rate_frac",
-                       "hold_max_rate_deg_s", "min_hold_s", "active_acc_m_s2", "active_frac",
-                       "active_lowpass_hz", "max_active_frac", "walking_acc_m_s2")
+                       "hold_max_rate_deg_s", "hold_slow_frac", "min_hold_s", "active_acc_m_s2", "active_frac",
+                       "active_lowpass_hz", "max_active_frac", "settle_after_active_s", "walking_acc_m_s2")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ The rules, in one place:
   how clearly it beat the others).
 * **Hold.** The longest run where the primary angle stays within ``hold_band_frac`` of
   its peak and turns slower than ``hold_rate_frac`` of the speed going in (at least
-  ``hold_max_rate_deg_s``), interruptions up to ``_HOLD_BRIDGE_S`` bridged; at least
-  ``min_hold_s``.
+  ``hold_max_rate_deg_s``, at most ``hold_slow_frac`` of it: :func:`hold_rate_limit`),
+  interruptions up to ``_HOLD_BRIDGE_S`` bridged; at least ``min_hold_s``.
 * **End.** Back within ``return_frac`` of its peak, the primary angle crosses its
   start posture (quick alternating twists, a forward bend swinging on into an extension:
   the next one starts there, from the same start posture), stops, turns away again, or
@@ -33,7 +33,9 @@ The rules, in one place:
   (:func:`rep_levels`: ``min_peak_deg`` or ``noise_factor`` times the angle noise at
   rest, whichever is larger) and ``max_peak_deg``, and at least ``own_range_frac`` of
   the person's typical size for that kind of movement so far; duration within
-  ``min_rep_s``–``max_rep_s``; back within ``return_frac``; not mostly walking.
+  ``min_rep_s``–``max_rep_s``; back within ``return_frac``; not mostly walking, and not
+  begun within ``settle_after_active_s`` of moving about (the pelvis turns with a walk's
+  first steps before the activity test sees the walk).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from ..schema import PLANES, exercise_of, side_of
 from .params import RepParams
 
 __all__ = ["RepLevels", "rep_levels", "angle_noise_deg", "RepInProgress", "FoundRep",
-           "RepFinder", "judge", "peak_ok", "confidence", "classify_rep"]
+           "RepFinder", "judge", "peak_ok", "hold_rate_limit", "confidence", "classify_rep"]
 
 #: Interruptions of a hold up to this long (a sway, a tap) are bridged.
 _HOLD_BRIDGE_S = 0.3
@@ -132,6 +134,8 @@ class RepInProgress:
     # (prev_end_i, start_i) of the repetition whose start posture this one swung out
     # from (it began where that one crossed it: alternating sides, forward then back)
     ref_i: tuple[int, int] | None = None
+    # it began within settle_after_active_s of moving about (the first turn of a walk)
+    after_active: bool = False
 
     @property
     def peak_deg(self) -> float:
@@ -229,6 +233,7 @@ class RepFinder:
         self._again = False  # a repetition ended at a crossing: step on with the next
         # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
         self._sizes: tuple[list[float], ...] = ([], [], [], [])
+        self._active_t = -math.inf  # last step the person was moving about
 
     def reset(self, i: int, t: float, x: Sequence[float]) -> None:
         """Take ``x`` as the start posture at step ``i`` (a new reference): any
@@ -247,12 +252,13 @@ class RepFinder:
         return (self.rep is None and not self._changing and base is not None
                 and all(base[c] == x_prev[c] for c in self.channels))
 
-    def rest_until(self, i: int, t: float, x: Sequence[float]) -> None:
+    def rest_until(self, i: int, t: float, x: Sequence[float], active_t: float = -math.inf) -> None:
         """Skip calm steps up to ``i`` (every angle slower than ``onset_rate_deg_s`` and
         moving less than ``drift_rate_deg_s`` allows, and :meth:`resting`): exactly
-        what stepping through them does."""
+        what stepping through them does (``active_t``: the last of them moving about)."""
         base = self.base
         assert base is not None
+        self._active_t = max(self._active_t, active_t)
         for c in self.channels:
             base[c] = float(x[c])
             self._quiet[c] = (i, t, float(x[c]))
@@ -283,7 +289,7 @@ class RepFinder:
         ok = ((pk.max(axis=1) <= peak_abs) & (peak_abs <= p.max_peak_deg)
               & (~new_ch | (sign * (raw[:, ch] - rep.base_deg[ch]) > 0))
               & (se >= (1.0 - p.hold_band_frac) * peak_abs - p.drift_rate_deg_s * (t - run[2]))
-              & (np.abs(v[:, ch]) < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s))
+              & (np.abs(v[:, ch]) < hold_rate_limit(p, rep.ramp_deg_s))
               & (se > p.return_frac * peak_abs) & (t - rep.start_s <= p.max_rep_s))
         k = int(ok.argmin()) if not ok.all() else ok.size
         if not k:
@@ -297,7 +303,10 @@ class RepFinder:
                 rep.raw_peak_i[c], rep.raw_peak_s[c] = i + m, float(t[m])
         rep.run = (run[0], i + k - 1, run[2], float(t[k - 1]))
         rep.n_steps += k
-        rep.n_active += int(np.count_nonzero(active[:k]))
+        act = np.flatnonzero(active[:k])
+        rep.n_active += int(act.size)
+        if act.size:
+            self._active_t = float(t[act[-1]])
         self._t = float(t[k - 1])
         return k
 
@@ -323,6 +332,8 @@ class RepFinder:
             return []
         dt = 0.0 if self._t is None else t - self._t
         self._t = t
+        if active:
+            self._active_t = t
         base = self.base
         chans = self.channels
         if self._changing:  # after a posture change: wait until the person is still
@@ -355,7 +366,8 @@ class RepFinder:
             if qi < pe:
                 qi, qt = self._prev_end  # type: ignore[misc]
             self.rep = rep = RepInProgress(start_i=qi, start_s=qt, prev_end_i=pe,
-                                           base_deg=list(base), channel=best_c, ref_i=carry)
+                                           base_deg=list(base), channel=best_c, ref_i=carry,
+                                           after_active=t - self._active_t < p.settle_after_active_s)
             events: list[tuple[str, object]] = [("start", rep)]
         else:
             events = []
@@ -401,7 +413,7 @@ class RepFinder:
         # creeping hold partly for gyroscope bias), by up to drift_rate_deg_s per second
         drift = 0.0 if run is None else p.drift_rate_deg_s * (t - run[2])
         near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs - drift
-        if near and speed < max(p.hold_max_rate_deg_s, p.hold_rate_frac * rep.ramp_deg_s):
+        if near and speed < hold_rate_limit(p, rep.ramp_deg_s):
             rep.run = run = (i, i, t, t) if run is None else (run[0], i, run[2], t)
         elif run is not None and t - run[3] > _HOLD_BRIDGE_S:
             events.extend(self._close_run(rep))
@@ -487,7 +499,8 @@ class RepFinder:
         dur = t - rep.start_s
         sizes = self._sizes[ch + 1 if ch else (0 if peak > 0 else 1)]
         why = judge(peak_deg=peak, duration_s=dur, back_deg=back_deg,
-                    active_frac=rep.n_active / max(1, rep.n_steps), params=p, levels=self.levels,
+                    active_frac=1.0 if rep.after_active else rep.n_active / max(1, rep.n_steps),
+                    params=p, levels=self.levels,
                     typical_deg=float(np.median(sizes)) if sizes else 0.0, excursion_deg=excursion)
         if why is None:
             sizes.append(abs(peak))
@@ -505,6 +518,15 @@ class RepFinder:
         self._prev_end = (i, t)
         events.append(("end", found))
         return events
+
+
+def hold_rate_limit(params: RepParams, ramp_deg_s: float) -> float:
+    """A hold turns slower than this (°/s), for a repetition that went in at
+    ``ramp_deg_s`` at most: ``hold_rate_frac`` of that speed or ``hold_max_rate_deg_s``
+    (a hold sways), but never more than ``hold_slow_frac`` of it (a slow stretch, 10° in
+    4 s, moves slower than any sway allowance: its way in and out is no hold)."""
+    return min(max(params.hold_max_rate_deg_s, params.hold_rate_frac * ramp_deg_s),
+               params.hold_slow_frac * ramp_deg_s)
 
 
 def peak_ok(peak_deg: float, params: RepParams, min_peak_deg: float) -> bool:

@@ -50,6 +50,7 @@ but a supine rotation (about a horizontal axis) can.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -472,10 +473,12 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     i = pos + 1
     retry = 0
     calm_l, tt_l, aa_l = calm.tolist(), tt.tolist(), aa.tolist()
+    last_active = np.maximum.accumulate(np.where(aa, np.arange(n), -1))  # (for the skipped steps)
     while i < n:
         if not step_all and calm_l[i] and finder.rep is None and finder.resting(sm[i - 1].tolist()):
             j = int(calm_end[i])  # steps i..j-1 are calm
-            finder.rest_until(j - 1, tt_l[j - 1], sm[j - 1].tolist())
+            k_ = int(last_active[j - 1])
+            finder.rest_until(j - 1, tt_l[j - 1], sm[j - 1].tolist(), tt_l[k_] if k_ >= 0 else -math.inf)
             i = j
             continue
         if not step_all and i >= retry and finder.rep is not None and finder.rep.holding:
