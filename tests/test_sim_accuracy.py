@@ -161,3 +161,39 @@ def test_u_turn_keeps_flexion_and_lateral_bend_sane_and_axial_follows_the_turn(v
     for f in figs:
         assert f.max_abs_flexion_deg <= 25.0 and f.max_abs_lateral_bend_deg <= 25.0, f
         assert math.isfinite(f.axial_change_deg) and f.axial_error_deg <= 10.0, f
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_standing_toe_touch_is_a_held_forward_bend_not_a_change_of_posture(seed: int) -> None:
+    """Standing forward bends that tip the lower-back sensor 60–100° (the toe touch; its
+    gravity then reads like all fours) are forward_bend repetitions with their holds,
+    batch and live, and the angles keep the standing reference through them."""
+    from live_synth import feed
+
+    from tracker.live.analyzer import LiveAnalyzer
+
+    toe = ExerciseSpec("forward_bend", (None,), 2, stance="standing", peak_deg=80.0, peak_deg_range=(60.0, 95.0),
+                       speed_out_deg_s=25.0, speed_back_deg_s=30.0, hold_s=8.0, rest_s=3.0, hold_creep_deg=2.0,
+                       coupling=0.05)
+    routine = Routine(exercises=(ExerciseSpec("forward_bend", (None,), 1, peak_deg=20.0, hold_s=2.0, rest_s=2.0),
+                                 toe), walk_steps=6, turn_deg=180.0)
+    sim = simulate_session(seed=seed, rate_hz=100.0, routine=routine, cracks=False, confounders=False,
+                           sensor=SensorModel(nominal_mounting="flat_back", lever_arm_m=L45_LEVER_ARM_M))
+    truth = [r for r in sim.truth.reps if abs(r.peak_deg) > 45.0]
+    assert len(truth) == 2 and all(r.stance == "standing" and r.hold_s > 4.0 for r in truth)
+    res = process_session(sim.recording)
+    live = LiveAnalyzer(sim.recording.sample_rate_hz)
+    feed(live, sim.recording, batch=25)
+    for how, reps in (("batch", res.reps), ("live", live.reps)):
+        deep = [r for r in reps if abs(r.peak_deg) > 45.0]
+        assert [(r.exercise, r.posture) for r in deep] == [("forward_bend", "upright")] * 2, (how, reps)
+        for got, want in zip(deep, truth):
+            assert got.peak_deg == pytest.approx(want.peak_deg, abs=2.0), how
+            assert got.hold_s == pytest.approx(want.hold_s, abs=0.3), how
+    sig = res.signals
+    for r, want in zip([r for r in res.reps if abs(r.peak_deg) > 45.0], truth):  # one reference, sane angles
+        m = (sig["t_s"] >= r.start_s) & (sig["t_s"] < r.end_s)
+        assert sig.loc[m, "reference"].nunique() == 1
+        assert sig.loc[m, "flexion_deg"].max() == pytest.approx(want.peak_deg, abs=2.5)
+        assert sig.loc[m, "lateral_bend_deg"].abs().max() < 15.0
+        assert set(sig.loc[m, "posture"]) == {"upright"}

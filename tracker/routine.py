@@ -41,14 +41,15 @@ POSTURE_OF_EXERCISE = {
 DESIGN_POSTURE = {"sitting": "upright", "standing": "upright", "supine": "supine", "all_fours": "all_fours"}
 
 #: Largest |primary angle| the simulator produces per exercise (creep and variation
-#: included): Magee's extension 35°, rotation with the pelvis ~35°, flexion 60°, lateral
-#: flexion ~30°.
+#: included): Magee's extension 35°, rotation with the pelvis ~35°, lumbar flexion 60°,
+#: lateral flexion ~30°; a standing forward bend (toe touch) tips the pelvis with the
+#: lumbar spine, so a sensor over L4–S1 turns by 60–100° (hip flexion ~70° + lumbar).
 MAX_PEAK_DEG = {
     "chair_backbend": 35.0,
     "seated_twist": 35.0,
     "trunk_rotation": 35.0,
     "cat_stretch": 60.0,
-    "forward_bend": 60.0,
+    "forward_bend": 110.0,
     "back_bend": 35.0,
     "side_bend": 30.0,
     "twist": 35.0,
@@ -282,8 +283,9 @@ class Routine:
 
         Quick excursions without holds and holds of 1–60 s; small movements (side bends
         4–8°, seated twists 4–10°) next to larger ones; slow ones (8–16° taking 3–5 s each
-        way) in every plane; standing forward and side bends, the cow on all fours (a
-        generic back bend), the four named stretches; a 180° turn while walking between
+        way) in every plane; standing forward and side bends (a toe touch of 60–100° at
+        the sensor among them), the cow on all fours (a generic back bend), the four named
+        stretches; a 180° turn while walking between
         blocks. About 10 minutes.
         """
         ex = (
@@ -311,6 +313,10 @@ class Routine:
             ExerciseSpec("side_bend", ("right", "left"), 1, stance="standing", peak_deg=12.0,
                          peak_deg_range=(6.0, 20.0), speed_out_deg_s=12.0, speed_back_deg_s=15.0,
                          hold_s=5.0, rest_s=2.0, hold_creep_deg=0.5, coupling=0.3),
+            # the toe touch: standing, the pelvis tips with the trunk (60–100° at L4/5), held
+            ExerciseSpec("forward_bend", (None,), 1, stance="standing", peak_deg=80.0,
+                         peak_deg_range=(60.0, 95.0), speed_out_deg_s=25.0, speed_back_deg_s=30.0,
+                         hold_s=10.0, rest_s=3.0, hold_creep_deg=2.0, coupling=0.05),
             # gentle and slow: 8–14° taking 3–5 s each way (2.5–4.5 °/s), held or not
             ExerciseSpec("twist", ("left", "right"), 1, peak_deg=10.0, peak_deg_range=(8.0, 14.0),
                          speed_out_deg_s=3.0, speed_back_deg_s=3.5, hold_s=5.0, rest_s=2.0,

@@ -79,6 +79,7 @@ __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
 
 _ANGLE_NAMES = ("flexion_deg", "lateral_bend_deg", "axial_rotation_deg")
 _EZ = np.array([0.0, 0.0, 1.0])
+_UPRIGHT = POSTURES.index("upright")
 #: Seconds of samples kept for a calibration step (:meth:`LiveAnalyzer.recalibrate`).
 CALIBRATION_HISTORY_S = 60.0
 _IDLE, _MOVING, _HOLDING, _RETURNING = "ready", "moving", "holding", "returning"
@@ -339,6 +340,8 @@ class LiveAnalyzer:
         self._stable = 0
         self._cand = 0
         self._cand_since = 0.0
+        self._bent_since: float | None = None  # left upright at (while upright)
+        self._busy_t = -np.inf  # last moment active (ActivityDetector)
         self._ref: np.ndarray | None = None
         self._ref_t = -np.inf
         self._still_since: float | None = None
@@ -656,6 +659,7 @@ class LiveAnalyzer:
                  busy: np.ndarray) -> list[LiveEvent]:
         fs, rp, lp = self.fs, self.params.reps, self.live
         n = t.size
+        moving = self._activity.sustained(busy)  # (every sample passes here once, in order)
         q_wb = quat_mul(quat, self._q_sb)
         up = body_up(q_wb)
         if self._up_zi is None:
@@ -687,12 +691,24 @@ class LiveAnalyzer:
         for i in range(n):
             ti = tl[i]
             self._step += 1
-            # --- posture: a change counts once it has lasted posture_confirm_s
+            # --- posture: a change counts once it has lasted posture_confirm_s, but a
+            # forward bend from upright is not one (reps.bends_from_upright: back within
+            # max_rep_s, pitched forward, nobody moving about since settle_after_active_s
+            # before it)
             pr = int(posture_raw[i])
+            if busy[i]:
+                self._busy_t = ti
+            if pr == _UPRIGHT or self._stable != _UPRIGHT:
+                self._bent_since = None
+            elif self._bent_since is None:
+                self._bent_since = ti
+            bending = (self._bent_since is not None and ti - self._bent_since <= rp.max_rep_s
+                       and self._busy_t < self._bent_since - rp.settle_after_active_s
+                       and up_lp[i, 0] < 0.0 and abs(up_lp[i, 0]) > abs(up_lp[i, 1]))
             if pr != self._stable:
                 if pr != self._cand:
                     self._cand, self._cand_since = pr, ti
-                elif ti - self._cand_since >= lp.posture_confirm_s:
+                elif ti - self._cand_since >= lp.posture_confirm_s and not bending:
                     if self.in_rep:
                         events.append(self._reject(ti, "posture changed"))
                     self._stable = pr
@@ -747,7 +763,7 @@ class LiveAnalyzer:
                 self._finder.reset(self._step, ti, sm)
                 continue
             raw = [float(a[0]), float(a[1]), float(a[2])]
-            for kind, data in self._finder.step(self._step, ti, sm, v, raw, self.busy):
+            for kind, data in self._finder.step(self._step, ti, sm, v, raw, self.busy, bool(moving[i])):
                 self._on_core_event(kind, data, ti, events)
             rep = self._rep
             if rep is not None:

@@ -205,7 +205,11 @@ class RepParams:
         Between repetitions the start posture follows changes slower than this
         (orientation drift, settling); faster movements are candidates.
     max_peak_deg : float
-        Larger excursions are not stretches (turning round, lying down).
+        Larger excursions are not stretches (turning round, lying down)...
+    max_forward_bend_deg : float
+        ...except a forward bend from upright, up to this: a standing toe touch tips the
+        pelvis with the trunk, and a sensor over L4–S1 turns by 60–100° (its gravity then
+        looks like all fours: :func:`tracker.signal.reps.bends_from_upright`).
     onset_rate_deg_s : float
         Start/end of a repetition: where the primary angle turns slower than this.
     ref_window_s : float
@@ -235,7 +239,11 @@ class RepParams:
         ...and a candidate active for more than this fraction of its time is rejected,
     settle_after_active_s : float
         ...as is one that begins within this long of moving about (a walk's first steps
-        turn the pelvis by a few degrees before the last second looks like walking).
+        turn the pelvis by a few degrees before the last second looks like walking)...
+    sustained_active_s : float
+        ...where moving about is activity that has lasted this long (a knock or a
+        footstep flags the detector for under a second:
+        :meth:`~tracker.signal.reps.ActivityDetector.sustained`).
     walking_acc_m_s2 : float
         Walking, for the calibration: the 1 s standard deviation of the acceleration's
         magnitude above this for 3 s (:func:`~tracker.signal.reps.activity_mask`).
@@ -257,6 +265,7 @@ class RepParams:
     detect_frac: float = 0.6
     drift_rate_deg_s: float = 0.5
     max_peak_deg: float = 75.0
+    max_forward_bend_deg: float = 130.0
     onset_rate_deg_s: float = 2.0
     ref_window_s: float = 0.5
     return_frac: float = 0.5
@@ -271,17 +280,18 @@ class RepParams:
     active_frac: float = 0.25
     active_lowpass_hz: float = 4.0
     max_active_frac: float = 0.1
-    settle_after_active_s: float = 1.5
+    settle_after_active_s: float = 1.0
+    sustained_active_s: float = 1.0
     walking_acc_m_s2: float = 0.5
     drift_correction: bool = True
 
     def __post_init__(self) -> None:
         check_positive(self, "event_rate_hz", "smooth_hz", "posture_max_deg", "min_bout_s",
                        "min_peak_deg", "min_peak_gravity_deg", "noise_factor", "own_range_frac", "detect_frac",
-                       "drift_rate_deg_s", "max_peak_deg", "onset_rate_deg_s", "ref_window_s",
+                       "drift_rate_deg_s", "max_peak_deg", "max_forward_bend_deg", "onset_rate_deg_s", "ref_window_s",
                        "return_frac", "min_rep_s", "max_rep_s", "hold_band_frac", "hold_rate_frac",
                        "hold_max_rate_deg_s", "hold_slow_frac", "min_hold_s", "active_acc_m_s2", "active_frac",
-                       "active_lowpass_hz", "max_active_frac", "settle_after_active_s", "walking_acc_m_s2")
+                       "active_lowpass_hz", "max_active_frac", "settle_after_active_s", "sustained_active_s", "walking_acc_m_s2")
 
 
 @dataclass(frozen=True)

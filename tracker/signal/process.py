@@ -55,7 +55,7 @@ from .angles import body_quat, body_up, gravity_angles_deg
 from .calibration import Calibration, MountingPrior, calibrate, is_calibration_bend
 from .orientation import Orientation, estimate_orientation, has_gyroscope
 from .params import AnalysisParams
-from .repcore import peak_ok
+from .repcore import max_peak_of, peak_ok
 from .reps import (
     POSTURES,
     ActivityDetector,
@@ -510,11 +510,13 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
         neutral_d = (0, max(1, min(dec.n, int(round(dec.fs)))))
     # moving about (walking, sitting down) is not stretching: the live analyser's causal
     # detector, on the block means (its low-pass keeps far below their rate)
-    active_d = ActivityDetector(dec.fs, params.reps).update(dec.acc_m_s2)
+    detector = ActivityDetector(dec.fs, params.reps)
+    active_d = detector.update(dec.acc_m_s2)
     # (measure=False: the peaks are measured below at the full rate)
     events_d, parts_d, posture_d = find_reps(dec.t_s, q_wb_d, still_d, sampling_rate_hz=dec.fs,
                                              params=params.reps, has_heading=ori.has_heading,
-                                             neutral=neutral_d, measure=False, active=active_d)
+                                             neutral=neutral_d, measure=False, active=active_d,
+                                             moving=detector.sustained(active_d))
 
     # 3. back to the full rate: per-sample angles against their references, peaks
     q_sb = cal.q_sensor_body
@@ -544,7 +546,8 @@ def process_session(recording: Recording, *, params: AnalysisParams | None = Non
             k = int(np.nanargmax(np.abs(trace)))
         else:
             continue
-        if not peak_ok(float(trace[k]), params.reps, e.min_peak_deg):
+        if not peak_ok(float(trace[k]), params.reps, e.min_peak_deg,
+                       max_peak_of(params.reps, e.posture, e.primary, float(trace[k]))):
             continue
         if is_calibration_bend(float(t[e.start + k]), calibration_step_s):
             notes.append(f"the calibration step's bend at {t[e.start + k]:.1f} s is not counted as a repetition")

@@ -26,7 +26,8 @@ The rules, in one place:
   start posture (quick alternating twists, a forward bend swinging on into an extension:
   the next one starts there, from the same start posture), stops, turns away again, or
   another angle starts to move. Back past the start posture, short of a crossing, is back.
-* **Posture change.** An angle beyond ``max_peak_deg``, or no return within
+* **Posture change.** An angle beyond ``max_peak_deg`` (a forward bend from upright:
+  ``max_forward_bend_deg``, :func:`max_peak_of`), or no return within
   ``max_rep_s``: not a repetition; the caller takes a new reference once the person has
   settled (:attr:`RepFinder.settled`).
 * **Acceptance** (:func:`judge`): size between the recording's minimum
@@ -50,7 +51,7 @@ from ..schema import PLANES, exercise_of, side_of
 from .params import RepParams
 
 __all__ = ["RepLevels", "rep_levels", "angle_noise_deg", "RepInProgress", "FoundRep",
-           "RepFinder", "judge", "peak_ok", "hold_rate_limit", "confidence", "classify_rep"]
+           "RepFinder", "judge", "peak_ok", "max_peak_of", "hold_rate_limit", "confidence", "classify_rep"]
 
 #: Interruptions of a hold up to this long (a sway, a tap) are bridged.
 _HOLD_BRIDGE_S = 0.3
@@ -177,7 +178,7 @@ class FoundRep:
 
 def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: float,
           params: RepParams, levels: RepLevels, typical_deg: float = 0.0,
-          excursion_deg: float | None = None) -> str | None:
+          excursion_deg: float | None = None, max_peak_deg: float | None = None) -> str | None:
     """Why a candidate is not a repetition, or None when it is one.
 
     ``excursion_deg``: how far it went from its start posture before any drift
@@ -186,9 +187,11 @@ def judge(*, peak_deg: float, duration_s: float, back_deg: float, active_frac: f
     ``typical_deg``: the median size of the same kind of repetition (forward bend, back
     bend, side bend, twist) so far in this posture period (0: none yet): much smaller
     ones are settling, not repetitions.
+
+    ``max_peak_deg``: the largest for this kind of repetition (:func:`max_peak_of`).
     """
     peak = abs(peak_deg)
-    if not peak_ok(peak, params, levels.min_peak_deg):
+    if not peak_ok(peak, params, levels.min_peak_deg, max_peak_deg):
         return "too small" if not peak >= levels.min_peak_deg else "too large"
     if peak < params.own_range_frac * typical_deg:
         return "small for this person"
@@ -233,7 +236,8 @@ class RepFinder:
         self._again = False  # a repetition ended at a crossing: step on with the next
         # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
         self._sizes: tuple[list[float], ...] = ([], [], [], [])
-        self._active_t = -math.inf  # last step the person was moving about
+        self._moving_t = -math.inf  # last step the person was moving about (sustained activity)
+        self._fwd_max = max_peak_of(params, posture, 0, 1.0)  # a forward bend goes this far
 
     def reset(self, i: int, t: float, x: Sequence[float]) -> None:
         """Take ``x`` as the start posture at step ``i`` (a new reference): any
@@ -252,20 +256,20 @@ class RepFinder:
         return (self.rep is None and not self._changing and base is not None
                 and all(base[c] == x_prev[c] for c in self.channels))
 
-    def rest_until(self, i: int, t: float, x: Sequence[float], active_t: float = -math.inf) -> None:
+    def rest_until(self, i: int, t: float, x: Sequence[float], moving_t: float = -math.inf) -> None:
         """Skip calm steps up to ``i`` (every angle slower than ``onset_rate_deg_s`` and
         moving less than ``drift_rate_deg_s`` allows, and :meth:`resting`): exactly
-        what stepping through them does (``active_t``: the last of them moving about)."""
+        what stepping through them does (``moving_t``: the last of them moving about)."""
         base = self.base
         assert base is not None
-        self._active_t = max(self._active_t, active_t)
+        self._moving_t = max(self._moving_t, moving_t)
         for c in self.channels:
             base[c] = float(x[c])
             self._quiet[c] = (i, t, float(x[c]))
         self._t = t
 
     def hold_until(self, i: int, t: np.ndarray, x: np.ndarray, v: np.ndarray, raw: np.ndarray,
-                   active: np.ndarray) -> int:
+                   active: np.ndarray, moving: np.ndarray | None = None) -> int:
         """Steps ``i, i+1, ...`` (arrays, one row per step) of a hold in progress, applied
         in one go: how many. Exactly what :meth:`step` does with them (the hold and the
         peaks grow); it stops before any step that could do more (the primary angle
@@ -286,7 +290,9 @@ class RepFinder:
         new_ch = rabs[:, cpos] > rprev[:, cpos]
         peak_abs = pk[:, cpos]
         se = sign * (x[:, ch] - rep.base_deg[ch])
-        ok = ((pk.max(axis=1) <= peak_abs) & (peak_abs <= p.max_peak_deg)
+        d = x[:, ix] - b
+        lim = np.where((d > 0) & (np.asarray(ix) == 0), self._fwd_max, p.max_peak_deg)
+        ok = ((pk.max(axis=1) <= peak_abs) & (np.abs(d) <= lim).all(axis=1)
               & (~new_ch | (sign * (raw[:, ch] - rep.base_deg[ch]) > 0))
               & (se >= (1.0 - p.hold_band_frac) * peak_abs - p.drift_rate_deg_s * (t - run[2]))
               & (np.abs(v[:, ch]) < hold_rate_limit(p, rep.ramp_deg_s))
@@ -303,18 +309,20 @@ class RepFinder:
                 rep.raw_peak_i[c], rep.raw_peak_s[c] = i + m, float(t[m])
         rep.run = (run[0], i + k - 1, run[2], float(t[k - 1]))
         rep.n_steps += k
-        act = np.flatnonzero(active[:k])
-        rep.n_active += int(act.size)
-        if act.size:
-            self._active_t = float(t[act[-1]])
+        rep.n_active += int(np.count_nonzero(active[:k]))
+        mov = np.flatnonzero(moving[:k]) if moving is not None else np.zeros(0, dtype=np.intp)
+        if mov.size:
+            self._moving_t = float(t[mov[-1]])
         self._t = float(t[k - 1])
         return k
 
     def step(self, i: int, t: float, x: Sequence[float], v: Sequence[float],
-             raw: Sequence[float], active: bool = False) -> list[tuple[str, object]]:
+             raw: Sequence[float], active: bool = False, moving: bool = False) -> list[tuple[str, object]]:
         """Advance one step; return events ``(kind, data)``: ``("start", RepInProgress)``,
         ``("hold_start", RepInProgress)``, ``("hold_end", (t0, t1))``, ``("end", FoundRep)``
         and ``("posture_change", t)`` (wait for :attr:`settled`)."""
+        if moving:
+            self._moving_t = t
         events = self._step(i, t, x, v, raw, active)
         # a repetition that ended at a crossing hands this step to the next one, which
         # starts there; it cannot end at a crossing again on the step it starts (``_track``),
@@ -332,8 +340,6 @@ class RepFinder:
             return []
         dt = 0.0 if self._t is None else t - self._t
         self._t = t
-        if active:
-            self._active_t = t
         base = self.base
         chans = self.channels
         if self._changing:  # after a posture change: wait until the person is still
@@ -367,7 +373,7 @@ class RepFinder:
                 qi, qt = self._prev_end  # type: ignore[misc]
             self.rep = rep = RepInProgress(start_i=qi, start_s=qt, prev_end_i=pe,
                                            base_deg=list(base), channel=best_c, ref_i=carry,
-                                           after_active=t - self._active_t < p.settle_after_active_s)
+                                           after_active=t - self._moving_t < p.settle_after_active_s)
             events: list[tuple[str, object]] = [("start", rep)]
         else:
             events = []
@@ -390,8 +396,8 @@ class RepFinder:
             e = d if d >= 0.0 else -d
             if e > pk[c]:
                 pk[c] = e
-                if e > max_peak:  # not a stretch: turning round, lying down
-                    return self._posture_change(t, events)
+                if e > max_peak and not (c == 0 and d > 0.0 and e <= self._fwd_max):
+                    return self._posture_change(t, events)  # not a stretch: turning round, lying down
             r = raw[c] - b[c]
             ra = r if r >= 0.0 else -r
             if ra > rpk[c]:
@@ -501,7 +507,8 @@ class RepFinder:
         why = judge(peak_deg=peak, duration_s=dur, back_deg=back_deg,
                     active_frac=1.0 if rep.after_active else rep.n_active / max(1, rep.n_steps),
                     params=p, levels=self.levels,
-                    typical_deg=float(np.median(sizes)) if sizes else 0.0, excursion_deg=excursion)
+                    typical_deg=float(np.median(sizes)) if sizes else 0.0, excursion_deg=excursion,
+                    max_peak_deg=max_peak_of(p, self.posture, ch, peak))
         if why is None:
             sizes.append(abs(peak))
         found = FoundRep(
@@ -529,7 +536,16 @@ def hold_rate_limit(params: RepParams, ramp_deg_s: float) -> float:
                params.hold_slow_frac * ramp_deg_s)
 
 
-def peak_ok(peak_deg: float, params: RepParams, min_peak_deg: float) -> bool:
-    """A repetition's size is within the recording's smallest (``RepLevels``) and
-    ``max_peak_deg``."""
-    return min_peak_deg <= abs(peak_deg) <= params.max_peak_deg
+def max_peak_of(params: RepParams, posture: str, channel: int, peak_deg: float) -> float:
+    """Largest |peak| of a repetition: ``max_peak_deg``, but a forward bend from upright
+    may go to ``max_forward_bend_deg`` (a standing toe touch tips the pelvis with the
+    trunk: a lower-back sensor turns by 60–100°)."""
+    if posture == "upright" and channel == 0 and peak_deg > 0:
+        return params.max_forward_bend_deg
+    return params.max_peak_deg
+
+
+def peak_ok(peak_deg: float, params: RepParams, min_peak_deg: float, max_peak_deg: float | None = None) -> bool:
+    """A repetition's size is within the recording's smallest (``RepLevels``) and the
+    largest (``max_peak_deg``, default ``params.max_peak_deg``: :func:`max_peak_of`)."""
+    return min_peak_deg <= abs(peak_deg) <= (params.max_peak_deg if max_peak_deg is None else max_peak_deg)

@@ -62,12 +62,12 @@ from ._quat import _BLAS_ROWS, quat_normalize
 from .angles import body_up, gravity_angles_deg, relative_angles_deg
 from .params import RepParams
 from .repcore import (
-    FoundRep, RepFinder, RepLevels, angle_noise_deg, classify_rep, confidence, peak_ok, rep_levels,
+    FoundRep, RepFinder, RepLevels, angle_noise_deg, classify_rep, confidence, max_peak_of, peak_ok, rep_levels,
 )
 
 __all__ = [
     "POSTURES", "RepEvent", "Bout", "classify_posture", "posture_bouts", "find_reps",
-    "lowpass", "still_mask", "ActivityDetector", "activity_mask", "CANONICAL_UP", "AngleSource", "classify_rep",
+    "lowpass", "still_mask", "bends_from_upright", "ActivityDetector", "activity_mask", "CANONICAL_UP", "AngleSource", "classify_rep",
     "primary_channels", "confidence", "reference_noise_deg",
 ]
 
@@ -199,6 +199,8 @@ class ActivityDetector:
         self._n = max(1, int(round(fs)))
         self._tail = np.zeros(0)
         self._p = params
+        self._run = 0  # samples of the active run going on at the end of the last batch
+        self._n_sustained = max(1, int(round(params.sustained_active_s * fs)))
 
     def update(self, acc_m_s2: np.ndarray) -> np.ndarray:
         """Activity flag per sample of ``acc_m_s2`` (N, 3)."""
@@ -218,6 +220,20 @@ class ActivityDetector:
         frac = (c[hi] - c[lo]) / (hi - lo)
         self._tail = allx[-(self._n - 1):] if self._n > 1 else allx[:0]
         return frac > self._p.active_frac
+
+    def sustained(self, active: np.ndarray) -> np.ndarray:
+        """Of ``active`` (this detector's output, batch by batch), the samples of runs
+        that have lasted ``sustained_active_s``: moving about (walking, getting up or
+        down), not a knock or a footstep, which flag the detector for under a second."""
+        a = np.asarray(active, dtype=bool)
+        if a.size == 0:
+            return a.copy()
+        idx = np.arange(a.size)
+        last_off = np.maximum.accumulate(np.where(a, -1, idx))
+        run = np.where(a, idx - last_off, 0)
+        run = np.where(a & (last_off < 0), run + self._run, run)  # a run going on from before
+        self._run = int(run[-1])
+        return run >= self._n_sustained
 
 
 def still_mask(gyr_rad_s: np.ndarray, sampling_rate_hz: float, threshold_rad_s: float) -> np.ndarray:
@@ -250,6 +266,32 @@ def classify_posture(up_body: np.ndarray, *, sampling_rate_hz: float, max_deg: f
     best = np.argmax(cos, axis=1)
     ok = cos[np.arange(up.shape[0]), best] >= np.cos(np.radians(max_deg))
     return np.where(ok, best + 1, 0).astype(np.int8)
+
+
+def bends_from_upright(posture: np.ndarray, up_body: np.ndarray, active: np.ndarray, *,
+                       sampling_rate_hz: float, params: RepParams) -> np.ndarray:
+    """Posture codes with forward bends from upright put back to upright.
+
+    A standing toe touch tips a lower-back sensor by 60–100°: its gravity then reads like
+    all fours. A run of any other posture between two upright ones is such a bend when
+    it is back within ``max_rep_s``, the body pitched forward (its 'up' towards the
+    back), and nothing was ``active`` (:class:`ActivityDetector`) from
+    ``settle_after_active_s`` before it until it ended (getting down on all fours or
+    lying down moves the whole body, in bursts). The live analyser holds a posture
+    change back by the same rule.
+    """
+    out = posture.copy()
+    fs = sampling_rate_hz
+    margin = int(round(params.settle_after_active_s * fs))
+    for a, b in _runs(out != _UPRIGHT):
+        if a == 0 or b >= out.size or (b - a) / fs > params.max_rep_s:
+            continue
+        if np.any(active[max(0, a - margin):b]):
+            continue
+        u = up_body[a:b].mean(axis=0)
+        if u[0] < 0.0 and abs(u[0]) > abs(u[1]):
+            out[a:b] = _UPRIGHT
+    return out
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -333,7 +375,7 @@ def find_reps(
     t_s: np.ndarray, q_world_body: np.ndarray, still: np.ndarray, *, sampling_rate_hz: float,
     params: RepParams | None = None, has_heading: bool = True,
     neutral: tuple[int, int] | None = None, measure: bool = True,
-    active: np.ndarray | None = None, _step_all: bool = False,
+    active: np.ndarray | None = None, moving: np.ndarray | None = None, _step_all: bool = False,
 ) -> tuple[list[RepEvent], list[Bout], np.ndarray]:
     """Find the repetitions: :class:`~tracker.signal.repcore.RepFinder` run over each
     posture bout.
@@ -355,6 +397,9 @@ def find_reps(
     active : ndarray of bool, shape (N,), optional
         Walking or other vigorous movement (:class:`ActivityDetector`); a candidate
         that is mostly active is not a stretch.
+    moving : ndarray of bool, shape (N,), optional
+        Of ``active``, the sustained part (:meth:`ActivityDetector.sustained`): a
+        candidate begun soon after it is not a stretch. Default: none.
     measure : bool
         Measure each repetition's primary angle against its (drift-corrected) start
         posture here. False leaves ``peak``, ``peak_deg``, ``primary_deg`` and
@@ -374,6 +419,8 @@ def find_reps(
     fs = sampling_rate_hz
     up = body_up(q_world_body)
     posture = classify_posture(up, sampling_rate_hz=fs, max_deg=p.posture_max_deg)
+    if active is not None:
+        posture = bends_from_upright(posture, up, active, sampling_rate_hz=fs, params=p)
     bouts = posture_bouts(posture, still, sampling_rate_hz=fs, min_bout_s=p.min_bout_s,
                           neutral=neutral)
     src = AngleSource(q_world_body, up, has_heading)
@@ -389,7 +436,7 @@ def find_reps(
         while part is not None:
             parts.append(part)
             found, restart = _reps_in_bout(len(parts) - 1, part, src, t, fs, p, levels, measure, active,
-                                           _step_all)
+                                           _step_all, moving)
             if restart is not None:
                 parts[-1] = Bout(part.start, restart, part.posture, part.ref_start, part.ref_end)
             reps.extend(found)
@@ -417,7 +464,7 @@ def reference_noise_deg(src: AngleSource, rng: tuple[int, int] | None, fs: float
 
 def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float, p: RepParams,
                   levels: RepLevels, measure: bool = True, active: np.ndarray | None = None,
-                  step_all: bool = False
+                  step_all: bool = False, moving: np.ndarray | None = None,
                   ) -> tuple[list[RepEvent], int | None]:
     """Repetitions of one bout, and where to restart with a new reference (or None)."""
     a, b = bout.start, bout.end
@@ -456,6 +503,7 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     # the step machine reads plain floats: converted per step it runs (most steps between
     # repetitions and inside holds are taken in one go below)
     tt, aa = t[a:b], (np.zeros(n, dtype=bool) if active is None else active[a:b])
+    mm = np.zeros(n, dtype=bool) if moving is None else moving[a:b]
     comb = np.hstack([sm, vel, raw])
     finder.reset(pos, float(tt[pos]), sm[pos].tolist())
     step = finder.step
@@ -472,24 +520,24 @@ def _reps_in_bout(k: int, bout: Bout, src: AngleSource, t: np.ndarray, fs: float
     calm_end = np.minimum.accumulate(idx[::-1])[::-1]
     i = pos + 1
     retry = 0
-    calm_l, tt_l, aa_l = calm.tolist(), tt.tolist(), aa.tolist()
-    last_active = np.maximum.accumulate(np.where(aa, np.arange(n), -1))  # (for the skipped steps)
+    calm_l, tt_l, aa_l, mm_l = calm.tolist(), tt.tolist(), aa.tolist(), mm.tolist()
+    last_moving = np.maximum.accumulate(np.where(mm, np.arange(n), -1))  # (for the skipped steps)
     while i < n:
         if not step_all and calm_l[i] and finder.rep is None and finder.resting(sm[i - 1].tolist()):
             j = int(calm_end[i])  # steps i..j-1 are calm
-            k_ = int(last_active[j - 1])
+            k_ = int(last_moving[j - 1])
             finder.rest_until(j - 1, tt_l[j - 1], sm[j - 1].tolist(), tt_l[k_] if k_ >= 0 else -math.inf)
             i = j
             continue
         if not step_all and i >= retry and finder.rep is not None and finder.rep.holding:
             e_ = min(n, i + _ROWS)  # a hold in progress: its steps in one go
-            k_ = finder.hold_until(i, tt[i:e_], sm[i:e_], vel[i:e_], raw[i:e_], aa[i:e_])
+            k_ = finder.hold_until(i, tt[i:e_], sm[i:e_], vel[i:e_], raw[i:e_], aa[i:e_], mm[i:e_])
             if k_:
                 i += k_
                 continue
             retry = i + 16  # (the hold is ending or changing: step through that)
         r_ = comb[i].tolist()
-        events = step(i, tt_l[i], r_[0:3], r_[3:6], r_[6:9], aa_l[i])
+        events = step(i, tt_l[i], r_[0:3], r_[3:6], r_[6:9], aa_l[i], mm_l[i])
         i += 1
         for kind, f in events:
             if kind == "start":
@@ -542,7 +590,7 @@ def _event(k: int, a: int, b: int, f: FoundRep, next_start: int, src: AngleSourc
             return None
         i_pk = int(np.nanargmax(np.abs(prim)))
         peak = float(prim[i_pk])
-        if not peak_ok(peak, p, levels.min_peak_deg):
+        if not peak_ok(peak, p, levels.min_peak_deg, max_peak_of(p, posture, ch, peak)):
             return None
         conf = confidence([float(np.nanmax(np.abs(rel[:, c]))) if c in usable else 0.0
                            for c in range(3)], ch)
