@@ -93,8 +93,8 @@ def classic(rate: float, n: int) -> list[pd.DataFrame]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sessions", type=int, default=40)
-    ap.add_argument("--lam", type=float, default=3.0)
+    ap.add_argument("--sessions", type=int, default=80)
+    ap.add_argument("--lam", type=float, default=1.0)
     ap.add_argument("--classic", type=int, default=0, help="simulate_session sessions per rate")
     ap.add_argument("--witnesses", action="store_true", help="also fit WITNESS_WEIGHTS (after SCORE_WEIGHTS)")
     ap.add_argument("--witnesses-only", action="store_true", help="only fit WITNESS_WEIGHTS")

@@ -68,7 +68,7 @@ def test_front_ends_alias_where_the_datasheets_say():
 
 def test_tuning_and_held_out_ranges_never_overlap():
     tu, ho = PopFamily.tuning(), PopFamily.held_out()
-    for name in ("jolt_s", "ring_hz", "ring_tau_s", "tissue_hz", "slap_hz"):
+    for name in ("jolt_s", "jolt_rel", "ring_hz", "ring_tau_s", "tissue_hz", "slap_hz"):
         for a0, a1 in getattr(tu, name):
             for b0, b1 in getattr(ho, name):
                 assert a1 <= b0 or b1 <= a0, (name, (a0, a1), (b0, b1))

@@ -20,7 +20,15 @@ Pop (at :data:`HI_RATE_HZ`, body frame)
   joint and skin damps the upper part: guess).
 * **Tissue response**: the soft tissue's low-frequency answer, a Gaussian pulse (net
   velocity change) or its derivative (none), width ``1 / (2 pi tissue_hz)``,
-  relative amplitude ``tissue_rel``. Guess.
+  relative amplitude ``tissue_rel`` (guess), reduced where the skin would move faster
+  than :data:`TISSUE_MAX_V_M_S` (guess). ``tissue_hz`` 8–50 Hz: soft tissue over
+  muscle vibrates freely at about 10–50 Hz, higher when the muscle is tense (Wakeling &
+  Nigg 2001, J Appl Physiol 90:412, leg; range recalled, not re-read), and a healthy
+  spine passes little above 20 Hz (transmissibility S2 to T2, Clin Biomech 1989,
+  PMID 23915957); the lower end 8 Hz: guess. A "tissue response" faster than that
+  would last no longer than the jolt itself.
+* **Jolt share**: ``jolt_rel`` scales the jolt against the ringing and the tissue
+  response; 0 gives the issue's own model (ringing plus tissue response only). Guess.
 * **Direction**: mostly antero-posterior within ``direction_spread_deg`` of +-x (the
   facet joints open backwards: guess); held out: any direction.
 * **Skin amplitude**: peak of the whole waveform, log-uniform 0.2–3 g (issue 16; guess).
@@ -90,6 +98,7 @@ class PopFamily:
     ring_hz: tuple[Range, ...]
     ring_tau_s: tuple[Range, ...]
     ring_rel: tuple[Range, ...] = ((0.2, 1.0),)
+    jolt_rel: tuple[Range, ...]
     tissue_hz: tuple[Range, ...]
     tissue_rel: tuple[Range, ...] = ((0.05, 0.4),)
     direction_spread_deg: float
@@ -109,7 +118,8 @@ class PopFamily:
         narrower and an aliasing part).
         """
         return cls(jolt_s=((0.5e-3, 1.0e-3), (1.5e-3, 2.2e-3)), ring_hz=((150.0, 300.0), (600.0, 1200.0)),
-                   ring_tau_s=((0.4e-3, 1e-3), (2e-3, 3.5e-3)), tissue_hz=((8.0, 15.0), (25.0, 40.0)),
+                   ring_tau_s=((0.4e-3, 1e-3), (2e-3, 3.5e-3)), jolt_rel=((0.0, 0.15), (0.35, 0.6), (0.8, 1.0)),
+                   tissue_hz=((8.0, 12.0), (17.0, 25.0), (33.0, 42.0)),
                    direction_spread_deg=90.0, slap_hz=((30.0, 60.0), (100.0, 150.0)),
                    vibration_hz=((150.0, 200.0), (30.0, 40.0)), front_ends=TUNING_FRONT_ENDS)
 
@@ -117,7 +127,8 @@ class PopFamily:
     def held_out(cls) -> PopFamily:
         """Ranges (and parts) the tuning never saw."""
         return cls(jolt_s=((1.0e-3, 1.5e-3), (2.2e-3, 3e-3)), ring_hz=((300.0, 600.0), (1200.0, 2000.0)),
-                   ring_tau_s=((1e-3, 2e-3), (3.5e-3, 5e-3)), tissue_hz=((15.0, 25.0), (40.0, 80.0)),
+                   ring_tau_s=((1e-3, 2e-3), (3.5e-3, 5e-3)), jolt_rel=((0.15, 0.35), (0.6, 0.8)),
+                   tissue_hz=((12.0, 17.0), (25.0, 33.0), (42.0, 50.0)),
                    direction_spread_deg=180.0, slap_hz=((60.0, 100.0),),
                    vibration_hz=((200.0, 250.0), (40.0, 150.0)), front_ends=HELD_OUT_FRONT_ENDS)
 
@@ -163,6 +174,31 @@ class FamilyEvent:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+#: Fastest the tissue response may move the skin, m/s (guess): a cavitating facet joint
+#: opens by about a millimetre, and skin over it moving faster than a trunk bending at
+#: full speed (~0.1 m/s at the lower back) would be felt as a jerk of the whole back,
+#: not a pop. Without a limit the largest, slowest tissue responses of the family
+#: carried the skin at up to 0.6 m/s, a knock's velocity change.
+TISSUE_MAX_V_M_S = 0.1
+
+
+def _tissue_share(fast: np.ndarray, slow: np.ndarray, peak_m_s2: float, dt_s: float) -> float:
+    """Largest k <= 1 for which ``fast + k * slow``, scaled to a ``peak_m_s2`` peak, moves
+    the skin by at most :data:`TISSUE_MAX_V_M_S` through its tissue part."""
+    v_slow = float(np.max(np.linalg.norm(np.cumsum(slow, axis=0) * dt_s, axis=1)))
+
+    def v(k: float) -> float:
+        return peak_m_s2 / float(np.max(np.linalg.norm(fast + k * slow, axis=1))) * k * v_slow
+
+    if v(1.0) <= TISSUE_MAX_V_M_S:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(30):  # v grows with k: bisect
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if v(mid) <= TISSUE_MAX_V_M_S else (lo, mid)
+    return lo
+
+
 def pop_wave(rng: np.random.Generator, fam: PopFamily, amplitude_g: float | None = None
              ) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
     """A pop at :data:`HI_RATE_HZ`: ``(acc_m_s2 (M,3), gyr_rad_s (M,3), lead_s, params)``.
@@ -188,11 +224,19 @@ def pop_wave(rng: np.random.Generator, fam: PopFamily, amplitude_g: float | None
     tissue = tis_rel * (g if net_dv else -(tau - sig_tis) / sig_tis * g * np.exp(0.5))
     d_main = _direction(rng, fam.direction_spread_deg)
     d_tis = _unit(d_main + 0.3 * rng.normal(size=3))
-    acc = (jw + ring)[:, None] * d_main + tissue[:, None] * d_tis
-    acc *= amp_g * _G / np.max(np.linalg.norm(acc, axis=1))
     gyr = np.deg2rad(rng.uniform(*fam.gyr_dps)) * jw[:, None] * _unit(rng.normal(size=3))
-    params = {"jolt_s": jolt, "ring_hz": f_ring, "ring_tau_s": tau_ring, "ring_rel": ring_rel,
-              "tissue_hz": f_tis, "tissue_rel": tis_rel, "net_dv": net_dv,
+    # The jolt's share comes from its own stream, seeded by the draws above: the session's
+    # stream (and so every other event of a simulated session) stays as it was before
+    # the share existed.
+    own = np.random.default_rng(np.frombuffer(np.array([jolt, f_ring, tau_ring, f_tis]).tobytes(), np.uint32))
+    jolt_rel = _pick(own, fam.jolt_rel)
+    fast = (jolt_rel * jw + ring)[:, None] * d_main
+    slow = tissue[:, None] * d_tis
+    k = _tissue_share(fast, slow, amp_g * _G, dt)
+    acc = fast + k * slow
+    acc *= amp_g * _G / np.max(np.linalg.norm(acc, axis=1))
+    params = {"jolt_s": jolt, "jolt_rel": jolt_rel, "ring_hz": f_ring, "ring_tau_s": tau_ring, "ring_rel": ring_rel,
+              "tissue_hz": f_tis, "tissue_rel": tis_rel * k, "net_dv": net_dv,
               "direction": [float(v) for v in d_main]}
     return acc, gyr, lead, params
 
