@@ -117,15 +117,57 @@ def test_forward_bend_recall(trials: list[Trial]) -> None:
     assert r >= FORWARD_RECALL_MIN, f"forward bend recall {_fig(r)} < {FORWARD_RECALL_MIN}"
 
 
-@pytest.mark.xfail(strict=False, reason="measured 0.538 (14/26). Flexion against each trial's initial still "
-                   "upright (and against the upright between bends): only 10 of the 26 labelled extensions take "
-                   "L4/5 >= 3 deg backward (pp08 x4, pp12_134809 x3, pp12_134929 x3: all found); pp02 (8) and "
-                   "pp05_110402 (3) tilt forward 0-3 deg or stay within 2 deg while C8 extends, pp12_135023 (3) "
-                   "goes 1-2 deg back (below the 3 deg smallest repetition), pp05_110514 (2) only dips ~3 deg just "
-                   "before the next forward bend")
+#: What the L4/5 sensor itself shows: flexion against the trial's first 0.3 s (seated
+#: upright, still), zero-phase smoothed at 2 Hz, around each labelled extension
+#: (``_behind_upright_deg``). Of the 26 labels 7 never take the sensor 1° behind that
+#: upright and only 11 take it 3° or more: while C8 extends 14–47°, a sensor on the sacrum
+#: often tilts forward (the lumbar spine arches, the pelvis tips forward; pp05_110402's
+#: second extension: +8°) or stays put (pp02: 8 labels, -1.4 to +4.7°; pp12_135023: 0.7–2°).
+VISIBLE_EXTENSION_DEG = 4.0
+
+
+@pytest.mark.xfail(strict=False, reason="labels not visible at L4/5: measured 0.538 (14/26). Against each trial's "
+                   "still seated start, 7 of the 26 labelled extensions never take the L4/5 sensor 1 deg backward and "
+                   "only 11 take it >= 3 deg (10 found; pp05_110514 at 7.2 s dips 3.4 deg inside a 5.5 deg coupled "
+                   "twist); pp02 (8 labels) moves -1.4..+4.7 deg, pp05_110402 tilts forward up to 8 deg, pp12_135023 "
+                   "moves 0.7-2 deg. Reaching 0.8 would need 1-2 deg excursions or forward tilts counted as back "
+                   "bends (see test_extensions_the_sensor_shows_are_found)")
 def test_back_bend_recall(trials: list[Trial]) -> None:
     r = _all(trials).recall("back_bend")
     assert r >= BACKWARD_RECALL_MIN, f"backward bend recall {_fig(r)} < {BACKWARD_RECALL_MIN}"
+
+
+def _behind_upright_deg(t: Trial, label: Event) -> float:
+    """How far the L4/5 sensor goes behind the trial's still seated start around a
+    labelled extension (deg, + backward): the analysis's own orientation and mounting."""
+    from tracker.signal.angles import body_quat, relative_angles_deg
+    from tracker.signal.reps import lowpass
+
+    sig = t.analysis.signals
+    ts = sig["t_s"].to_numpy()
+    q = body_quat(sig[["q_w", "q_x", "q_y", "q_z"]].to_numpy(), np.array(t.analysis.summary.calibration["q_sensor_body"]))
+    ref = q[ts < 0.3].mean(axis=0)
+    flexion = lowpass(relative_angles_deg(q, ref / np.linalg.norm(ref))[:, 0], 2.0, 1.0 / float(np.median(np.diff(ts))))
+    near = (ts >= label.start_s - MATCH_TOL_S) & (ts <= label.end_s + MATCH_TOL_S)
+    return float(-flexion[near].min())
+
+
+def test_extensions_the_sensor_shows_are_found(trials: list[Trial]) -> None:
+    """Every labelled extension that takes the L4/5 sensor VISIBLE_EXTENSION_DEG or more
+    behind the still seated start (issue 14: "down to about 4°") is found as a back bend."""
+    shown, missed = 0, []
+    for t in trials:
+        found = [from_rep(r) for r in t.analysis.reps]
+        for label in t.labels:
+            if label.kind != "back_bend" or _behind_upright_deg(t, label) < VISIBLE_EXTENSION_DEG:
+                continue
+            shown += 1
+            if not any(f.kind == "back_bend" and label.start_s - MATCH_TOL_S <= f.centre_s <= label.end_s + MATCH_TOL_S
+                       for f in found):
+                missed.append((t.name, round(label.start_s, 1), round(_behind_upright_deg(t, label), 1)))
+    print(f"\nextensions >= {VISIBLE_EXTENSION_DEG} deg behind upright at L4/5: {shown}, missed {missed}")
+    assert shown >= 8, f"only {shown} labelled extensions show at the sensor: the labels or the mounting changed"
+    assert not missed, f"extensions the sensor shows but the analysis missed: {missed}"
 
 
 def test_no_lying_or_all_fours_exercise(trials: list[Trial]) -> None:
@@ -236,3 +278,16 @@ def test_the_real_sensor_sits_off_the_centre_of_rotation_as_the_simulator_puts_i
                            sensor=SensorModel(nominal_mounting="flat_back_x_down", lever_arm_m=L45_LEVER_ARM_M))
     got = to_body @ _lever_arm_sensor_m(sim.recording, process_session(sim.recording))
     np.testing.assert_allclose(got, L45_LEVER_ARM_M, atol=0.03)
+
+
+def test_simulated_extensions_are_as_small_as_the_real_sensor_shows(trials: list[Trial]) -> None:
+    """Routine.trunkyxl()'s back bends against the labelled extensions that take the L4/5
+    sensor 3° or more behind the still seated start (smaller ones are no repetition; the
+    study's "about 20°" is C8's view): medians within a factor 1.5."""
+    real = [d for t in trials for e in t.labels if e.kind == "back_bend" and (d := _behind_upright_deg(t, e)) >= 3.0]
+    sim = [abs(r.peak_deg) for seed in range(6)
+           for r in simulate_session(seed=seed, rate_hz=50.0, routine=Routine.trunkyxl(), cracks=False,
+                                     confounders=False).truth.reps if r.movement == "back_bend"]
+    r, m = float(np.median(real)), float(np.median(sim))
+    print(f"\nback_bend: median behind upright real {r:.1f} deg ({len(real)} labels), simulated peak {m:.1f} deg")
+    assert 1 / 1.5 <= m / r <= 1.5, (r, m)
