@@ -29,7 +29,7 @@ reps.return_frac                    0.5        it must come back within this sha
 reps.min_hold_s                     1.0        shorter plateaus are not holds
 reps.hold_max_rate_deg_s            3.0        a hold turns slower than this (or 15% of the
                                                speed going in) within 30% of the peak
-reps.hold_slow_frac                 0.5        ...and than this share of the speed going in
+reps.hold_slow_frac                 0.6        ...and than this share of the speed going in
 reps.drift_correction               True       reference interpolated start -> end posture
 ==================================  =========  ==============================================
 """
@@ -274,7 +274,7 @@ class RepParams:
     hold_band_frac: float = 0.3
     hold_rate_frac: float = 0.15
     hold_max_rate_deg_s: float = 3.0
-    hold_slow_frac: float = 0.5
+    hold_slow_frac: float = 0.6
     min_hold_s: float = 1.0
     active_acc_m_s2: float = 0.8
     active_frac: float = 0.25
