@@ -164,3 +164,13 @@ def test_slow_stretches_count_in_every_plane_batch_and_live(rt, sign, hold, plan
             assert rep.hold_s is not None and abs(rep.hold_s - hold) <= 0.5, (how, rep.hold_s, hold)
     assert abs(batch[0].peak_deg - expected) <= 0.5 + 0.03 * abs(expected), (batch[0].peak_deg, expected)
     assert abs(live.reps[0].peak_deg - batch[0].peak_deg) <= LIVE_PEAK_DEG, (live.reps[0].peak_deg, batch[0].peak_deg)
+
+
+def test_the_persons_own_range_is_per_direction() -> None:
+    """Side bends of 15° to the right, then 4° ones to the left (people are often
+    lopsided; TrunkyXL's pp05 bends 12° one way and 3.5° the other): every one counts,
+    in every plane (a small one is only settling when it is small for its own direction)."""
+    for plane in (0, 1, 2):
+        angle = _angle_profile([(10.0, 1.5, 0.0)] * 3 + [(-4.0, 1.0, 0.0)] * 3, rest_s=2.0)
+        events, _, _ = _find(angle, plane)
+        assert [round(e.peak_deg) for e in events] == [15] * 3 + [-4] * 3, (plane, [e.peak_deg for e in events])

@@ -196,8 +196,9 @@ class RepParams:
         sensor and the person's stillness.
     own_range_frac : float
         ...and at least this fraction of the median size of the repetitions in the same
-        plane so far in the posture period (the person's own range: settling after a
-        large stretch is not a small one).
+        plane and direction so far in the posture period (the person's own range:
+        settling after a large stretch is not a small one; a person may bend 12° to one
+        side and 4° to the other).
     detect_frac : float
         A candidate starts when an angle leaves the start posture by ``detect_frac``
         times the smallest repetition.

@@ -33,7 +33,7 @@ The rules, in one place:
 * **Acceptance** (:func:`judge`): size between the recording's minimum
   (:func:`rep_levels`: ``min_peak_deg`` or ``noise_factor`` times the angle noise at
   rest, whichever is larger) and ``max_peak_deg``, and at least ``own_range_frac`` of
-  the person's typical size for that kind of movement so far; duration within
+  the person's typical size for that movement and direction so far; duration within
   ``min_rep_s``–``max_rep_s``; back within ``return_frac``; not mostly walking, and not
   begun within ``settle_after_active_s`` of moving about (the pelvis turns with a walk's
   first steps before the activity test sees the walk).
@@ -234,8 +234,9 @@ class RepFinder:
         self._prev_end: tuple[int, float] | None = None
         self._carry_ref: tuple[int, int] | None = None  # start posture a crossing hands on
         self._again = False  # a repetition ended at a crossing: step on with the next
-        # accepted |peaks| per kind of movement: flexion forward, back; side bend; twist
-        self._sizes: tuple[list[float], ...] = ([], [], [], [])
+        # accepted |peaks| per angle and direction (people bend further one way; a big
+        # bend to the right says nothing of how far they go to the left)
+        self._sizes: tuple[list[float], ...] = ([], [], [], [], [], [])
         self._moving_t = -math.inf  # last step the person was moving about (sustained activity)
         self._fwd_max = max_peak_of(params, posture, 0, 1.0)  # a forward bend goes this far
 
@@ -503,7 +504,7 @@ class RepFinder:
         hold = rep.best if rep.best is not None and rep.best[3] - rep.best[2] >= p.min_hold_s else None
         exercise, side = classify_rep(self.posture, ch, peak)
         dur = t - rep.start_s
-        sizes = self._sizes[ch + 1 if ch else (0 if peak > 0 else 1)]
+        sizes = self._sizes[2 * ch + (0 if peak > 0 else 1)]
         why = judge(peak_deg=peak, duration_s=dur, back_deg=back_deg,
                     active_frac=1.0 if rep.after_active else rep.n_active / max(1, rep.n_steps),
                     params=p, levels=self.levels,
