@@ -101,7 +101,7 @@ def with_witnesses() -> None:
 
 
 def detection_curve() -> None:
-    n = max(N // 3, 4)
+    n = N  # fewer sessions draw too few of each front end: the curve jumps between runs
     print(f"\nDetection curve (recall of pops of one skin amplitude; held-out family, {n} sessions per cell)")
     print(f"{'amplitude':>9} " + " ".join(f"{r:>7.0f}Hz" for r in RATES) + "   narrow (ODR/10) 200 Hz")
     for amp in AMPS_G:

@@ -51,17 +51,19 @@ def judge(sim: FamilySimulation, cp: CrackParams | None = None, witnesses: Witne
 
 
 def label(j: pd.DataFrame, sim: FamilySimulation) -> pd.DataFrame:
-    """Each spike's truth: ``pop``, a confounder kind or ``none``, and its skin amplitude."""
+    """Each spike's truth: ``pop``, a confounder kind or ``none``, its skin amplitude, and
+    ``event`` (which event of the session it belongs to, -1 for none)."""
     ts = j["t_s"].to_numpy(float)
     lab = np.full(ts.size, "none", dtype=object)
     amp = np.zeros(ts.size)
-    for c in sim.confounders:
+    event = np.full(ts.size, -1)
+    for i, c in enumerate(sim.confounders):
         near = (ts >= c.t_s - MATCH_S) & (ts <= c.t_s + c.duration_s + MATCH_S)
-        lab[near], amp[near] = c.kind, c.amplitude_g
-    for p in sim.pops:
+        lab[near], amp[near], event[near] = c.kind, c.amplitude_g, i
+    for i, p in enumerate(sim.pops):
         near = np.abs(ts - p.t_s) <= MATCH_S
-        lab[near], amp[near] = "pop", p.amplitude_g
-    return j.assign(label=lab, amp_g=amp)
+        lab[near], amp[near], event[near] = "pop", p.amplitude_g, len(sim.confounders) + i
+    return j.assign(label=lab, amp_g=amp, event=event)
 
 
 @dataclass

@@ -154,7 +154,8 @@ def _match_cracks(case: Case) -> tuple[int, int, int]:
     return tp, fp, len(truth) - tp
 
 
-@pytest.mark.parametrize("min_rate, min_recall", [(200.0, 0.7), (100.0, 0.5)])
+# (100 Hz: the threshold is higher there, spikes.THRESHOLD_BY_RATE_HZ: fewer pops, no slaps)
+@pytest.mark.parametrize("min_rate, min_recall", [(200.0, 0.7), (100.0, 0.35)])
 def test_possible_cracks_end_to_end(cases: list[Case], min_rate: float, min_recall: float) -> None:
     # The threshold favours precision (issue 16): possible cracks are pops, and most pops
     # are found. F1 against the targets is measured on the held-out pop family by

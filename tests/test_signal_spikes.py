@@ -75,7 +75,9 @@ def test_possible_cracks_are_precise_and_find_most_pops(sessions):
     assert tp / max(tp + fp, 1) >= 0.85, f"{fp} false possible cracks at {rate} Hz (tp={tp})"
     # (this simulator's anti-alias filter is an ideal zero-phase one, unlike the causal
     # front ends the score was tuned on: recall here is lower than on the family)
-    min_recall = 0.25 if rate < 200 else 0.4
+    # (at 100 Hz the threshold is higher, spikes.THRESHOLD_BY_RATE_HZ: a sample is as long
+    # as the tissue response that tells a pop from a slap)
+    min_recall = 0.15 if rate < 200 else 0.4
     assert tp / (tp + fn) >= min_recall, f"recall {tp / (tp + fn):.2f} at {rate} Hz (tp={tp}, fn={fn})"
 
 
@@ -412,9 +414,10 @@ def test_stream_rejects_time_going_backwards():
         stream.feed(t[50:150], acc[50:150], gyr[50:150])
 
 
-def test_threshold_rises_below_full_rate():
+def test_threshold_rises_where_a_sample_outlasts_the_tissue_response():
     cp = CrackParams()
-    assert cp.threshold_at(400.0) == cp.threshold_at(200.0) == cp.threshold
-    assert cp.threshold_at(100.0) == pytest.approx(cp.threshold + cp.threshold_rise)
+    assert cp.threshold_at(400.0) == cp.threshold_at(200.0) == cp.threshold == 0.7
     assert cp.threshold < cp.threshold_at(100.0) < cp.threshold_at(50.0) <= 0.95
-    assert CrackParams(threshold=0.9).threshold_at(25.0) == 0.95
+    assert cp.threshold_at(100.0) < cp.threshold_at(75.0) < cp.threshold_at(50.0)  # between table rows
+    assert cp.threshold_at(25.0) == cp.threshold_at(50.0) and cp.threshold_at(1600.0) == cp.threshold
+    assert CrackParams(threshold=0.9).threshold_at(400.0) == 0.9  # never below the set threshold

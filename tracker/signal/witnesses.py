@@ -93,7 +93,7 @@ class WitnessParams:
 #: Log-odds added to a spike's crack score: (sound within ±match_s, sound recorded but
 #: none there, snippet high-frequency evidence per unit logit, snippet recorded but
 #: none there). Fitted by ``benchmarks/tune_cracks.py`` on the tuning family.
-WITNESS_WEIGHTS = (4.190, -1.549, 1.291, 0.958)
+WITNESS_WEIGHTS = (4.167, -1.498, 1.255, 1.386)
 
 
 #: A snippet with this share of energy above ``snippet_split_hz`` is neutral evidence:

@@ -34,6 +34,14 @@ Pop (at :data:`HI_RATE_HZ`, body frame)
 * **Skin amplitude**: peak of the whole waveform, log-uniform 0.2–3 g (issue 16; guess).
 * A small rotation (``gyr_dps`` peak over the jolt): guess.
 
+Body motion
+-----------
+:func:`simulate_session`'s. In the held-out part the sensor sits off the centre the lower
+back turns about by a lever arm drawn per person from TrunkyXL's range (6–17 cm behind,
+7–18 cm above; one in five near 0): :func:`._sensor.draw_lever_arm_m`, which adds the back's
+own rotational acceleration. The tuning part keeps the sensor at the centre: the detector
+is tested on a background it was not tuned on.
+
 Confounders
 -----------
 * ``tap``: a push of ``tap_s`` (5–15 ms) and 2–16 g (norms.md: finger taps 7–16 g;
@@ -91,7 +99,8 @@ class PopFamily:
     """Parameter ranges of the pop and confounder models (see the module docstring).
 
     Each field is a list of (low, high) ranges; a draw picks one range (uniformly) and
-    a value in it. ``front_ends`` names the parts (see :func:`._frontend.front_ends`).
+    a value in it. ``front_ends`` names the parts (see :func:`._frontend.front_ends`);
+    ``lever_arm`` draws a lever arm per session (see "Body motion" above).
     """
 
     jolt_s: tuple[Range, ...]
@@ -108,6 +117,7 @@ class PopFamily:
     slap_hz: tuple[Range, ...]
     vibration_hz: tuple[Range, ...]
     front_ends: tuple[str, ...]
+    lever_arm: bool = False
 
     @classmethod
     def tuning(cls) -> PopFamily:
@@ -130,7 +140,8 @@ class PopFamily:
                    ring_tau_s=((1e-3, 2e-3), (3.5e-3, 5e-3)), jolt_rel=((0.15, 0.35), (0.6, 0.8)),
                    tissue_hz=((12.0, 17.0), (25.0, 33.0), (42.0, 50.0)),
                    direction_spread_deg=180.0, slap_hz=((60.0, 100.0),),
-                   vibration_hz=((200.0, 250.0), (40.0, 150.0)), front_ends=HELD_OUT_FRONT_ENDS)
+                   vibration_hz=((200.0, 250.0), (40.0, 150.0)), front_ends=HELD_OUT_FRONT_ENDS,
+                   lever_arm=True)
 
     @classmethod
     def of(cls, split: str) -> PopFamily:
@@ -330,15 +341,18 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         At most 4 pops per 20 minutes: each of the 4 joints in range is refractory for
         20 min after it cracks (norms.md), as in :func:`simulate_session`.
     """
-    from ._sensor import SensorModel
+    from ._sensor import SensorModel, draw_lever_arm_m
     from ._session import JOINTS, simulate_session
 
     fam = PopFamily.of(split)
     rng = np.random.default_rng([seed, int(rate_hz), 16])
     fe_name = front_end or str(rng.choice(fam.front_ends))
     fe = front_ends(rate_hz)[fe_name]
+    # each person's sensor sits somewhere off the centre the back turns about (own stream:
+    # the same person at every rate, the other draws unchanged)
+    lever_m = draw_lever_arm_m(np.random.default_rng([seed, 17])) if fam.lever_arm else (0.0, 0.0, 0.0)
     base = simulate_session(seed=seed, rate_hz=rate_hz, minutes=minutes, cracks=False, confounders=False,
-                            sensor=SensorModel(mounting_max_deg=15.0))
+                            sensor=SensorModel(mounting_max_deg=15.0, lever_arm_m=lever_m))
     rec, truth = base.recording, base.truth
     t = rec.t_s
     w, x, y, z = truth.mounting.quat_wxyz
