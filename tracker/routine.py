@@ -211,6 +211,16 @@ class Routine:
         The person's own pace: every speed of the routine is multiplied by a factor drawn
         once per session from this range (None: 1). TrunkyXL's people took 0.4–1.6 s
         into a movement.
+    velocity_profile : str
+        ``"trapezoid"`` (default: cruise at the spec's speed with 0.25 s smooth ramps) or
+        ``"bell"`` (a raised-cosine bell, close to minimum jerk, peaking at the spec's
+        speed: each excursion takes twice as long).
+    rest_drift_deg : float
+        Each repetition returns to a rest posture a little off the last one: per angle a
+        fresh offset, σ in degrees (0: back to the block's start posture exactly; the
+        block ends back on it).
+    sway_scale : float
+        Multiplies postural sway, hold sway and breathing (default 1).
     """
 
     exercises: tuple[ExerciseSpec, ...] = field(default_factory=_default_exercises)
@@ -223,12 +233,19 @@ class Routine:
     turn_deg: float | None = None
     walk_between_blocks: bool = False
     tempo_range: tuple[float, float] | None = None
+    velocity_profile: str = "trapezoid"
+    rest_drift_deg: float = 0.0
+    sway_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.exercises:
             raise ValidationError("a routine needs at least one exercise")
         check_range(self, "neutral_s", 1.0)  # the calibration's still start
         check_range(self, "variability", 0, 0.3)
+        check_range(self, "rest_drift_deg", 0, 5.0)
+        check_range(self, "sway_scale", 0, 10.0)
+        if self.velocity_profile not in ("trapezoid", "bell"):
+            raise ValidationError(f"velocity_profile {self.velocity_profile!r} is not 'trapezoid' or 'bell'")
         check_range(self, "walk_steps", 0)
         if self.turn_deg is not None:
             check_range(self, "turn_deg", -360.0, 360.0)

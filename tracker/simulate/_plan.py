@@ -130,6 +130,7 @@ class _Builder:
         self.step_hz = float(rng.uniform(*_STEP_HZ_RANGE))
         self._posture_since = 0.0
         self.tempo = 1.0
+        self.rest_off = {c: 0.0 for c in ("f", "l", "r")}
 
     # -------------------------------------------------------------- primitives
     def _label(self, new: str) -> None:
@@ -303,7 +304,8 @@ class _Builder:
         couple = {c: float(np.clip(self.rng.standard_normal(), -lim, lim)) * spec.coupling for c in others}
 
         t0 = self.t
-        ta_out = min(ta, amp / v_out)
+        bell = self.r.velocity_profile == "bell"
+        ta_out = amp / v_out if bell else min(ta, amp / v_out)
         dur_out = amp / v_out + ta_out
         self.move(ch, t0, dur_out, sign * amp, ta_out)
         for c in others:
@@ -316,17 +318,30 @@ class _Builder:
             self.move("env_hold", t_hold0, edge, 1.0, edge / 2)
             self.move("env_hold", t_hold1 - edge, edge, -1.0, edge / 2)
         back = amp + abs(creep)
-        ta_back = min(ta, back / v_back)
+        ta_back = back / v_back if bell else min(ta, back / v_back)
         dur_back = back / v_back + ta_back
-        self.move(ch, t_hold1, dur_back, -sign * back, ta_back)
+        drift = {c: 0.0 for c in ("f", "l", "r")}
+        if self.r.rest_drift_deg > 0:  # back to a rest posture a little off the last one
+            for c in drift:
+                new = float(np.clip(self.rng.standard_normal(), -2.0, 2.0)) * self.r.rest_drift_deg
+                drift[c], self.rest_off[c] = new - self.rest_off[c], new
+        self.move(ch, t_hold1, dur_back, -sign * back + drift[ch], ta_back)
         for c in others:
-            self.move(c, t_hold1, dur_back, -couple[c] * amp, dur_back / 2)
+            self.move(c, t_hold1, dur_back, -couple[c] * amp + drift[c], dur_back / 2)
         self.t = t_hold1 + dur_back
         self.reps.append(RepPlan(
             spec.exercise, side, self.posture, ch, sign, t0,
             t_hold0 if hold > 0 else None, t_hold1 if hold > 0 else None, self.t,
         ))
         self.still(rest)
+
+    def settle(self) -> None:
+        """Back to the block's start posture after rest drift (1 s), before moving on."""
+        if any(self.rest_off.values()):
+            for c, off in self.rest_off.items():
+                self.move(c, self.t, 1.0, -off, 0.5)
+            self.rest_off = {c: 0.0 for c in self.rest_off}
+            self.still(1.0)
 
     def finish(self) -> None:
         self._label(self.posture)
@@ -358,6 +373,7 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
         Breathing (0.2–0.3 Hz) on the flexion angle, always.
     """
     b = _Builder(routine, rng)
+    sway_deg, hold_sway_deg, breathing_deg = (x * routine.sway_scale for x in (sway_deg, hold_sway_deg, breathing_deg))
     if routine.tempo_range is not None:  # drawn only when asked: other routines keep their streams
         b.tempo = float(rng.uniform(*routine.tempo_range))
     b._label("sitting")
@@ -373,6 +389,7 @@ def make_plan(routine: Routine, rng: np.random.Generator, *, sway_deg: float = 0
         for side in spec.sides:
             for _ in range(spec.reps_per_side):
                 b.rep(spec, side, peak)
+        b.settle()
     b.route("standing")
     b.still(routine.final_still_s)
     b.finish()

@@ -99,6 +99,16 @@ class SensorModel:
     ``drop_prob``                     0.002                       probability a BLE packet is
                                                                   lost (bursts of ~1.5)
     ``samples_per_packet``            None                        None: rate/25, at least 1
+    ``acc_cross_axis_std``,           0                           off-diagonal sensitivity
+    ``gyr_cross_axis_std``                                        (axis non-orthogonality;
+                                                                  datasheets: 1-2 % typ.)
+    ``slip_deg``                      0                           the strap slips once: the
+                                                                  mounting turns by this much
+                                                                  (random axis) over 1 s at a
+                                                                  random time (a guess: a few °)
+    ``mag_disturbance_uT``            0                           slowly varying world-frame
+                                                                  field (steel furniture,
+                                                                  floors), σ per axis, µT
     ``lever_arm_m``                   (0, 0, 0)                   where the sensor sits from
                                                                   the centre the lower back
                                                                   turns about, body frame, m:
@@ -136,6 +146,10 @@ class SensorModel:
     drop_prob: float = 0.002
     samples_per_packet: int | None = None
     lever_arm_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    acc_cross_axis_std: float = 0.0
+    gyr_cross_axis_std: float = 0.0
+    slip_deg: float = 0.0
+    mag_disturbance_uT: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice(self, "nominal_mounting", (*MOUNTINGS, *RANDOM_MOUNTINGS))
@@ -143,6 +157,10 @@ class SensorModel:
         check_range(self, "aa_cutoff_frac", 0.05, 0.5)
         check_range(self, "jitter_frac", 0, 0.1)
         check_range(self, "drop_prob", 0, 0.5, high_inclusive=False)
+        check_range(self, "acc_cross_axis_std", 0, 0.1)
+        check_range(self, "gyr_cross_axis_std", 0, 0.1)
+        check_range(self, "slip_deg", 0, 30)
+        check_range(self, "mag_disturbance_uT", 0, 100)
         if len(self.lever_arm_m) != 3 or not all(abs(x) <= 0.5 for x in self.lever_arm_m):
             raise ValidationError(f"SensorModel.lever_arm_m must be 3 distances within ±0.5 m, got {self.lever_arm_m!r}")
         if self.mounting_quat_wxyz is not None:

@@ -346,8 +346,24 @@ def simulate_session(
             confs.append(TruthConfounder(t_s=ts, kind="footstep", duration_s=0.1, amplitude_m_s2=amp))
     confs.sort(key=lambda c: c.t_s)
 
-    acc = qrotate(qconj(q_m), sf_b)
-    gyr = qrotate(qconj(q_m), om_b)
+    rx = np.random.default_rng(seq.spawn(1)[0])  # stream of the optional errors below (others unchanged)
+    q_mt = q_m[None, :].repeat(t.size, axis=0) if sensor.slip_deg > 0 else q_m
+    slip_rate = np.zeros((t.size, 3))
+    if sensor.slip_deg > 0 and t.size > 1:
+        # the strap slips once: the mounting turns about a random sensor axis over 1 s
+        a = rx.normal(size=3)
+        a /= np.linalg.norm(a)
+        th = np.deg2rad(sensor.slip_deg)
+        t_slip = float(rx.uniform(0.2, 0.8)) * t[-1]
+        u = np.clip(t - t_slip, 0.0, 1.0)
+        frac = (1 - np.cos(np.pi * u)) / 2
+        dfrac = np.where((t > t_slip) & (t < t_slip + 1.0), np.pi / 2 * np.sin(np.pi * u), 0.0)
+        q_slip = np.column_stack([np.cos(frac * th / 2), np.sin(frac * th / 2)[:, None] * a])
+        q_mt = qmul(q_m[None, :], q_slip)
+        slip_rate = (dfrac * th)[:, None] * a
+        q_ws = qmul(kin.q_wb, q_mt)
+    acc = qrotate(qconj(q_mt), sf_b)
+    gyr = qrotate(qconj(q_mt), om_b) + slip_rate
     for tv, dur in vib:  # phone motor: sensor-fixed, in the device plane, aliases at low rates
         i0, i1 = np.searchsorted(t, (tv, tv + dur))
         f = rng_w.uniform(150.0, 200.0)
@@ -358,12 +374,23 @@ def simulate_session(
         acc[i0:i1] += 0.4 * _G * (env * np.sin(2 * np.pi * f * tt))[:, None] * d
     mag = None
     if with_mag:
-        mag = qrotate(qconj(q_ws), np.asarray(EARTH_FIELD_ENU_UT))
+        field = np.broadcast_to(np.asarray(EARTH_FIELD_ENU_UT, dtype=float), (t.size, 3))
+        if sensor.mag_disturbance_uT > 0 and t.size > 1:
+            # furniture and floors: a world-frame field varying over ~10 s (smoothed walk)
+            grid = np.arange(0.0, t[-1] + 10.0, 5.0)
+            knots = rx.normal(0.0, sensor.mag_disturbance_uT, (grid.size, 3))
+            field = field + np.column_stack([np.interp(t, grid, knots[:, k]) for k in range(3)])
+        mag = qrotate(qconj(q_ws), field)
 
     # ---------------------------------------------------------------- sensor errors
     rb, rn = np.random.default_rng(s_bias), np.random.default_rng(s_noise)
     acc = acc * (1 + rb.normal(0, sensor.acc_scale_std, 3)) + rb.normal(0, sensor.acc_bias_std_m_s2, 3)
     gyr = gyr * (1 + rb.normal(0, sensor.gyr_scale_std, 3)) + _gyr_bias(t, sensor, rb)
+    for std, x in ((sensor.acc_cross_axis_std, acc), (sensor.gyr_cross_axis_std, gyr)):
+        if std > 0:  # axis non-orthogonality: each axis senses a little of the others
+            C = rx.normal(0.0, std, (3, 3))
+            np.fill_diagonal(C, 0.0)
+            x += x @ C.T
     nyq_rt = np.sqrt(rate_hz / 2.0)
     if sensor.acc_noise_density > 0:
         acc = acc + rn.normal(0, sensor.acc_noise_density * nyq_rt, acc.shape)
