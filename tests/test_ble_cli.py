@@ -20,7 +20,7 @@ from click.testing import CliRunner
 pytest.importorskip("bumble")
 
 from tracker.cli import cli  # noqa: E402
-from tracker.sessions import load_analysis  # noqa: E402
+from tracker.sessions import impulse_windows_of, load_analysis  # noqa: E402
 from tracker.store import SCHEMA_VERSION, Store  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
@@ -164,6 +164,15 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
             analysis = load_analysis(store, info.id)
         assert analysis is not None and abs(len(analysis.reps) - len(truth["reps"])) <= 1
         assert (out / "csv" / f"{info.id}_reps.csv").exists()
+    # the tag sent its kHz impulse windows (at the host's threshold) around the simulated
+    # knocks and pops, and the store kept them for the crack judgement
+    with Store.open(data_dir) as store:
+        windows = impulse_windows_of(store, info.id)
+    truth = json.loads((out / "simulated_truth.json").read_text())
+    knocks = [c["t_s"] for c in truth["confounders"] if c["kind"] in ("tap", "strap_slap")]
+    assert windows and knocks
+    for t in knocks + [c["t_s"] for c in truth["cracks"] if c["amplitude_m_s2"] > 9.81]:
+        assert any(w.t0_s - 0.02 <= t <= w.t0_s + 0.05 for w in windows), t
 
 
 @pytest.mark.parametrize("args", [["record", "--virtual", "--seconds", "1"], ["demo"], ["scan", "--virtual"]],

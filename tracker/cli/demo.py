@@ -38,6 +38,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     from ..export import EXPORT_KINDS
     from ..signal import process_session
     from ..simulate import SensorModel, simulate_session
+    from ..simulate._witnesses import simulate_snippets
 
     virtual_backend()  # fail first, with install advice, if bumble is missing
     timings: dict[str, float] = {}
@@ -66,7 +67,8 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
         stop = asyncio.Event()
         install_stop_signals(stop)
         return await record_virtual(store, sim.recording, profile="tracker-imu", rate_hz=rate_hz,
-                                    speed=speed, stop=stop, notes="tracker demo: emulated tag, simulated data")
+                                    speed=speed, stop=stop, notes="tracker demo: emulated tag, simulated data",
+                                    impulse_windows=simulate_snippets(sim, seed=seed))
 
     run = asyncio.run(record())
     result = run.result

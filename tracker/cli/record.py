@@ -219,6 +219,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     async def run_virtual(stop: asyncio.Event, observers: list[Any]) -> Any:
         from ..ble.emulated import quiet_bumble_logging, record_virtual
         from ..simulate import SensorModel, simulate_session
+        from ..simulate._witnesses import simulate_snippets
 
         quiet_bumble_logging()
         if virtual_profile == "witmotion" and speed > 4:
@@ -230,6 +231,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
         # The link models its own losses: a simulated sensor without packet drops.
         sensor = dataclasses.replace(SensorModel(), drop_prob=0.0)
         more = None
+        snippets: list[Any] = []
         if live.guided is not None:
             # the simulated person does the guide's routine, step by step, as the guide shows it
             from ..live.guided_person import GuidedPerson, following_routine
@@ -245,12 +247,15 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
             sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes, sensor=sensor,
                                    with_mag=True)  # both virtual tags have a magnetometer
             first = sim.recording
+            if virtual_profile == "tracker-imu":  # its kHz impulse windows around pops and knocks
+                snippets = simulate_snippets(sim, seed=seed)
             what = f"a simulated session ({sim.recording.duration_s:.0f} s"
             what += f" at {rate:g} Hz)"
         click.echo(f"virtual {virtual_profile} tag streaming {what}, {speed:g}× real time", err=True)
         run = await record_virtual(store, first, profile=virtual_profile, rate_hz=rate,
                                    speed=speed, seconds=seconds, stop=stop, observers=observers,
-                                   notes=notes or "virtual tag (simulated data)", policy=policy, more=more)
+                                   notes=notes or "virtual tag (simulated data)", policy=policy, more=more,
+                                   impulse_windows=snippets)
         return run.result
 
     async def run_phone(stop: asyncio.Event, observers: list[Any]) -> Any:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import schema
+from ._frontend import HI_RATE_HZ
 
-__all__ = ["Transient", "crack_wave", "tap_wave", "slap_wave", "heel_wave", "band_limited",
+__all__ = ["Transient", "at_hi_rate", "crack_wave", "tap_wave", "slap_wave", "heel_wave", "band_limited",
            "HI_RATE_HZ"]
 
-HI_RATE_HZ = 10_000.0
 #: Slaps and heel strikes have their energy below ~200 Hz: drawn at 2.5 kHz.
 _SLOW_RATE_HZ = 2_500.0
 _G = schema.STANDARD_GRAVITY_M_S2
@@ -35,6 +35,16 @@ class Transient:
     acc_m_s2: np.ndarray  # (M, 3)
     gyr_rad_s: np.ndarray | None  # (M, 3) or None
     rate_hz: float = HI_RATE_HZ
+
+
+def at_hi_rate(wave: Transient) -> tuple[float, np.ndarray]:
+    """``wave``'s acceleration on a :data:`HI_RATE_HZ` grid: ``(time of its first sample s,
+    acc_m_s2 (M, 3))``, linearly interpolated when it was drawn at a lower rate."""
+    t0 = wave.t_s + float(wave.tau_s[0])
+    if wave.rate_hz == HI_RATE_HZ:
+        return t0, wave.acc_m_s2
+    tau = np.arange(float(wave.tau_s[0]), float(wave.tau_s[-1]), 1.0 / HI_RATE_HZ)
+    return t0, np.column_stack([np.interp(tau, wave.tau_s, wave.acc_m_s2[:, c]) for c in range(3)])
 
 
 def _tau(before_s: float, after_s: float, rate_hz: float = HI_RATE_HZ) -> np.ndarray:

@@ -53,6 +53,10 @@ class Simulation:
     truth: GroundTruth
     routine: Routine
     sensor: SensorModel
+    #: The impulsive events at the skin, ``(first sample's time s, acc_m_s2 (M, 3) body
+    #: frame at :data:`._frontend.HI_RATE_HZ`, kind)``: what a tag's kHz impulse snippets
+    #: see (:func:`._witnesses.simulate_snippets`).
+    hi_rate_events: tuple[tuple[float, np.ndarray, str], ...] = ()
 
 
 def _resolve_routine(routine: Routine | None, minutes: float | None, seq: np.random.SeedSequence) -> Routine:
@@ -320,8 +324,10 @@ def simulate_session(
     rng_w = np.random.default_rng(s_wave)
     cut = sensor.aa_cutoff_frac
     truth_cracks: list[tuple[float, float, str, float]] = []
+    hi_rate: list[tuple[float, np.ndarray, str]] = []
     for tc, amp, joint in crack_plan:
         wave = ev.crack_wave(tc, amp, rng_w)
+        hi_rate.append((*ev.at_hi_rate(wave), "pop"))
         idx, val = ev.band_limited(t, wave, rate_hz, cut)
         sf_b[idx] += val
         peak = float(np.max(np.linalg.norm(val, axis=1))) if idx.size else 0.0
@@ -334,6 +340,7 @@ def simulate_session(
             confs.append(TruthConfounder(t_s=tc, kind=kind, duration_s=dur, amplitude_m_s2=0.4 * _G))
             continue
         wave, amp = (ev.tap_wave if kind == "tap" else ev.slap_wave)(tc, rng_w)
+        hi_rate.append((*ev.at_hi_rate(wave), kind))
         for sig, target in (("acc", sf_b), ("gyr", om_b)):
             idx, val = ev.band_limited(t, wave, rate_hz, cut, sig)
             target[idx] += val
@@ -341,6 +348,7 @@ def simulate_session(
     if confounders:
         for ts in plan.step_times_s:
             wave, amp = ev.heel_wave(ts, rng_w)
+            hi_rate.append((*ev.at_hi_rate(wave), "footstep"))
             idx, val = ev.band_limited(t, wave, rate_hz, cut)
             sf_b[idx] += val
             confs.append(TruthConfounder(t_s=ts, kind="footstep", duration_s=0.1, amplitude_m_s2=amp))
@@ -409,7 +417,7 @@ def simulate_session(
 
     truth = _truth(plan, t, kin, q_ws, M, mis_deg, nominal, sensor, routine, truth_cracks, confs, keep, t_all,
                    rate_hz, seed, with_mag)
-    return Simulation(recording, truth, routine, sensor)
+    return Simulation(recording, truth, routine, sensor, tuple(sorted(hi_rate, key=lambda e: e[0])))
 
 
 def _truth(plan: Plan, t: np.ndarray, kin, q_ws: np.ndarray, M: Rotation, mis_deg: float, nominal: str,

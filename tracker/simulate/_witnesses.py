@@ -7,7 +7,7 @@ Snippets (``firmware-notes/gatt-profile.md`` §7): the tag samples its accelerom
 3200 Hz (the profile's typical window rate) through a 1.5 kHz analog pole (guess) and,
 when the high-passed magnitude passes ``threshold_g``, sends 10 ms before to 30 ms after
 the trigger; the detector re-arms after the window. The firmware's default threshold is
-2.0 g; a host that wants crack detail sets it lower (0.5 g here, a setting).
+2.0 g; tracker asks for ``HOST_IMPULSE_THRESHOLD_G`` (0.5 g) to get crack detail.
 
 Sound (a phone in a belt pouch, ``rate_hz`` 16 kHz: enough for 0.1–8 kHz):
 
@@ -30,9 +30,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from ..profiles.tracker_imu import HOST_IMPULSE_THRESHOLD_G
 from ..signal.witnesses import AudioTrack, ImpulseWindow
 from ._frontend import HI_RATE_HZ, FrontEnd, sample_event
 from ._pops import FamilySimulation
+from ._session import Simulation
 
 __all__ = ["simulate_snippets", "simulate_audio", "SNIPPET_FRONT_END"]
 
@@ -42,9 +44,10 @@ SNIPPET_FRONT_END = FrontEnd(name="tag_snippet", rate_hz=3200.0, analog_hz=1500.
                              digital_hz=None, digital_order=1, source="gatt-profile.md §7 rate; filter guess")
 
 
-def simulate_snippets(sim: FamilySimulation, *, threshold_g: float = 0.5, seed: int = 0,
-                      noise_m_s2: float = 0.05) -> list[ImpulseWindow]:
-    """The impulse windows the tag would have sent during ``sim``."""
+def simulate_snippets(sim: FamilySimulation | Simulation, *, threshold_g: float = HOST_IMPULSE_THRESHOLD_G,
+                      seed: int = 0, noise_m_s2: float = 0.05) -> list[ImpulseWindow]:
+    """The impulse windows the tag would have sent during ``sim`` (at the threshold the
+    host asks for)."""
     rng = np.random.default_rng([seed, 3200])
     fe = SNIPPET_FRONT_END
     n_before, n_after = int(0.010 * fe.rate_hz), int(0.030 * fe.rate_hz)
