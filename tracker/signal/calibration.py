@@ -6,7 +6,8 @@ how the sensor is worn is assumed: a tag flat on the back in any rotation, a pho
 upright or sideways, screen in or out. Three things are found, each with its evidence:
 
 1. **Up** (body z) from gravity in a still period: the first still run near the start,
-   wherever the person is (seated, standing). When the person walks in the recording,
+   wherever the person is (seated, standing); a tap or a pop inside it neither ends it nor
+   tilts 'up' (the median of its still samples). When the person walks in the recording,
    gravity averaged over the walking is 'up' too: if the early still period disagrees
    with it by more than 60° (the recording started lying down), the walking wins and the neutral
    posture is the first still period that agrees with it.
@@ -21,7 +22,8 @@ upright or sideways, screen in or out. Three things are found, each with its evi
      about, so a forward bend lifts it: the acceleration magnitude (free of any
      orientation error) rises with the angular acceleration of flexion (12 of 12 real
      TrunkyXL trials; about 10 cm);
-   * *walking*: the body speeds up along +x when a walk starts;
+   * *walking*: the body speeds up along +x when a walk starts (a walk is seconds of
+     steps: activity from taps, slaps or a phone's buzz is none);
    * a *prior* mounting (stored for the device) and, weakest, the device's own axes
      (:func:`nominal_forward`) break ties. Weak data never overturn them: a sensor worn
      the usual way is not turned round by noise.
@@ -47,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, median_filter
 
 from .. import schema
 from ._quat import (
@@ -98,6 +101,22 @@ _MIN_WALK_S = 4.0
 #: forward: a walk start gains 0.2–1.2 m/s (simulated walks; ~1 m/s is a walking pace),
 #: a phone's vibration burst or a shuffle taken for activity ~0.1.
 _WALK_START_MIN_M_S = 0.15
+#: Walking is steps: the acceleration's magnitude swings at the stride and step
+#: frequencies (about 0.8–3 Hz: 1.5–2.5 steps/s) for seconds. At least this share of a
+#: walk's magnitude variance (after clipping isolated spikes) lies in that band: simulated
+#: walks 0.97, a phone's vibration or a few taps taken for activity 0.04–0.2 (an isolated
+#: impulse, spread over every frequency, ~0.4 at the 10 Hz block means).
+_GAIT_HZ = (0.8, 3.0)
+_GAIT_MIN_SHARE = 0.6
+#: Deviations from a running median (0.5 s) beyond this many times their median are
+#: spikes (taps, pops, slaps), left out of the gait test (steps swing by ~1.4 times it).
+_SPIKE_MAD = 5.0
+#: Non-still gaps up to this long (s, plus the 0.5 s smoothing on each side) between two still
+#: stretches of the same posture are transients (a tap, a pop, a strap slap): the still
+#: period goes on through them, without their samples. A quick real movement takes longer.
+_TRANSIENT_MAX_S = 0.5
+#: Largest change of gravity's direction (deg) across such a gap: the same posture.
+_TRANSIENT_MAX_TURN_DEG = 3.0
 #: Summed lever-arm and walking votes (each up to 2) against a calibration step's forward
 #: beyond which the step is taken for a back bend and ignored.
 _STEP_OVERRULED = 2.5
@@ -252,6 +271,57 @@ def steady_runs(runs: list[tuple[int, int]], gyr_rad_s: np.ndarray, fs: float, m
                 pieces.append((a + s, a + e))
             s = e
         out.extend(pieces or [(a, b)])
+    return out
+
+
+def _gait_walks(active: np.ndarray, acc_m_s2: np.ndarray, fs: float) -> np.ndarray:
+    """The runs of ``active`` that are walks: the acceleration's magnitude swings at the
+    step frequencies (:data:`_GAIT_HZ`), not a few impulses or a phone's buzz."""
+    if fs < 2.0 * _GAIT_HZ[1]:  # steps cannot be seen at this rate: the activity stands
+        return active.copy()
+    walks = np.zeros(active.shape[0], dtype=bool)
+    for a, b in find_still_runs(active, 1):
+        m = np.linalg.norm(acc_m_s2[a:b], axis=1)
+        # spikes (off a running median by more than _SPIKE_MAD of its deviations) out
+        med = median_filter(m, size=2 * int(0.25 * fs) + 1, mode="nearest")
+        dev = np.abs(m - med)
+        spike = dev > _SPIKE_MAD * max(float(np.median(dev)), 1e-6)
+        m = np.where(spike, med, m)
+        power = np.abs(np.fft.rfft(m - m.mean())) ** 2
+        f_hz = np.fft.rfftfreq(m.size, 1.0 / fs)
+        band = (f_hz >= _GAIT_HZ[0]) & (f_hz <= _GAIT_HZ[1])
+        if power[band].sum() < _GAIT_MIN_SHARE * max(float(power[1:].sum()), 1e-12):
+            continue
+        # the walk starts with the steps (activity can begin earlier: getting up, a tap):
+        # the first sample from which the steps' swing (off the running median, ~0.7 s
+        # envelope) stays above half its median
+        swing = np.where(spike, 0.0, dev)
+        k = max(1, int(round(0.7 * fs)))
+        env = maximum_filter1d(swing, k, origin=-(k // 2), mode="nearest")  # max of swing[i:i + k]
+        low = np.flatnonzero(env < 0.5 * np.median(env))
+        low = low[low < m.size // 2]  # the walk's end may fade out too
+        walks[a + (int(low[-1]) + 1 if low.size else 0):b] = True
+    return walks
+
+
+def _through_transients(still: np.ndarray, acc_m_s2: np.ndarray, fs: float) -> np.ndarray:
+    """``still`` with brief gaps (:data:`_TRANSIENT_MAX_S`, widened by the 0.5 s smoothing
+    on both sides) between two still stretches of the same posture filled: a tap or a pop
+    does not end a still period. Still islands shorter than the smoothing inside such a
+    gap are part of it."""
+    n = still.shape[0]
+    win = max(1, int(round(0.5 * fs)))
+    core = still.copy()
+    for a, b in find_still_runs(still, 1):
+        if b - a < win:
+            core[a:b] = False
+    out = core.copy()
+    max_gap = int(round((_TRANSIENT_MAX_S + 1.0) * fs))
+    cos_max = np.cos(np.radians(_TRANSIENT_MAX_TURN_DEG))
+    for a, b in find_still_runs(~core, 1):
+        if a >= win and b + win <= n and b - a <= max_gap and _unit(np.median(acc_m_s2[a - win:a], axis=0)) \
+                @ _unit(np.median(acc_m_s2[b:b + win], axis=0)) >= cos_max:
+            out[a:b] = True
     return out
 
 
@@ -426,14 +496,21 @@ def calibrate(
     turning = np.linalg.norm(np.gradient(acc_s, axis=0), axis=1) * fs if n > 1 else np.zeros(n)
     still = ((rate < params.still_gyr_rad_s) & (acc_dev < params.still_acc_m_s2)
              & (turning < g0 * params.still_gyr_rad_s))
-    walking = np.zeros(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
-    runs = steady_runs(find_still_runs(still, int(round(params.min_still_s * fs))), gyr, fs,
+    # walks are sustained steps: activity from taps, slaps or a buzz is no walk
+    walking = (np.zeros(n, dtype=bool) if active is None
+               else _gait_walks(np.asarray(active, dtype=bool), acc_m_s2, fs))
+    # a still period goes on through brief transients (their samples left out), unless
+    # the sensor turned meanwhile (a quick twist leaves gravity where it was)
+    still_on = _through_transients(still, acc_m_s2, fs)
+    runs = steady_runs(find_still_runs(still_on, int(round(params.min_still_s * fs))), gyr, fs,
                        np.radians(params.still_max_turn_deg), int(round(params.min_still_s * fs)))
 
     def run_up(a: int, b: int) -> tuple[np.ndarray, slice]:
         trim = (b - a) // 5  # the edges of a still run are the end of a movement
         sl = slice(a + trim, max(b - trim, a + trim + 1))
-        return _unit(acc_m_s2[sl].mean(axis=0)), sl
+        calm = acc_m_s2[sl][still[sl]]
+        # median: a transient left in the run does not tilt 'up'
+        return _unit(np.median(calm if calm.shape[0] else acc_m_s2[sl], axis=0)), sl
 
     # --- 1. up
     up: np.ndarray | None = None
@@ -596,6 +673,8 @@ def calibrate(
     else:
         neutral = True
     qs = q_world_sensor[ref_slice]
+    if neutral and still[ref_slice].any():  # without the transients it goes on through
+        qs = qs[still[ref_slice]]
     qs = qs * np.sign(qs @ qs[len(qs) // 2])[:, None]
     q_ws_ref = quat_normalize(qs.mean(axis=0))
     q_ref = quat_normalize(quat_mul(q_ws_ref, q_sb))
@@ -663,13 +742,18 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
         votes["lever_arm"] = 2.0 * float(np.sign(t_stat) * np.clip((abs(t_stat) - t0) / (t1 - t0), 0.0, 1.0)
                                          * np.clip(abs(lever_m) / _LEVER_MIN_M, 0.0, 1.0))
     # walking: speeding up along +x as a walk starts. Only the start: after a turn
-    # the end says little about which way the walk began. The forward acceleration
-    # while walking steadily (mean over the walk's middle) is the tilt error's bias.
+    # the end says little about which way the walk began. Nothing is subtracted as the
+    # tilt error's bias: standing before the start the orientation has settled, and the
+    # mean over the walk holds the steps' and the speeding up's own acceleration
+    # (subtracting it turned 4 of 48 simulated sessions round).
     if walking.any():
         fwd_w = quat_rotate(q_ws, quat_rotate(q1, fwd1))  # body x in the world, per sample
         a_w = quat_rotate(q_ws, acc)
         a_w[:, 2] -= schema.STANDARD_GRAVITY_M_S2
-        a_fwd = np.einsum("ij,ij->i", a_w, fwd_w)
+        # a tap or a pop is a push of up to ~1 m/s within milliseconds: a running median
+        # (0.5 s) keeps the walk's own speeding up and leaves such impulses out
+        a_fwd = median_filter(np.einsum("ij,ij->i", a_w, fwd_w), size=2 * int(0.25 * fs) + 1,
+                              mode="nearest")
         k = int(round(1.5 * fs))
         v_sum = 0.0
         for a, b in find_still_runs(walking, 1):
@@ -677,8 +761,7 @@ def _sign_votes(psi: float, fs: float, acc: np.ndarray, acc_s: np.ndarray, u1: n
             # says nothing clear)
             if b - a < k or np.mean(u1[max(0, a - k):b, 2] > np.cos(np.radians(30.0))) < 0.9:
                 continue
-            bias = float(a_fwd[a + k:b - k].mean()) if b - a - 2 * k >= fs else 0.0
-            v = float((a_fwd[max(0, a - k):a + k] - bias).sum()) / fs
+            v = float(a_fwd[max(0, a - k):a + k].sum()) / fs
             v_sum += float(np.sign(v)) * max(0.0, abs(v) - _WALK_START_MIN_M_S)
         if v_sum != 0.0:
             votes["walking"] = 2.0 * float(np.clip(v_sum / 0.4, -1.0, 1.0))

@@ -314,6 +314,8 @@ class FamilySimulation:
     front_end: FrontEnd
     split: str
     walking: tuple[tuple[float, float], ...]
+    #: Sensor -> body rotation (as ``GroundTruth.mounting.quat_wxyz``).
+    mounting_quat_wxyz: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
     #: High-rate skin acceleration of every event (body frame) for witnesses
     #: (on-device snippets, audio): (t0_s, acc (M,3) at HI_RATE_HZ, kind).
     hi_rate_events: tuple[tuple[float, np.ndarray, str], ...] = ()
@@ -321,7 +323,8 @@ class FamilySimulation:
 
 def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_end: str | None = None,
                     minutes: float = 3.0, pop_amplitude_g: float | None = None,
-                    pops_per_minute: float = 1.2, confounders_per_minute: float = 4.0) -> FamilySimulation:
+                    pops_per_minute: float = 1.2, confounders_per_minute: float = 4.0,
+                    nominal_mounting: str = "aligned", event_seed: int | None = None) -> FamilySimulation:
     """A stretching session (:func:`simulate_session` motion, noise, mounting, drops) with
     pops and confounders drawn from ``PopFamily.of(split)``, sampled by one front end.
 
@@ -340,19 +343,25 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         Event rates (pops at the end of range of repetitions, confounders anywhere).
         At most 4 pops per 20 minutes: each of the 4 joints in range is refractory for
         20 min after it cracks (norms.md), as in :func:`simulate_session`.
+    nominal_mounting : str
+        How the sensor is worn (:class:`SensorModel`; up to 15° off it).
+    event_seed : int, optional
+        Seed of the pops, confounders and front end alone (default ``seed``): the same
+        session with other events.
     """
     from ._sensor import SensorModel, draw_lever_arm_m
     from ._session import JOINTS, simulate_session
 
     fam = PopFamily.of(split)
-    rng = np.random.default_rng([seed, int(rate_hz), 16])
+    rng = np.random.default_rng([seed if event_seed is None else event_seed, int(rate_hz), 16])
     fe_name = front_end or str(rng.choice(fam.front_ends))
     fe = front_ends(rate_hz)[fe_name]
     # each person's sensor sits somewhere off the centre the back turns about (own stream:
     # the same person at every rate, the other draws unchanged)
     lever_m = draw_lever_arm_m(np.random.default_rng([seed, 17])) if fam.lever_arm else (0.0, 0.0, 0.0)
     base = simulate_session(seed=seed, rate_hz=rate_hz, minutes=minutes, cracks=False, confounders=False,
-                            sensor=SensorModel(mounting_max_deg=15.0, lever_arm_m=lever_m))
+                            sensor=SensorModel(nominal_mounting=nominal_mounting, mounting_max_deg=15.0,
+                                              lever_arm_m=lever_m))
     rec, truth = base.recording, base.truth
     t = rec.t_s
     w, x, y, z = truth.mounting.quat_wxyz
@@ -422,4 +431,5 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
     acc = np.clip(acc, -16 * _G, 16 * _G)  # the part's range
     out = Recording(t, acc, gyr, rec.mag_uT, replace(rec.meta))
     return FamilySimulation(recording=out, pops=tuple(pops), confounders=tuple(confs), front_end=fe,
-                            split=split, walking=walking, hi_rate_events=tuple(hi_rate))
+                            split=split, walking=walking, mounting_quat_wxyz=truth.mounting.quat_wxyz,
+                            hi_rate_events=tuple(hi_rate))
