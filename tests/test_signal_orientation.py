@@ -129,9 +129,12 @@ def test_static_sensor_y_up_and_rest() -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.floats(-1.5, 1.5).filter(lambda w: abs(w) > 0.05), st.floats(1.0, 4.0))
+@given(st.floats(-1.5, 1.5).filter(lambda w: abs(w) > 0.11), st.floats(1.0, 4.0))
 def test_constant_rate_integrates_to_rate_times_time(w: float, dur: float) -> None:
-    """A constant ω about the vertical for T s turns the heading by ωT."""
+    """A constant ω about the vertical for T s turns the heading by ωT.
+
+    Faster than the largest turn-on gyro offset taken for bias (StillBias, 6 °/s): a
+    steadier, slower rate from the first sample on is indistinguishable from bias."""
     fs = 200.0
     n = int(dur * fs)
     t = np.arange(n) / fs

@@ -17,6 +17,8 @@ acceleration only (mode ``"gravity"``); their heading, and so axial rotation, is
 
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -223,6 +225,119 @@ def _mag_plausible(mag_uT: np.ndarray, params: OrientationParams) -> tuple[bool,
     return True, None
 
 
+class StillBias:
+    """Turn-on gyroscope bias from the still stretches seen so far (causal, batch = live).
+
+    VQF estimates the bias at rest too, but only up to its clip (``bias_clip_deg_s``)
+    and ties "rest" to its own short window: a consumer part's zero-rate offset of
+    1–3 °/s (BMI160: ±3 °/s) stays partly in the rate, tilts the estimate while the
+    person moves (a 180° turn read as a deep bend) and hides small repetitions. Raising
+    the clip instead lets VQF take a slow steady twist (3 °/s for a few seconds) for
+    bias. Here the bias is the rate while the person stays put: 2 s blocks in which the
+    0.5 s means of the rate and of the specific force stay steady (the block's median
+    0.5 s rate: sway averages out); the first such block within 6 °/s of zero starts the
+    estimate, later ones must lie within 1 °/s (plus 0.5 °/s per minute since the last
+    one: warm-up drift) of it, so a slow steady turn is never taken for bias once the
+    bias is known; the bias for a block is the mean of the accepted blocks of the
+    previous two minutes (else the last one accepted). Blocks are fixed in time
+    (``t_s // 2``): all samples at once or in batches give the same.
+    """
+
+    BLOCK_S = 2.0
+    SUB_S = 0.5
+    #: steady: the 0.5 s means of each axis stay within these (the rate a held stretch
+    #: sways at, as ``OrientationParams.rest_th_gyr_deg_s``; the block mean averages it)
+    STEADY_GYR_RAD_S = float(np.deg2rad(3.0))
+    STEADY_ACC_M_S2 = 0.3
+    #: the first steady block is bias only within this (norm) of 0: turn-on offsets of
+    #: consumer parts are up to ±3 °/s per axis (BMI160); a steadier, faster turn is a
+    #: movement
+    MAX_BIAS_RAD_S = float(np.deg2rad(6.0))
+    #: once known, the bias moves by warm-up drift only (a guess above the 0.02–0.3
+    #: °/s/min of consumer parts): a steady block further off is a slow steady turn
+    STEP_RAD_S = float(np.deg2rad(1.0))
+    DRIFT_RAD_S_PER_MIN = float(np.deg2rad(0.5))
+    WINDOW_BLOCKS = 60
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []  # accepted steady blocks, in time order
+        self._vals: list[np.ndarray] = []  # and their rates
+        self._cum: list[np.ndarray] = [np.zeros(3)]  # running sums of the rates
+        self._buf: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the open block
+        #: (end time s, rate) of the first steady block: what an offline pass also
+        #: removes before it (live, the filter starts on the raw rate)
+        self.first: tuple[float, np.ndarray] | None = None
+
+    def _steady_blocks(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        """Judge complete blocks (samples in time order, whole blocks only)."""
+        per = int(round(self.BLOCK_S / self.SUB_S))
+        sub = np.floor(t / self.SUB_S).astype(np.int64)
+        starts = np.r_[0, np.flatnonzero(np.diff(sub)) + 1]  # t rises: runs, not a sort
+        ids, counts = sub[starts], np.diff(np.r_[starts, sub.size])
+        g = np.add.reduceat(gyr, starts, axis=0) / counts[:, None]
+        a = np.add.reduceat(acc, starts, axis=0) / counts[:, None]
+        bid = ids // per
+        b_starts = np.r_[0, np.flatnonzero(np.diff(bid)) + 1]
+        blk, b_counts = bid[b_starts], np.diff(np.r_[b_starts, bid.size])
+        ptp_g = (np.maximum.reduceat(g, b_starts, axis=0) - np.minimum.reduceat(g, b_starts, axis=0)).max(axis=1)
+        ptp_a = (np.maximum.reduceat(a, b_starts, axis=0) - np.minimum.reduceat(a, b_starts, axis=0)).max(axis=1)
+        cand = np.flatnonzero((b_counts >= 0.8 * per) & (ptp_g < self.STEADY_GYR_RAD_S)
+                              & (ptp_a < self.STEADY_ACC_M_S2))
+        if not cand.size:
+            return
+        full = b_counts[cand] == per  # the block's median 0.5 s rate (sway averages out)
+        rates = np.empty((cand.size, 3))
+        rates[full] = np.median(g[b_starts[cand[full]][:, None] + np.arange(per)], axis=1)
+        for i in np.flatnonzero(~full):
+            j = cand[i]
+            rates[i] = np.median(g[b_starts[j]:b_starts[j] + b_counts[j]], axis=0)
+        for k, rate in zip(blk[cand].tolist(), rates):
+            if float(np.linalg.norm(rate - self._estimate(k))) >= self._tolerance(k):
+                continue
+            self._ids.append(k)
+            self._vals.append(rate)
+            self._cum.append(self._cum[-1] + rate)
+            if self.first is None:
+                self.first = (float((k + 1) * self.BLOCK_S), rate)
+
+    def _tolerance(self, k: int) -> float:
+        """How far a steady block's rate may lie from the estimate and still be bias."""
+        if not self._ids:
+            return self.MAX_BIAS_RAD_S
+        minutes = (k - self._ids[-1]) * self.BLOCK_S / 60.0
+        return min(self.MAX_BIAS_RAD_S, self.STEP_RAD_S + self.DRIFT_RAD_S_PER_MIN * minutes)
+
+    def _estimate(self, k: int) -> np.ndarray:
+        """Bias for block ``k``: mean of the accepted blocks of the window before it, else
+        the last one accepted (a bias does not vanish when the person stops resting)."""
+        lo, hi = bisect.bisect_left(self._ids, k - self.WINDOW_BLOCKS), bisect.bisect_left(self._ids, k)
+        if hi > lo:
+            return (self._cum[hi] - self._cum[lo]) / (hi - lo)
+        return self._vals[hi - 1] if hi > 0 else np.zeros(3)
+
+    def update(self, t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray) -> np.ndarray:
+        """Feed samples in time order; returns the bias to remove at each, (n, 3) rad/s."""
+        out = np.zeros((t_s.size, 3))
+        if t_s.size == 0:
+            return out
+        blk = np.floor(t_s / self.BLOCK_S).astype(np.int64)
+        if self._buf is not None:
+            t_all = np.concatenate([self._buf[0], t_s])
+            acc_all, gyr_all = np.vstack([self._buf[1], acc_m_s2]), np.vstack([self._buf[2], gyr_rad_s])
+        else:
+            t_all, acc_all, gyr_all = t_s, acc_m_s2, gyr_rad_s
+        blk_all = np.floor(t_all / self.BLOCK_S).astype(np.int64)
+        # blocks are judged once complete: before the bias of any later block is asked
+        open_from = int(np.searchsorted(blk_all, blk_all[-1]))
+        if open_from > 0:
+            self._steady_blocks(t_all[:open_from], acc_all[:open_from], gyr_all[:open_from])
+        self._buf = (t_all[open_from:], acc_all[open_from:], gyr_all[open_from:])
+        k_starts = np.r_[0, np.flatnonzero(np.diff(blk)) + 1]
+        for k, i0, i1 in zip(blk[k_starts].tolist(), k_starts.tolist(), np.r_[k_starts[1:], t_s.size].tolist()):
+            out[i0:i1] = self._estimate(k)
+        return out
+
+
 def estimate_orientation(
     t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
     mag_uT: np.ndarray | None = None, *, sampling_rate_hz: float,
@@ -284,6 +399,11 @@ def estimate_orientation(
             use_mag = False
             notes.append(why or "")
 
+    still_bias = StillBias()
+    pre_bias = still_bias.update(t_s, acc, gyr)
+    if still_bias.first is not None:
+        pre_bias[t_s < still_bias.first[0]] = still_bias.first[1]
+    gyr = gyr - pre_bias
     grid = _grid(t_s, sampling_rate_hz, params.max_gap_fill_s)
     n_filled = 0
     pos: np.ndarray | None
@@ -311,9 +431,11 @@ def estimate_orientation(
             notes.append(f"magnetometer ignored: {disturbed:.0%} of samples magnetically disturbed; "
                          "heading from 6D fusion")
     rest = out["restDetected"]
+    pre_grid = pre_bias if pos is None else _fill(pos, n_grid, pre_bias, gap=gap)[0]
+    bias = out["bias"] + pre_grid
     if pos is not None:
         quat, rest = _at_samples(quat, pos, gap), _at_samples(rest, pos, gap)
-    return Orientation(np.ascontiguousarray(quat), np.asarray(rest, dtype=bool), out["bias"], mode,
+    return Orientation(np.ascontiguousarray(quat), np.asarray(rest, dtype=bool), bias, mode,
                        disturbed, n_filled, tuple(notes), pos)
 
 
@@ -345,6 +467,7 @@ class OnlineOrientation:
         self._sos = sps.butter(2, min(self.params.gravity_lowpass_hz, 0.45 * sampling_rate_hz),
                                fs=sampling_rate_hz, output="sos")
         self._zi: np.ndarray | None = None
+        self._still_bias = StillBias()
         self._last: tuple[float, np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
     def update(self, t_s: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
@@ -363,6 +486,7 @@ class OnlineOrientation:
             acc_lp, self._zi = sps.sosfilt(self._sos, acc, axis=0, zi=self._zi)
             return _gravity_quat(acc_lp), np.zeros(n, dtype=bool)
         assert self._vqf is not None
+        gyr = gyr - self._still_bias.update(t_s, acc, gyr)
         # bridge a gap since the previous batch (and inside this one) on the grid
         if self._last is not None:
             t_all = np.concatenate([[self._last[0]], t_s])

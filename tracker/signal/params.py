@@ -13,6 +13,7 @@ orientation.tau_mag_s               9.0        VQF magnetometer time constant (V
 orientation.max_mag_disturbed       0.95       above this fraction of disturbed samples: 6D
 orientation.rest_th_gyr_deg_s       3.0        VQF rest: gyro within this of its low-pass
                                                (VQF's 2.0 is a sensor on a table)
+orientation.bias_clip_deg_s         2.0        largest gyro bias VQF estimates (VQF's own)
 orientation.max_gap_fill_s          5.0        gaps are bridged by interpolation up to this
 calibration.nominal_mounting        "auto"     tie-break of the forward sign only
 calibration.search_s                60.0       the neutral still period is looked for this early
@@ -88,6 +89,11 @@ class OrientationParams:
         again. A longer low-pass (VQF's ``restFilterTau`` 2 s) covered all of those
         but takes the tail of a large movement into a still posture as bias (lying
         down in tests/test_signal_orientation.py; the live filter after a twist).
+    bias_clip_deg_s : float
+        Largest gyroscope bias VQF may estimate (its ``biasClip``, kept at VQF's 2 °/s:
+        it also stops VQF taking a steady rotation faster than this for rest; at 10 °/s
+        a slow 3 °/s twist vanished). Larger turn-on offsets are removed before VQF by
+        :class:`~tracker.signal.orientation.StillBias`.
     """
 
     use_mag: Literal["auto", "always", "never"] = "auto"
@@ -98,16 +104,17 @@ class OrientationParams:
     gravity_lowpass_hz: float = 1.5
     max_gap_fill_s: float = 5.0
     rest_th_gyr_deg_s: float = 3.0
+    bias_clip_deg_s: float = 2.0
 
     def __post_init__(self) -> None:
         check_choice(self, "use_mag", ("auto", "always", "never"))
         check_positive(self, "tau_acc_s", "tau_mag_s", "gravity_lowpass_hz", "max_gap_fill_s",
-                       "rest_th_gyr_deg_s")
+                       "rest_th_gyr_deg_s", "bias_clip_deg_s")
 
     def vqf_params(self) -> dict[str, Any]:
         """Keyword parameters for ``vqf.offlineVQF`` / ``vqf.VQF``."""
         return {"tauAcc": float(self.tau_acc_s), "tauMag": float(self.tau_mag_s),
-                "restThGyr": float(self.rest_th_gyr_deg_s)}
+                "restThGyr": float(self.rest_th_gyr_deg_s), "biasClip": float(self.bias_clip_deg_s)}
 
 
 @dataclass(frozen=True)
