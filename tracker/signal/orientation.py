@@ -258,6 +258,8 @@ class StillBias:
     STEP_RAD_S = float(np.deg2rad(1.0))
     DRIFT_RAD_S_PER_MIN = float(np.deg2rad(0.5))
     WINDOW_BLOCKS = 60
+    #: what VQF keeps estimating itself, per axis (half its 2 °/s clip)
+    VQF_SHARE_RAD_S = float(np.deg2rad(1.0))
 
     def __init__(self) -> None:
         self._ids: list[int] = []  # accepted steady blocks, in time order
@@ -334,8 +336,16 @@ class StillBias:
         self._buf = (t_all[open_from:], acc_all[open_from:], gyr_all[open_from:])
         k_starts = np.r_[0, np.flatnonzero(np.diff(blk)) + 1]
         for k, i0, i1 in zip(blk[k_starts].tolist(), k_starts.tolist(), np.r_[k_starts[1:], t_s.size].tolist()):
-            out[i0:i1] = self._estimate(k)
+            out[i0:i1] = self.excess(self._estimate(k))
         return out
+
+    @classmethod
+    def excess(cls, bias_rad_s: np.ndarray) -> np.ndarray:
+        """The part of a bias estimate to remove before VQF: beyond ``VQF_SHARE_RAD_S`` per
+        axis. VQF estimates the rest itself (well within its clip), as it always did for
+        a trimmed part; this estimate, which a hold's sway and creep blur by a few tenths
+        of a °/s, only takes what VQF cannot."""
+        return np.sign(bias_rad_s) * np.maximum(np.abs(bias_rad_s) - cls.VQF_SHARE_RAD_S, 0.0)
 
 
 def estimate_orientation(
@@ -402,7 +412,7 @@ def estimate_orientation(
     still_bias = StillBias()
     pre_bias = still_bias.update(t_s, acc, gyr)
     if still_bias.first is not None:
-        pre_bias[t_s < still_bias.first[0]] = still_bias.first[1]
+        pre_bias[t_s < still_bias.first[0]] = StillBias.excess(still_bias.first[1])
     gyr = gyr - pre_bias
     grid = _grid(t_s, sampling_rate_hz, params.max_gap_fill_s)
     n_filled = 0
