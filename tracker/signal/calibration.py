@@ -115,7 +115,8 @@ _SPIKE_MAD = 5.0
 #: stretches of the same posture are transients (a tap, a pop, a strap slap): the still
 #: period goes on through them, without their samples. A quick real movement takes longer.
 _TRANSIENT_MAX_S = 0.5
-#: Largest change of gravity's direction (deg) across such a gap: the same posture.
+#: Largest change of gravity's direction (deg) across such a gap, and largest path the
+#: gyroscope turned through in it: the same posture, no movement.
 _TRANSIENT_MAX_TURN_DEG = 3.0
 #: Summed lever-arm and walking votes (each up to 2) against a calibration step's forward
 #: beyond which the step is taken for a back bend and ignored.
@@ -304,11 +305,14 @@ def _gait_walks(active: np.ndarray, acc_m_s2: np.ndarray, fs: float) -> np.ndarr
     return walks
 
 
-def _through_transients(still: np.ndarray, acc_m_s2: np.ndarray, fs: float) -> np.ndarray:
+def _through_transients(still: np.ndarray, acc_m_s2: np.ndarray, gyr_rad_s: np.ndarray,
+                        fs: float) -> np.ndarray:
     """``still`` with brief gaps (:data:`_TRANSIENT_MAX_S`, widened by the 0.5 s smoothing
     on both sides) between two still stretches of the same posture filled: a tap or a pop
     does not end a still period. Still islands shorter than the smoothing inside such a
-    gap are part of it."""
+    gap are part of it. A gap in which the sensor turned (the gyroscope's path, not its
+    net turn: a quick twist out and back leaves gravity and the net turn where they were)
+    is a movement and ends the period."""
     n = still.shape[0]
     win = max(1, int(round(0.5 * fs)))
     core = still.copy()
@@ -318,9 +322,11 @@ def _through_transients(still: np.ndarray, acc_m_s2: np.ndarray, fs: float) -> n
     out = core.copy()
     max_gap = int(round((_TRANSIENT_MAX_S + 1.0) * fs))
     cos_max = np.cos(np.radians(_TRANSIENT_MAX_TURN_DEG))
+    path_rad = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.nan_to_num(gyr_rad_s), axis=1)) / fs])
     for a, b in find_still_runs(~core, 1):
-        if a >= win and b + win <= n and b - a <= max_gap and _unit(np.median(acc_m_s2[a - win:a], axis=0)) \
-                @ _unit(np.median(acc_m_s2[b:b + win], axis=0)) >= cos_max:
+        if a >= win and b + win <= n and b - a <= max_gap \
+                and path_rad[b] - path_rad[a] <= np.radians(_TRANSIENT_MAX_TURN_DEG) \
+                and _unit(np.median(acc_m_s2[a - win:a], axis=0)) @ _unit(np.median(acc_m_s2[b:b + win], axis=0)) >= cos_max:
             out[a:b] = True
     return out
 
@@ -501,7 +507,7 @@ def calibrate(
                else _gait_walks(np.asarray(active, dtype=bool), acc_m_s2, fs))
     # a still period goes on through brief transients (their samples left out), unless
     # the sensor turned meanwhile (a quick twist leaves gravity where it was)
-    still_on = _through_transients(still, acc_m_s2, fs)
+    still_on = _through_transients(still, acc_m_s2, gyr, fs)
     runs = steady_runs(find_still_runs(still_on, int(round(params.min_still_s * fs))), gyr, fs,
                        np.radians(params.still_max_turn_deg), int(round(params.min_still_s * fs)))
 
