@@ -137,6 +137,15 @@ class RepInProgress:
     ref_i: tuple[int, int] | None = None
     # it began within settle_after_active_s of moving about (the first turn of a walk)
     after_active: bool = False
+    # the way in slowing down: (t, speed) of the step before, and where the speed last fell
+    # below half, then a fifth, of ramp_deg_s (hold boundaries: :func:`_edge_s`)
+    prev_speed: tuple[float, float] | None = None
+    fell_half_s: float | None = None
+    fell_fifth_s: float | None = None
+    best_in_s: float | None = None  # where the way in of ``best`` ended (its hold starts)
+    # (i, t, speed) of every step since the current run began (its way out: _edge_s)
+    trace: list[tuple[int, float, float]] | None = None
+    trace_parts: list[np.ndarray] = field(default_factory=list)
 
     @property
     def peak_deg(self) -> float:
@@ -309,6 +318,21 @@ class RepFinder:
                 rep.raw_peak_deg[c] = float(raw[m, c] - rep.base_deg[c])
                 rep.raw_peak_i[c], rep.raw_peak_s[c] = i + m, float(t[m])
         rep.run = (run[0], i + k - 1, run[2], float(t[k - 1]))
+        spd = np.abs(v[:k, ch])
+        if rep.fell_half_s is not None and rep.fell_fifth_s is None and rep.prev_speed is not None:
+            lvl = 0.2 * rep.ramp_deg_s
+            prev = np.concatenate([[rep.prev_speed[1]], spd[:-1]])
+            tp = np.concatenate([[rep.prev_speed[0]], t[:k - 1]])
+            fell = np.flatnonzero((prev >= lvl) & (spd < lvl))
+            if fell.size:
+                j = int(fell[0])
+                rep.fell_fifth_s = float(tp[j] + (t[j] - tp[j]) * (prev[j] - lvl) / (prev[j] - spd[j]))
+        if rep.trace is not None:
+            if rep.trace:
+                rep.trace_parts.append(np.asarray(rep.trace, dtype=float))
+                rep.trace = []
+            rep.trace_parts.append(np.column_stack([np.arange(i, i + k), t[:k], spd]))
+        rep.prev_speed = (float(t[k - 1]), float(spd[k - 1]))
         rep.n_steps += k
         rep.n_active += int(np.count_nonzero(active[:k]))
         mov = np.flatnonzero(moving[:k]) if moving is not None else np.zeros(0, dtype=np.intp)
@@ -416,11 +440,25 @@ class RepFinder:
         run = rep.run
         if run is None and not rep.holding and speed > rep.ramp_deg_s:
             rep.ramp_deg_s = speed
+        if rep.prev_speed is not None:
+            # where the way in slows through a half and then a fifth of its top speed (a
+            # sway in a hold may not start that over; a slow way in is held before a fifth)
+            pt, ps = rep.prev_speed
+            r = rep.ramp_deg_s
+            if ps >= 0.5 * r > speed and not rep.holding:
+                rep.fell_half_s, rep.fell_fifth_s = pt + (t - pt) * (ps - 0.5 * r) / (ps - speed), None
+            if ps >= 0.2 * r > speed and rep.fell_half_s is not None and rep.fell_fifth_s is None:
+                rep.fell_fifth_s = pt + (t - pt) * (ps - 0.2 * r) / (ps - speed)
+        rep.prev_speed = (t, speed)
+        if rep.trace is not None:
+            rep.trace.append((i, t, speed))
         # near the peak; during a long hold the orientation may drift (VQF takes a slowly
         # creeping hold partly for gyroscope bias), by up to drift_rate_deg_s per second
         drift = 0.0 if run is None else p.drift_rate_deg_s * (t - run[2])
         near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs - drift
         if near and speed < hold_rate_limit(p, rep.ramp_deg_s):
+            if run is None:
+                rep.trace, rep.trace_parts = [(i, t, speed)], []
             rep.run = run = (i, i, t, t) if run is None else (run[0], i, run[2], t)
         elif run is not None and t - run[3] > _HOLD_BRIDGE_S:
             events.extend(self._close_run(rep))
@@ -478,6 +516,8 @@ class RepFinder:
         assert run is not None
         if rep.best is None or run[3] - run[2] > rep.best[3] - rep.best[2]:
             rep.best = run
+            h, f = rep.fell_half_s, rep.fell_fifth_s
+            rep.best_in_s = None if h is None or f is None or f > run[3] else h + _half_edge_s(self.p, h, f)
         rep.run = None
         if rep.holding:
             rep.holding = False
@@ -502,6 +542,8 @@ class RepFinder:
             # linear in time (as the whole-session analysis does with its references)
             peak -= (x[ch] - rep.base_deg[ch]) * (rep.raw_peak_s[ch] - rep.start_s) / (t - rep.start_s)
         hold = rep.best if rep.best is not None and rep.best[3] - rep.best[2] >= p.min_hold_s else None
+        if hold is not None:
+            hold = _settled_hold(p, rep, hold)
         exercise, side = classify_rep(self.posture, ch, peak)
         dur = t - rep.start_s
         sizes = self._sizes[2 * ch + (0 if peak > 0 else 1)]
@@ -526,6 +568,52 @@ class RepFinder:
         self._prev_end = (i, t)
         events.append(("end", found))
         return events
+
+
+def _half_edge_s(params: RepParams, half_s: float, fifth_s: float) -> float:
+    """Half the length of a raised-cosine speed edge (a smooth or minimum-jerk way in or
+    back, a trapezoid's rounded end) that passes half and a fifth of its top speed
+    ``|fifth_s - half_s|`` apart; the smoothing at ``smooth_hz`` widens a short edge by
+    about 0.74 / smooth_hz in quadrature (zero-phase 2nd-order Butterworth, measured)."""
+    seen_s = abs(fifth_s - half_s) * math.pi / (math.acos(0.0) - math.acos(0.6))
+    return 0.5 * math.sqrt(max(seen_s ** 2 - (0.74 / params.smooth_hz) ** 2, 0.0))
+
+
+def _settled_hold(params: RepParams, rep: RepInProgress, hold: tuple[int, int, float, float]) -> tuple[int, int, float, float]:
+    """The hold between where the way in stops and the way back starts, found from where
+    the speed passes half and a fifth of its top speed (extrapolated: the speed limit of a
+    hold is reached well before a smooth movement ends and well after the next starts);
+    within the slow run ``hold``, never wider."""
+    t0, t1 = hold[2], hold[3]
+    if rep.best_in_s is not None:
+        t0 = min(max(t0, rep.best_in_s), t1)
+    parts = list(rep.trace_parts)
+    if rep.trace:
+        parts.append(np.asarray(rep.trace, dtype=float))
+    if not parts:
+        return hold
+    tr = np.concatenate(parts)
+    if int(tr[0, 0]) != hold[0]:  # the trace is of a later run
+        return hold
+    ts, sp = tr[:, 1], tr[:, 2]
+    after = np.flatnonzero(ts > hold[3])
+    if after.size:
+        m = int(after[np.argmax(sp[after])])
+        vb = sp[m]
+        below = np.flatnonzero(sp[:m + 1] < 0.5 * vb)
+        if below.size and below[-1] < m:
+            j = int(below[-1])
+            th = ts[j] + (ts[j + 1] - ts[j]) * (0.5 * vb - sp[j]) / (sp[j + 1] - sp[j])
+            below = np.flatnonzero(sp[:j + 1] < 0.2 * vb)
+            if below.size:
+                k = int(below[-1])
+                tf = ts[k] + (ts[k + 1] - ts[k]) * (0.2 * vb - sp[k]) / (sp[k + 1] - sp[k])
+                t1 = min(max(th - _half_edge_s(params, th, tf), t0), t1)
+    if t0 == hold[2] and t1 == hold[3]:
+        return hold
+    a = min(int(np.searchsorted(ts, t0)), len(ts) - 1)
+    b = max(int(np.searchsorted(ts, t1, side="right")) - 1, a)
+    return (int(tr[a, 0]), int(tr[b, 0]), float(ts[a]), float(ts[b]))
 
 
 def hold_rate_limit(params: RepParams, ramp_deg_s: float) -> float:
