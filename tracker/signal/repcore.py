@@ -41,6 +41,7 @@ The rules, in one place:
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from collections.abc import Sequence
@@ -125,6 +126,7 @@ class RepInProgress:
     raw_peak_i: list[int] = field(default_factory=lambda: [0, 0, 0])
     raw_peak_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     ramp_deg_s: float = 0.0  # fastest primary-angle speed before the hold
+    hold_limit_deg_s: float = 0.0  # hold_rate_limit of ramp_deg_s
     run: tuple[int, int, float, float] | None = None  # current near-peak slow run (i0, i1, t0, t1)
     best: tuple[int, int, float, float] | None = None  # longest finished run
     holding: bool = False
@@ -138,14 +140,17 @@ class RepInProgress:
     # it began within settle_after_active_s of moving about (the first turn of a walk)
     after_active: bool = False
     # the way in slowing down: (t, speed) of the step before, and where the speed last fell
-    # below half, then a fifth, of ramp_deg_s (hold boundaries: :func:`_edge_s`)
-    prev_speed: tuple[float, float] | None = None
+    # below half, then a fifth, of ramp_deg_s (hold boundaries: :func:`_half_edge_s`)
+    prev_t: float = 0.0
+    prev_speed: float = 0.0
     fell_half_s: float | None = None
     fell_fifth_s: float | None = None
     best_in_s: float | None = None  # where the way in of ``best`` ended (its hold starts)
-    # (i, t, speed) of every step since the current run began (its way out: _edge_s)
-    trace: list[tuple[int, float, float]] | None = None
-    trace_parts: list[np.ndarray] = field(default_factory=list)
+    # times and speeds of the steps since the first run began (where the way back starts:
+    # _settled_hold); of those taken in one go (hold_until) only the last _TAIL_STEPS
+    tracing: bool = False
+    trace_t: list[float] = field(default_factory=list)
+    trace_v: list[float] = field(default_factory=list)
 
     @property
     def peak_deg(self) -> float:
@@ -305,7 +310,7 @@ class RepFinder:
         ok = ((pk.max(axis=1) <= peak_abs) & (np.abs(d) <= lim).all(axis=1)
               & (~new_ch | (sign * (raw[:, ch] - rep.base_deg[ch]) > 0))
               & (se >= (1.0 - p.hold_band_frac) * peak_abs - p.drift_rate_deg_s * (t - run[2]))
-              & (np.abs(v[:, ch]) < hold_rate_limit(p, rep.ramp_deg_s))
+              & (np.abs(v[:, ch]) < rep.hold_limit_deg_s)
               & (se > p.return_frac * peak_abs) & (t - rep.start_s <= p.max_rep_s))
         k = int(ok.argmin()) if not ok.all() else ok.size
         if not k:
@@ -319,20 +324,18 @@ class RepFinder:
                 rep.raw_peak_i[c], rep.raw_peak_s[c] = i + m, float(t[m])
         rep.run = (run[0], i + k - 1, run[2], float(t[k - 1]))
         spd = np.abs(v[:k, ch])
-        if rep.fell_half_s is not None and rep.fell_fifth_s is None and rep.prev_speed is not None:
+        if rep.fell_half_s is not None and rep.fell_fifth_s is None:
             lvl = 0.2 * rep.ramp_deg_s
-            prev = np.concatenate([[rep.prev_speed[1]], spd[:-1]])
-            tp = np.concatenate([[rep.prev_speed[0]], t[:k - 1]])
+            prev = np.concatenate([[rep.prev_speed], spd[:-1]])
+            tp = np.concatenate([[rep.prev_t], t[:k - 1]])
             fell = np.flatnonzero((prev >= lvl) & (spd < lvl))
             if fell.size:
                 j = int(fell[0])
                 rep.fell_fifth_s = float(tp[j] + (t[j] - tp[j]) * (prev[j] - lvl) / (prev[j] - spd[j]))
-        if rep.trace is not None:
-            if rep.trace:
-                rep.trace_parts.append(np.asarray(rep.trace, dtype=float))
-                rep.trace = []
-            rep.trace_parts.append(np.column_stack([np.arange(i, i + k), t[:k], spd]))
-        rep.prev_speed = (float(t[k - 1]), float(spd[k - 1]))
+        if rep.tracing:  # (the way back starts after this: its last steps are enough)
+            rep.trace_t = rep.trace_t[-_TAIL_STEPS:] + t[max(0, k - _TAIL_STEPS):k].tolist()
+            rep.trace_v = rep.trace_v[-_TAIL_STEPS:] + spd[max(0, k - _TAIL_STEPS):].tolist()
+        rep.prev_t, rep.prev_speed = float(t[k - 1]), float(spd[k - 1])
         rep.n_steps += k
         rep.n_active += int(np.count_nonzero(active[:k]))
         mov = np.flatnonzero(moving[:k]) if moving is not None else np.zeros(0, dtype=np.intp)
@@ -432,6 +435,8 @@ class RepFinder:
                 ch = c
         if ch != rep.channel:  # another angle dominates after all: its hold starts over
             rep.channel, rep.run, rep.best, rep.holding, rep.ramp_deg_s = ch, None, None, False, 0.0
+            rep.hold_limit_deg_s, rep.fell_half_s, rep.fell_fifth_s, rep.prev_speed = 0.0, None, None, 0.0
+            rep.tracing, rep.trace_t, rep.trace_v = False, [], []
         e = x[ch] - b[ch]
         peak_abs = pk[ch]
         sign = 1.0 if rep.raw_peak_deg[ch] >= 0 else -1.0
@@ -440,25 +445,27 @@ class RepFinder:
         run = rep.run
         if run is None and not rep.holding and speed > rep.ramp_deg_s:
             rep.ramp_deg_s = speed
-        if rep.prev_speed is not None:
+            rep.hold_limit_deg_s = hold_rate_limit(p, speed)
+        ps = rep.prev_speed
+        if ps > speed:
             # where the way in slows through a half and then a fifth of its top speed (a
             # sway in a hold may not start that over; a slow way in is held before a fifth)
-            pt, ps = rep.prev_speed
-            r = rep.ramp_deg_s
+            pt, r = rep.prev_t, rep.ramp_deg_s
             if ps >= 0.5 * r > speed and not rep.holding:
                 rep.fell_half_s, rep.fell_fifth_s = pt + (t - pt) * (ps - 0.5 * r) / (ps - speed), None
             if ps >= 0.2 * r > speed and rep.fell_half_s is not None and rep.fell_fifth_s is None:
                 rep.fell_fifth_s = pt + (t - pt) * (ps - 0.2 * r) / (ps - speed)
-        rep.prev_speed = (t, speed)
-        if rep.trace is not None:
-            rep.trace.append((i, t, speed))
+        rep.prev_t, rep.prev_speed = t, speed
+        if rep.tracing:
+            rep.trace_t.append(t)
+            rep.trace_v.append(speed)
         # near the peak; during a long hold the orientation may drift (VQF takes a slowly
         # creeping hold partly for gyroscope bias), by up to drift_rate_deg_s per second
         drift = 0.0 if run is None else p.drift_rate_deg_s * (t - run[2])
         near = sign * e >= (1.0 - p.hold_band_frac) * peak_abs - drift
-        if near and speed < hold_rate_limit(p, rep.ramp_deg_s):
-            if run is None:
-                rep.trace, rep.trace_parts = [(i, t, speed)], []
+        if near and speed < rep.hold_limit_deg_s:
+            if not rep.tracing:
+                rep.tracing, rep.trace_t, rep.trace_v = True, [t], [speed]
             rep.run = run = (i, i, t, t) if run is None else (run[0], i, run[2], t)
         elif run is not None and t - run[3] > _HOLD_BRIDGE_S:
             events.extend(self._close_run(rep))
@@ -587,33 +594,33 @@ def _settled_hold(params: RepParams, rep: RepInProgress, hold: tuple[int, int, f
     t0, t1 = hold[2], hold[3]
     if rep.best_in_s is not None:
         t0 = min(max(t0, rep.best_in_s), t1)
-    parts = list(rep.trace_parts)
-    if rep.trace:
-        parts.append(np.asarray(rep.trace, dtype=float))
-    if not parts:
-        return hold
-    tr = np.concatenate(parts)
-    if int(tr[0, 0]) != hold[0]:  # the trace is of a later run
-        return hold
-    ts, sp = tr[:, 1], tr[:, 2]
-    after = np.flatnonzero(ts > hold[3])
-    if after.size:
-        m = int(after[np.argmax(sp[after])])
-        vb = sp[m]
-        below = np.flatnonzero(sp[:m + 1] < 0.5 * vb)
-        if below.size and below[-1] < m:
-            j = int(below[-1])
-            th = ts[j] + (ts[j + 1] - ts[j]) * (0.5 * vb - sp[j]) / (sp[j + 1] - sp[j])
-            below = np.flatnonzero(sp[:j + 1] < 0.2 * vb)
-            if below.size:
-                k = int(below[-1])
-                tf = ts[k] + (ts[k + 1] - ts[k]) * (0.2 * vb - sp[k]) / (sp[k + 1] - sp[k])
-                t1 = min(max(th - _half_edge_s(params, th, tf), t0), t1)
+    ts, sp = rep.trace_t, rep.trace_v
+    n = len(ts)
+    j = bisect.bisect_right(ts, hold[3])
+    if j < n:
+        m = max(range(j, n), key=sp.__getitem__)
+        half, fifth = 0.5 * sp[m], 0.2 * sp[m]
+        j = m
+        while j > 0 and sp[j] >= half:
+            j -= 1
+        k = j
+        while k > 0 and sp[k] >= fifth:
+            k -= 1
+        if sp[k] < fifth <= sp[k + 1] and sp[j] < half:
+            th = ts[j] + (ts[j + 1] - ts[j]) * (half - sp[j]) / (sp[j + 1] - sp[j])
+            tf = ts[k] + (ts[k + 1] - ts[k]) * (fifth - sp[k]) / (sp[k + 1] - sp[k])
+            t1 = min(max(th - _half_edge_s(params, th, tf), t0), t1)
     if t0 == hold[2] and t1 == hold[3]:
         return hold
-    a = min(int(np.searchsorted(ts, t0)), len(ts) - 1)
-    b = max(int(np.searchsorted(ts, t1, side="right")) - 1, a)
-    return (int(tr[a, 0]), int(tr[b, 0]), float(ts[a]), float(ts[b]))
+    # steps within the run are evenly spaced in time (or nearly: live sample jitter)
+    step_s = (hold[3] - hold[2]) / max(1, hold[1] - hold[0])
+    a = hold[0] + round((t0 - hold[2]) / step_s)
+    b = max(hold[0] + round((t1 - hold[2]) / step_s), a)
+    return (a, b, t0, t1)
+
+
+#: Steps of a hold taken in one go that are kept (the way back starts at its end).
+_TAIL_STEPS = 64
 
 
 def hold_rate_limit(params: RepParams, ramp_deg_s: float) -> float:
