@@ -155,11 +155,21 @@ def _spikes_and_cracks(rec: Recording, fs: float, rest: np.ndarray, params: Anal
     return spikes, cracks
 
 
+#: A peak this close to its repetition's hold is in it (_rep_objects).
+_PEAK_IN_HOLD_S = 0.3
+
+
 def _rep_objects(events: list[RepEvent], t: np.ndarray) -> list[Rep]:
     out = []
     for e in events:
         hs = None if e.hold_start is None else float(t[e.hold_start])
         he = None if e.hold_end is None else float(t[e.hold_end])
+        if hs is not None and he is not None:
+            # the peak is measured at the full rate, the hold's ends from the speed edges:
+            # a peak on the hold's edge stays in it
+            pk_s = float(t[e.peak])
+            if hs - _PEAK_IN_HOLD_S <= pk_s <= he + _PEAK_IN_HOLD_S:
+                hs, he = min(hs, pk_s), max(he, pk_s)
         out.append(Rep(
             exercise=e.exercise, side=e.side, start_s=float(t[e.start]), hold_start_s=hs,
             hold_end_s=he, end_s=float(t[e.end - 1]),

@@ -610,12 +610,18 @@ def _settled_hold(params: RepParams, rep: RepInProgress, hold: tuple[int, int, f
             th = ts[j] + (ts[j + 1] - ts[j]) * (half - sp[j]) / (sp[j + 1] - sp[j])
             tf = ts[k] + (ts[k + 1] - ts[k]) * (fifth - sp[k]) / (sp[k + 1] - sp[k])
             t1 = min(max(th - _half_edge_s(params, th, tf), t0), t1)
+    pk_s = rep.raw_peak_s[rep.channel]  # (a peak in the slow run stays in the hold)
+    if hold[2] <= pk_s <= hold[3]:
+        t0, t1 = min(t0, pk_s), max(t1, pk_s)
     if t0 == hold[2] and t1 == hold[3]:
         return hold
     # steps within the run are evenly spaced in time (or nearly: live sample jitter)
     step_s = (hold[3] - hold[2]) / max(1, hold[1] - hold[0])
     a = hold[0] + round((t0 - hold[2]) / step_s)
     b = max(hold[0] + round((t1 - hold[2]) / step_s), a)
+    if hold[2] <= pk_s <= hold[3]:
+        pk_i = rep.raw_peak_i[rep.channel]
+        a, b = min(a, pk_i), max(b, pk_i)
     return (a, b, t0, t1)
 
 
