@@ -45,6 +45,24 @@ def _clock(t_s: float) -> str:
     return f"{int(m)}:{s:04.1f}"
 
 
+async def _record_in_view(store, session, recording, out, *, seconds: float, **link):
+    """Record ``recording`` from the emulated tag (5x real time) with ``session`` watching
+    and its plain view writing to ``out``, as ``tracker record`` does; ``link``: the
+    emulated link's faults (e.g. ``drop_after_s``)."""
+    import asyncio
+
+    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
+    from tracker.live.view import LiveDisplay, PlainRenderer
+
+    quiet_bumble_logging()
+    stop = asyncio.Event()
+    async with LiveDisplay(session, PlainRenderer(out), stop=stop, keys=False):
+        result = (await record_virtual(store, recording, speed=5.0, seconds=seconds, stop=stop,
+                                       observers=[session], **link)).result
+    session.finish(result)
+    return result
+
+
 def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_dir):
     seconds = 20.0
     # Seed 9 has a pop the detector finds (recall at 100 Hz is ~0.6, bench_cracks.py).
@@ -177,23 +195,16 @@ def test_link_loss_shows_in_the_view_and_the_analysis_carries_on(tmp_path):
     import asyncio
     import io
 
-    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
     from tracker.live.session import LiveSession
-    from tracker.live.view import LiveDisplay, PlainRenderer
 
     sim = simulate_session(seed=1, rate_hz=100.0, minutes=0.6,
                            sensor=dataclasses.replace(SensorModel(), drop_prob=0.0))
     out = io.StringIO()
 
     async def run():
-        quiet_bumble_logging()
         with Store.open(tmp_path) as store:
             session = LiveSession(store, usual_peaks_deg={})
-            stop = asyncio.Event()
-            async with LiveDisplay(session, PlainRenderer(out), stop=stop, keys=False):
-                result = (await record_virtual(store, sim.recording, speed=5.0, seconds=30.0, stop=stop,
-                                               observers=[session], drop_after_s=[5.0])).result
-            session.finish(result)
+            result = await _record_in_view(store, session, sim.recording, out, seconds=30.0, drop_after_s=[5.0])
             gaps = [(e.t_s, e.t_s + e.data["duration_s"]) for e in store.events(result.session_id, "gap")]
             return session, result, gaps
 
@@ -217,9 +228,7 @@ def test_a_fault_in_the_live_analyser_never_ends_the_recording_or_loses_samples(
     import asyncio
     import io
 
-    from tracker.ble.emulated import quiet_bumble_logging, record_virtual
     from tracker.live.session import LiveSession
-    from tracker.live.view import LiveDisplay, PlainRenderer
 
     sim = simulate_session(seed=1, rate_hz=100.0, minutes=0.3,
                            sensor=dataclasses.replace(SensorModel(), drop_prob=0.0))
@@ -240,14 +249,9 @@ def test_a_fault_in_the_live_analyser_never_ends_the_recording_or_loses_samples(
     out = io.StringIO()
 
     async def run():
-        quiet_bumble_logging()
         with Store.open(tmp_path) as store:
             session = FaultyAnalysis(store, usual_peaks_deg={})
-            stop = asyncio.Event()
-            async with LiveDisplay(session, PlainRenderer(out), stop=stop, keys=False):
-                result = (await record_virtual(store, sim.recording, speed=5.0, seconds=10.0, stop=stop,
-                                               observers=[session])).result
-            session.finish(result)
+            result = await _record_in_view(store, session, sim.recording, out, seconds=10.0)
             info = next(i for i in store.sessions() if i.id == result.session_id)
             return session, result, info, store.load_recording(result.session_id)
 
