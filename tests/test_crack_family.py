@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tracker.signal.spikes import (
+    JOINTS_IN_RANGE,
     SCORE_WEIGHTS,
     CrackParams,
     SpikeStream,
@@ -86,7 +87,7 @@ def test_family_session_has_pops_and_every_confounder_kind():
     sim = simulate_family(3, 100.0, split="held_out", minutes=3.0)
     again = simulate_family(3, 100.0, split="held_out", minutes=3.0)
     np.testing.assert_array_equal(sim.recording.acc_m_s2, again.recording.acc_m_s2)
-    assert 1 <= len(sim.pops) <= 4  # 4 joints, each refractory for 20 min
+    assert 1 <= len(sim.pops) <= len(JOINTS_IN_RANGE)  # each joint refractory for 20 min
     assert sim.front_end.name in HELD_OUT_FRONT_ENDS
     assert {c.kind for c in sim.confounders} == set(CONFOUNDER_KINDS)
     for c in sim.confounders:

@@ -7,7 +7,7 @@ Two witnesses see more, where the hardware gives them:
 
 * **Impulse snippets** (tracker-imu, ``firmware-notes/gatt-profile.md`` §7): the tag
   sends a kHz accelerometer window around each impulse above its threshold. A pop rings
-  above a few hundred Hz; knocks, slaps and heel strikes put their energy below ~150 Hz.
+  above a few hundred Hz; knocks, slaps and heel strikes put their energy lower.
   :func:`snippet_evidence` gives each window the share of its energy above
   :attr:`WitnessParams.snippet_split_hz`.
 * **Sound** (a phone's microphone, e.g. Sensor Logger's ``Microphone.mp4``): a short
@@ -75,7 +75,9 @@ class WitnessParams:
     for the room). ``audio_split_hz`` with ``audio_min_hf_share`` ..
     ``audio_max_hf_share``: "broadband" means energy on both sides of the split. ``match_s``: an audio transient or
     a snippet this close to an IMU spike belongs to it. ``snippet_split_hz``: pop
-    ringing lies above it, knocks, slaps and steps below.
+    ringing and the jolt reach above it, knocks, slaps and steps stay below (chosen on
+    the tuning family between 300 and 900 Hz: a slap that dies within a few ms, as one
+    does at a 400 Hz stream's 1-3 samples, still spreads to ~300 Hz).
     """
 
     audio_band_hz: tuple[float, float] = (100.0, 10_000.0)
@@ -87,19 +89,23 @@ class WitnessParams:
     audio_min_hf_share: float = 0.15
     audio_max_hf_share: float = 0.9
     match_s: float = 0.05
-    snippet_split_hz: float = 300.0
+    snippet_split_hz: float = 450.0
 
 
-#: Log-odds added to a spike's crack score: (sound within ±match_s, sound recorded but
-#: none there, snippet high-frequency evidence per unit logit, snippet recorded but
-#: none there). Fitted by ``benchmarks/tune_cracks.py`` on the tuning family.
-WITNESS_WEIGHTS = (4.167, -1.498, 1.255, 1.386)
+#: Log-odds added to a spike's crack score, one per column of :func:`witness_features`:
+#: sound within ±match_s; sound recorded but none there; a snippet there; its
+#: high-frequency share (logit); snippets recorded but none there; the snippet's two
+#: terms again times log2(rate / 100 Hz) (a strap slap dies within 1-3 samples of the
+#: main stream, so at 400 Hz it is short enough to ring above the split too). Fitted by
+#: ``benchmarks/tune_cracks.py`` on the tuning family. A snippet's share is neutral
+#: evidence where its terms cancel (0.012 at 100 Hz, 0.022 at 400 Hz, printed by the tuner): it was
+#: a fixed guess of 0.1 before, above the ~0.05 of the pops with the lowest ringing, so
+#: their snippets counted against them.
+WITNESS_WEIGHTS = (4.344, -1.283, 5.900, 1.332, 1.568, -1.026, -0.159)
 
-
-#: A snippet with this share of energy above ``snippet_split_hz`` is neutral evidence:
-#: pop ringing puts more there, knocks, slaps and steps less (guess between the two).
-SNIPPET_NEUTRAL_SHARE = 0.1
-_NEUTRAL_LOGIT = float(np.log(SNIPPET_NEUTRAL_SHARE / (1 - SNIPPET_NEUTRAL_SHARE)))
+#: Shares of a snippet's energy above ``snippet_split_hz`` are clipped to this range
+#: before their logit: knocks, slaps and steps give ~0.001, pops 0.02-0.5.
+SNIPPET_SHARE_CLIP = (1e-3, 0.99)
 
 
 @functools.lru_cache(maxsize=16)
@@ -198,19 +204,21 @@ def snippet_evidence(windows: Sequence[ImpulseWindow], params: WitnessParams | N
     return {"t_s": np.asarray(t_out, dtype=float), "hf_share": np.asarray(share, dtype=float)}
 
 
-def witness_features(t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | None = None,
+def witness_features(t_spikes: np.ndarray, sampling_rate_hz: float, *,
+                     audio: dict[str, np.ndarray] | None = None,
                      snippets: dict[str, np.ndarray] | None = None,
                      params: WitnessParams | None = None) -> np.ndarray:
-    """(N, 4) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
+    """(N, 7) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
 
-    Columns: a sound transient within ``match_s``; sound recorded but none there; the
-    logit of the nearest snippet's ``hf_share`` relative to that of
-    :data:`SNIPPET_NEUTRAL_SHARE` (0 without one); snippets recorded but none there. A
-    witness that was not recorded contributes nothing.
+    Columns: a sound transient within ``match_s``; sound recorded but none there; a
+    snippet within ``match_s``; the logit of that snippet's ``hf_share`` (0 without
+    one); snippets recorded but none there; the two snippet columns times
+    log2(``sampling_rate_hz`` / 100), the main stream's rate. A witness that was not
+    recorded contributes nothing.
     """
     p = params or WitnessParams()
     t = np.asarray(t_spikes, dtype=float)
-    x = np.zeros((t.size, 4))
+    x = np.zeros((t.size, 7))
     if audio is not None:
         ta = np.sort(audio["t_s"])
         hit = _near(t, ta, p.match_s)
@@ -221,10 +229,12 @@ def witness_features(t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | Non
         for i, ti in enumerate(t):
             d = np.abs(ts - ti)
             if d.size and d.min() <= p.match_s:
-                h = float(np.clip(hs[int(np.argmin(d))], 0.01, 0.99))
-                x[i, 2] = np.log(h / (1 - h)) - _NEUTRAL_LOGIT
+                h = float(np.clip(hs[int(np.argmin(d))], *SNIPPET_SHARE_CLIP))
+                x[i, 2] = 1.0
+                x[i, 3] = np.log(h / (1 - h))
             else:
-                x[i, 3] = 1.0
+                x[i, 4] = 1.0
+        x[:, 5:7] = x[:, 2:4] * np.log2(float(sampling_rate_hz) / 100.0)
     return x
 
 
@@ -238,12 +248,14 @@ def _near(t: np.ndarray, ref_sorted: np.ndarray, tol: float) -> np.ndarray:
     return d <= tol
 
 
-def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | None = None,
+def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, sampling_rate_hz: float, *,
+                    audio: dict[str, np.ndarray] | None = None,
                     snippets: dict[str, np.ndarray] | None = None, params: WitnessParams | None = None,
                     weights: tuple[float, ...] = WITNESS_WEIGHTS) -> np.ndarray:
-    """``score`` (probabilities) with the witnesses' evidence added to their log-odds."""
+    """``score`` (probabilities) with the witnesses' evidence added to their log-odds
+    (``sampling_rate_hz``: the main stream's rate)."""
     s = np.clip(np.asarray(score, dtype=float), 1e-9, 1 - 1e-9)
-    x = witness_features(t_spikes, audio=audio, snippets=snippets, params=params)
+    x = witness_features(t_spikes, sampling_rate_hz, audio=audio, snippets=snippets, params=params)
     z = np.log(s / (1 - s)) + x @ np.asarray(weights, dtype=float)
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 

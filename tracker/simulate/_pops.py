@@ -341,8 +341,9 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         Fix every pop's skin amplitude (detection curves); default log-uniform 0.2–3 g.
     pops_per_minute, confounders_per_minute : float
         Event rates (pops at the end of range of repetitions, confounders anywhere).
-        At most 4 pops per 20 minutes: each of the 4 joints in range is refractory for
-        20 min after it cracks (norms.md), as in :func:`simulate_session`.
+        At most one pop per joint the sensor hears per 20 minutes
+        (:data:`tracker.signal.spikes.JOINTS_IN_RANGE`, each refractory for 20 min after
+        it cracks, norms.md).
     nominal_mounting : str
         How the sensor is worn (:class:`SensorModel`; up to 15° off it).
     event_seed : int, optional
@@ -350,7 +351,8 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         session with other events.
     """
     from ._sensor import SensorModel, draw_lever_arm_m
-    from ._session import JOINTS, simulate_session
+    from ..signal.spikes import JOINTS_IN_RANGE
+    from ._session import simulate_session
 
     fam = PopFamily.of(split)
     rng = np.random.default_rng([seed if event_seed is None else event_seed, int(rate_hz), 16])
@@ -374,7 +376,7 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
         return all(b <= lo or a >= hi for lo, hi in busy)
 
     # Pops: at the end of range of repetitions (holds), a few elsewhere.
-    n_pops = min(int(rng.poisson(pops_per_minute * minutes)), len(JOINTS) * max(1, int(minutes // 20)))
+    n_pops = min(int(rng.poisson(pops_per_minute * minutes)), len(JOINTS_IN_RANGE) * max(1, int(minutes // 20)))
     windows = [(r.hold_start_s - 0.3, r.hold_end_s - 0.3)
                if r.hold_start_s is not None and r.hold_end_s is not None else (r.peak_s - 0.5, r.peak_s + 0.5) for r in truth.reps]
     pop_times: list[float] = []
