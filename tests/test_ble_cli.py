@@ -163,6 +163,8 @@ def test_demo_records_over_the_link_and_writes_its_files(data_dir, tmp_path):
         with Store.open(data_dir) as store:
             analysis = load_analysis(store, info.id)
         assert analysis is not None and abs(len(analysis.reps) - len(truth["reps"])) <= 1
+        # judged as any stored session: with the windows the tag sent as witnesses
+        assert any(n.startswith("tag snippets: ") for n in analysis.summary.notes), analysis.summary.notes
         assert (out / "csv" / f"{info.id}_reps.csv").exists()
     # the tag sent its kHz impulse windows (at the host's threshold) around the simulated
     # knocks and pops, and the store kept them for the crack judgement

@@ -36,7 +36,6 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     from ..ble.emulated import quiet_bumble_logging, record_virtual
     from .. import sessions
     from ..export import EXPORT_KINDS
-    from ..signal import process_session
     from ..simulate import SensorModel, simulate_session
     from ..simulate._witnesses import simulate_snippets
 
@@ -81,8 +80,9 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
          f"{q.reconnects} reconnects ({result.status})")
 
     t0 = time.perf_counter()
-    analysis = process_session(store.load_recording(result.session_id))
-    sessions.save_analysis(store, result.session_id, analysis)
+    # as any stored session: with the kHz impulse windows the tag sent (the witnesses of
+    # its possible cracks) and the device's remembered mounting
+    analysis = sessions.analyse_session(store, result.session_id)
     timings["analyse"] = time.perf_counter() - t0
     echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
          f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
