@@ -255,7 +255,7 @@ def _impulses_at(times_s, rate=100.0):
 
 def test_refractory_allows_one_crack_per_joint_in_20_min():
     cp = CrackParams()
-    assert cp.joints_in_range == len(JOINTS_IN_RANGE) == 12  # lumbar facets both sides, both SI joints
+    assert cp.joints_in_range == len(JOINTS_IN_RANGE) == 18  # T10-S1 facets both sides, both SI joints
     n = cp.joints_in_range + 2
     times = [10.0 + 60.0 * i for i in range(n)]  # a pop a minute
     t, acc, gyr = _impulses_at(times)
