@@ -537,7 +537,8 @@ def detection_note() -> str:
             f"at the skin, the motion sensor alone finds about {alone}; the rest look like a strap "
             "slap or a light knock and are left out, so that look-alikes are rarely called cracks. "
             f"A phone's microphone raises that to about {r[100.0][2]:.0%} at 100 Hz and "
-            f"{r[200.0][2]:.0%} at 200 Hz, the tag's kHz snippets to {r[200.0][1]:.0%} at 200 Hz. "
+            f"{r[200.0][2]:.0%} at 200 Hz, the tag's kHz snippets to {r[100.0][1]:.0%} at 100 Hz and "
+            f"{r[200.0][1]:.0%} at 200 Hz. "
             "A crack score is the probability, among spikes like it in that simulation, that it was a pop.")
 
 
