@@ -185,7 +185,7 @@ def fit_witnesses(n: int) -> None:
                 sim = simulate_family(seed, rate, split="tuning")
                 w = witnesses_of(sim, which, seed)
                 t = j["t_s"].to_numpy(float)
-                xs.append(wit.witness_features(t, rate, audio=w.audio, snippets=w.snippets))
+                xs.append(wit.witness_features(t, audio=w.audio, snippets=w.snippets))
                 p = np.clip(j["crack_score"].to_numpy(float), 1e-9, 1 - 1e-9)
                 zs.append(np.log(p / (1 - p)))
                 ys.append((j["label"] == "pop").to_numpy(float))
@@ -198,11 +198,6 @@ def fit_witnesses(n: int) -> None:
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
     print(f"WITNESS_WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})")
-    for rate in RATES:
-        lr = np.log2(rate / 100.0)
-        there, logit = w[2] + lr * w[5], w[3] + lr * w[6]
-        print(f"at {rate:.0f} Hz a snippet is neutral at a high-frequency share of "
-              f"{1 / (1 + np.exp(there / logit)):.3f}")
 
 if __name__ == "__main__":
     main()

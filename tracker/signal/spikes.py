@@ -703,7 +703,7 @@ def _judge(out: Cols, cp: CrackParams, fs: float, rest: np.ndarray | None,
     # give one judgement. Rest only keeps the label off "footstep".
     score = crack_probability(out, fs)
     if witnesses is not None and n:
-        score = apply_witnesses(score, np.asarray(out["t_s"], dtype=float), fs, audio=witnesses.audio,
+        score = apply_witnesses(score, np.asarray(out["t_s"], dtype=float), audio=witnesses.audio,
                                 snippets=witnesses.snippets)
     kind = np.full(n, "possible_crack", dtype=object)
     if n:

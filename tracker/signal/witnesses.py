@@ -78,6 +78,9 @@ class WitnessParams:
     ringing and the jolt reach above it, knocks, slaps and steps stay below (chosen on
     the tuning family between 300 and 900 Hz: a slap that dies within a few ms, as one
     does at a 400 Hz stream's 1-3 samples, still spreads to ~300 Hz).
+    ``snippet_ring_band_hz`` (lo, hi): ``ring_share`` is the energy above ``hi`` among
+    the energy above ``lo``: the slap's spread falls off above its own band, ringing
+    does not (chosen on the tuning family with the split).
     """
 
     audio_band_hz: tuple[float, float] = (100.0, 10_000.0)
@@ -90,21 +93,19 @@ class WitnessParams:
     audio_max_hf_share: float = 0.9
     match_s: float = 0.05
     snippet_split_hz: float = 450.0
+    snippet_ring_band_hz: tuple[float, float] = (100.0, 300.0)
 
 
 #: Log-odds added to a spike's crack score, one per column of :func:`witness_features`:
-#: sound within ±match_s; sound recorded but none there; a snippet there; its
-#: high-frequency share (logit); snippets recorded but none there; the snippet's two
-#: terms again times log2(rate / 100 Hz) (a strap slap dies within 1-3 samples of the
-#: main stream, so at 400 Hz it is short enough to ring above the split too). Fitted by
-#: ``benchmarks/tune_cracks.py`` on the tuning family. A snippet's share is neutral
-#: evidence where its terms cancel (0.012 at 100 Hz, 0.022 at 400 Hz, printed by the tuner): it was
-#: a fixed guess of 0.1 before, above the ~0.05 of the pops with the lowest ringing, so
-#: their snippets counted against them.
-WITNESS_WEIGHTS = (4.344, -1.283, 5.900, 1.332, 1.568, -1.026, -0.159)
+#: sound within ±match_s; sound recorded but none there; a snippet there; the logits of
+#: its ``hf_share`` and ``ring_share``; snippets recorded but none there. Fitted by
+#: ``benchmarks/tune_cracks.py`` on the tuning family. The intercept of "a snippet
+#: there" is fitted too: a guessed neutral share of 0.1 sat above the ~0.05 of the pops
+#: with the lowest ringing, so their snippets counted against them.
+WITNESS_WEIGHTS = (4.344, -1.283, 4.590, 0.349, 1.797, 1.568)
 
-#: Shares of a snippet's energy above ``snippet_split_hz`` are clipped to this range
-#: before their logit: knocks, slaps and steps give ~0.001, pops 0.02-0.5.
+#: A snippet's shares are clipped to this range before their logit (knocks, slaps and
+#: steps put ~0.001 of their energy above the split, pops 0.02-0.5).
 SNIPPET_SHARE_CLIP = (1e-3, 0.99)
 
 
@@ -187,10 +188,12 @@ def _running_median(e: np.ndarray, size: int) -> np.ndarray:
 
 def snippet_evidence(windows: Sequence[ImpulseWindow], params: WitnessParams | None = None
                      ) -> dict[str, np.ndarray]:
-    """Per window: ``t_s`` (its largest high-passed sample) and ``hf_share`` (energy share
-    above ``snippet_split_hz`` of the window minus its mean, 0..1)."""
+    """Per window: ``t_s`` (its largest high-passed sample), ``hf_share`` (energy share
+    above ``snippet_split_hz`` of the window minus its mean, 0..1) and ``ring_share``
+    (see :class:`WitnessParams`, 0..1)."""
     p = params or WitnessParams()
-    t_out, share = [], []
+    lo_hz, hi_hz = p.snippet_ring_band_hz
+    t_out, share, ring = [], [], []
     for w in windows:
         acc = np.asarray(w.acc_m_s2, dtype=float)
         if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8:
@@ -200,41 +203,42 @@ def snippet_evidence(windows: Sequence[ImpulseWindow], params: WitnessParams | N
         f = np.fft.rfftfreq(d.shape[0], 1.0 / w.rate_hz)
         tot = spec[f > 0].sum()
         share.append(float(spec[f >= p.snippet_split_hz].sum() / max(tot, 1e-30)))
+        ring.append(float(spec[f >= hi_hz].sum() / max(spec[f >= lo_hz].sum(), 1e-30)))
         t_out.append(w.t0_s + int(np.argmax(np.linalg.norm(d, axis=1))) / w.rate_hz)
-    return {"t_s": np.asarray(t_out, dtype=float), "hf_share": np.asarray(share, dtype=float)}
+    return {"t_s": np.asarray(t_out, dtype=float), "hf_share": np.asarray(share, dtype=float),
+            "ring_share": np.asarray(ring, dtype=float)}
 
 
-def witness_features(t_spikes: np.ndarray, sampling_rate_hz: float, *,
+def witness_features(t_spikes: np.ndarray, *,
                      audio: dict[str, np.ndarray] | None = None,
                      snippets: dict[str, np.ndarray] | None = None,
                      params: WitnessParams | None = None) -> np.ndarray:
-    """(N, 7) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
+    """(N, 6) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
 
     Columns: a sound transient within ``match_s``; sound recorded but none there; a
-    snippet within ``match_s``; the logit of that snippet's ``hf_share`` (0 without
-    one); snippets recorded but none there; the two snippet columns times
-    log2(``sampling_rate_hz`` / 100), the main stream's rate. A witness that was not
-    recorded contributes nothing.
+    snippet within ``match_s``; the logits of that snippet's ``hf_share`` and
+    ``ring_share`` (0 without one); snippets recorded but none there. A
+    witness that was not recorded contributes nothing.
     """
     p = params or WitnessParams()
     t = np.asarray(t_spikes, dtype=float)
-    x = np.zeros((t.size, 7))
+    x = np.zeros((t.size, 6))
     if audio is not None:
         ta = np.sort(audio["t_s"])
         hit = _near(t, ta, p.match_s)
         x[:, 0] = hit
         x[:, 1] = ~hit
     if snippets is not None:
-        ts, hs = snippets["t_s"], snippets["hf_share"]
+        ts = snippets["t_s"]
+        shares = np.clip(np.column_stack([snippets["hf_share"], snippets["ring_share"]]), *SNIPPET_SHARE_CLIP)
         for i, ti in enumerate(t):
             d = np.abs(ts - ti)
             if d.size and d.min() <= p.match_s:
-                h = float(np.clip(hs[int(np.argmin(d))], *SNIPPET_SHARE_CLIP))
+                h = shares[int(np.argmin(d))]
                 x[i, 2] = 1.0
-                x[i, 3] = np.log(h / (1 - h))
+                x[i, 3:5] = np.log(h / (1 - h))
             else:
-                x[i, 4] = 1.0
-        x[:, 5:7] = x[:, 2:4] * np.log2(float(sampling_rate_hz) / 100.0)
+                x[i, 5] = 1.0
     return x
 
 
@@ -248,14 +252,13 @@ def _near(t: np.ndarray, ref_sorted: np.ndarray, tol: float) -> np.ndarray:
     return d <= tol
 
 
-def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, sampling_rate_hz: float, *,
+def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, *,
                     audio: dict[str, np.ndarray] | None = None,
                     snippets: dict[str, np.ndarray] | None = None, params: WitnessParams | None = None,
                     weights: tuple[float, ...] = WITNESS_WEIGHTS) -> np.ndarray:
-    """``score`` (probabilities) with the witnesses' evidence added to their log-odds
-    (``sampling_rate_hz``: the main stream's rate)."""
+    """``score`` (probabilities) with the witnesses' evidence added to their log-odds."""
     s = np.clip(np.asarray(score, dtype=float), 1e-9, 1 - 1e-9)
-    x = witness_features(t_spikes, sampling_rate_hz, audio=audio, snippets=snippets, params=params)
+    x = witness_features(t_spikes, audio=audio, snippets=snippets, params=params)
     z = np.log(s / (1 - s)) + x @ np.asarray(weights, dtype=float)
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
