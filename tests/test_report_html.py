@@ -109,6 +109,22 @@ def test_safety_guidance_is_near_the_top(multi):
     assert "not a diagnosis" in text and "see a doctor" in text
 
 
+def test_about_states_the_crack_detection_limits_by_rate_and_size(multi):
+    # "Stated limits" (issue 16): what the held-out detection curve says, in words, where
+    # people read about the report.
+    from tracker.signal.spikes import DETECTION_CURVE, MEASURED_RECALL
+
+    _, _, _, files = multi
+    text = " ".join("".join(_parse(files.html).itertext()).split())
+    for rate, curve in DETECTION_CURVE.items():
+        assert f"{MEASURED_RECALL[rate][0]:.0%} at {rate:.0f} Hz" in text
+        half = [a for a, r in curve if r >= 0.5]
+        if not half:
+            assert f"at {rate:.0f} Hz fewer than half at any size" in text
+        elif half[0] > curve[0][0]:
+            assert f"at {rate:.0f} Hz half or more of those of {half[0]:g} g or more" in text
+
+
 def test_user_text_is_escaped(multi):
     _, _, _, files = multi
     text = files.html.read_text(encoding="utf-8")
