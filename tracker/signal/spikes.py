@@ -51,8 +51,9 @@ Pipeline
    (20 min); one sensor cannot tell joints apart, but it hears about
    ``joints_in_range`` = :data:`JOINTS_IN_RANGE` joints (the facet joints of T10–T11
    to L5–S1 on both sides, and both sacroiliac joints). So at most that many possible
-   cracks are accepted in any 20-minute window, the earliest first (causal, so the live view gives the same answer). A
-   further one gets its score multiplied by ``refractory_factor`` (0.5) and stays a
+   cracks are accepted in any 20-minute window, the earliest first (causal, so the
+   live view gives the same answer). A further one gets its score multiplied by
+   ``refractory_factor`` (0.5) and stays a
    possible crack only if it still passes the threshold; column ``refractory`` marks
    it and its ``kind`` becomes ``other``.
 
@@ -181,9 +182,8 @@ class SpikeParams:
 #: L5-S1 on both sides (the thoracolumbar junction turns most in a twist; the lumbar
 #: facets allow little rotation) and both sacroiliac joints. Each is refractory for
 #: 20 min after it cracks (norms.md); which of them a stretch opens is not known, so all
-#: count. (A budget of 4, the joints at the sensor, halved the recall of a session with
-#: eleven pops; a simulator that puts 13 pops in a session would read as about a third
-#: of them found.)
+#: count. (A budget of 4, the joints at the sensor, halved the recall of sessions with
+#: eleven pops.)
 JOINTS_IN_RANGE = tuple(f"{a}-{b} {side}" for a, b in zip(("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5"),
                                                         ("T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"))
                         for side in ("left", "right")) + ("SI left", "SI right")

@@ -209,16 +209,15 @@ def snippet_evidence(windows: Sequence[ImpulseWindow], params: WitnessParams | N
             "ring_share": np.asarray(ring, dtype=float)}
 
 
-def witness_features(t_spikes: np.ndarray, *,
-                     audio: dict[str, np.ndarray] | None = None,
+def witness_features(t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | None = None,
                      snippets: dict[str, np.ndarray] | None = None,
                      params: WitnessParams | None = None) -> np.ndarray:
     """(N, 6) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
 
     Columns: a sound transient within ``match_s``; sound recorded but none there; a
     snippet within ``match_s``; the logits of that snippet's ``hf_share`` and
-    ``ring_share`` (0 without one); snippets recorded but none there. A
-    witness that was not recorded contributes nothing.
+    ``ring_share`` (0 without one); snippets recorded but none there. A witness that
+    was not recorded contributes nothing.
     """
     p = params or WitnessParams()
     t = np.asarray(t_spikes, dtype=float)
@@ -252,8 +251,7 @@ def _near(t: np.ndarray, ref_sorted: np.ndarray, tol: float) -> np.ndarray:
     return d <= tol
 
 
-def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, *,
-                    audio: dict[str, np.ndarray] | None = None,
+def apply_witnesses(score: np.ndarray, t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | None = None,
                     snippets: dict[str, np.ndarray] | None = None, params: WitnessParams | None = None,
                     weights: tuple[float, ...] = WITNESS_WEIGHTS) -> np.ndarray:
     """``score`` (probabilities) with the witnesses' evidence added to their log-odds."""
