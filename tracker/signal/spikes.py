@@ -96,6 +96,7 @@ __all__ = [
     "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "RATE_INTERACTIONS", "SCORE_WEIGHTS",
     "SCORE_WEIGHTS_NO_GYRO", "GYRO_FEATURE", "PHONE_APP_PROFILES",
     "crack_probability", "score_features", "Witnesses", "MEASURED_RECALL", "DETECTION_CURVE", "detection_note",
+    "MAX_JUDGED_RATE_HZ", "judged_rate_hz",
 ]
 
 #: Recording profiles of phone apps started and stopped on the phone's screen.
@@ -274,7 +275,7 @@ class CrackParams:
     def threshold_at(self, sampling_rate_hz: float) -> float:
         """The ``crack_score`` a spike needs at this rate to be a possible crack."""
         rates, thr = zip(*THRESHOLD_BY_RATE_HZ)
-        by_rate = float(np.interp(np.log2(float(sampling_rate_hz)), np.log2(rates), thr))
+        by_rate = float(np.interp(np.log2(judged_rate_hz(sampling_rate_hz)), np.log2(rates), thr))
         return max(self.threshold, by_rate)
 
 
@@ -358,12 +359,60 @@ def detect_spikes(
     return _frame(_detect(t, acc, gyr, float(sampling_rate_hz), p, 0))
 
 
+#: Spikes are found and judged at no more than about this rate: the score was fitted at
+#: 50-400 Hz, and its shape features count samples. A faster stream (tracker-imu up to
+#: 1600 Hz, an ICM-42688 at 500-1000 Hz) is first averaged over blocks of whole samples,
+#: as a sensor's own oversampling does (judged as it was, 1600 Hz called a third of the
+#: taps and slaps cracks).
+MAX_JUDGED_RATE_HZ = 440.0
+
+
+def _block_size(sampling_rate_hz: float) -> int:
+    return max(1, int(np.ceil(float(sampling_rate_hz) / MAX_JUDGED_RATE_HZ)))
+
+
+def judged_rate_hz(sampling_rate_hz: float) -> float:
+    """The rate spikes of a ``sampling_rate_hz`` stream are found and judged at."""
+    return float(sampling_rate_hz) / _block_size(sampling_rate_hz)
+
+
+def _block_means(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, offset: int, q: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Means over blocks of ``q`` samples aligned to the global index (so a live buffer
+    and the whole recording agree), never across a gap. Returns the block means, each
+    block's first buffer index and length, and the global index of the first block."""
+    n = t.size
+    first = (-offset) % q  # samples before it belong to a block begun before the buffer
+    seg_id = np.zeros(n, dtype=np.int64)
+    for k, (a, b) in enumerate(find_gaps(t, period_s=1.0 / fs).segments(n)):
+        seg_id[a:b] = k
+    idx = np.arange(first, n)
+    blk = (offset + idx) // q
+    new = np.ones(idx.size, dtype=bool)
+    new[1:] = (np.diff(blk) != 0) | (np.diff(seg_id[idx]) != 0)
+    starts = idx[new]
+    count = np.diff(np.append(starts, n))
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        sums = np.add.reduceat(x[first:], starts - first, axis=0)
+        return sums / (count if x.ndim == 1 else count[:, None])
+
+    return mean(t), mean(acc), mean(gyr), starts, count, (offset + first) // q
+
+
 def _detect(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, fs: float, p: SpikeParams,
             offset: int, acc_norm: np.ndarray | None = None) -> Cols:
     """:func:`detect_spikes` on validated arrays; ``offset`` = global index of sample 0.
 
     ``acc_norm`` is ``norm3(acc)`` when the caller has it already.
     """
+    q = _block_size(fs)
+    if q > 1 and t.size >= q:
+        td, ad, gd, starts, count, off = _block_means(t, acc, gyr, fs, offset, q)
+        out = _detect(td, ad, gd, fs / q, p, off)
+        k = out["sample"]
+        out["sample"] = starts[k] + np.minimum(q // 2, count[k] - 1)  # the block's middle sample
+        return out
     n = t.size
     if n < 3:
         return _empty_cols()
@@ -668,6 +717,7 @@ def score_features(s: Cols, fs: float) -> np.ndarray:
     """(N, K) inputs of the crack score: :data:`SCORE_FEATURES` (clipped), then
     :data:`RATE_INTERACTIONS` times log2(rate / 100 Hz). ``log_gyr`` is NaN where the
     gyroscope was not recorded."""
+    fs = judged_rate_hz(fs)  # the spikes' own rate (see MAX_JUDGED_RATE_HZ)
     def col(name: str) -> np.ndarray:
         return np.asarray(s[name], dtype=float)
 
