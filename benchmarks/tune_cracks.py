@@ -196,7 +196,11 @@ def fit_witnesses(n: int) -> None:
         p = 1.0 / (1.0 + np.exp(-np.clip(u, -50, 50)))
         return float((np.logaddexp(0, u) - y * u).sum() + 0.5 * (w ** 2).sum()), x.T @ (p - y) + w
 
-    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    # A missing snippet may be a window lost on the link: it may count against a pop
+    # (the tag saw nothing above its threshold), never for one.
+    bounds = [(None, None)] * x.shape[1]
+    bounds[5] = (None, 0.0)
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
     print(f"WITNESS_WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})")
 
 if __name__ == "__main__":

@@ -126,6 +126,17 @@ def test_snippets_tell_pops_from_knocks_and_slaps(family):
             assert withs["crack_score"][j] < base["crack_score"][i]
 
 
+def test_a_spike_without_its_snippet_keeps_its_own_score():
+    # Snippets were recorded, but none near this spike (the tag saw nothing above its
+    # threshold there, or the window was lost on the link): never evidence for a pop.
+    snippets = {"t_s": np.array([5.0]), "hf_share": np.array([0.3]), "ring_share": np.array([0.6])}
+    score = np.array([0.2, 0.6, 0.75])
+    out = wit.apply_witnesses(score, np.array([1.0, 2.0, 9.0]), snippets=snippets)
+    assert (out <= score + 1e-12).all()
+    near = wit.apply_witnesses(np.array([0.6]), np.array([5.01]), snippets=snippets)
+    assert near[0] > 0.6  # a ringing snippet at the spike does raise it
+
+
 def test_snippets_find_the_pops_a_100_hz_stream_leaves_unsure():
     # The demo's sessions (simulate_session's own pops, a 100 Hz tag sending its kHz
     # windows): pops whose ringing sits low put only ~5 % of their snippet's energy above

@@ -101,8 +101,9 @@ class WitnessParams:
 #: its ``hf_share`` and ``ring_share``; snippets recorded but none there. Fitted by
 #: ``benchmarks/tune_cracks.py`` on the tuning family. The intercept of "a snippet
 #: there" is fitted too: a guessed neutral share of 0.1 sat above the ~0.05 of the pops
-#: with the lowest ringing, so their snippets counted against them.
-WITNESS_WEIGHTS = (4.344, -1.283, 4.590, 0.349, 1.797, 1.568)
+#: with the lowest ringing, so their snippets counted against them. "None there" is held
+#: at or below 0 (fitted: 0): a window lost on the link must not raise a spike's score.
+WITNESS_WEIGHTS = (4.344, -1.283, 4.590, 0.349, 1.797, 0.0)
 
 #: A snippet's shares are clipped to this range before their logit (knocks, slaps and
 #: steps put ~0.001 of their energy above the split, pops 0.02-0.5).
