@@ -53,9 +53,8 @@ Pipeline
    to L5–S1 on both sides, and both sacroiliac joints). So at most that many possible
    cracks are accepted in any 20-minute window, the earliest first (causal, so the
    live view gives the same answer). A further one gets its score multiplied by
-   ``refractory_factor`` (0.5) and stays a
-   possible crack only if it still passes the threshold; column ``refractory`` marks
-   it and its ``kind`` becomes ``other``.
+   ``refractory_factor`` (0.5) and stays a possible crack only if it still passes the
+   threshold; column ``refractory`` marks it and its ``kind`` becomes ``other``.
 
 Known limits (measured on the held-out family, ``benchmarks/bench_cracks.py``)
 ------------------------------------------------------------------------------
