@@ -80,3 +80,11 @@ def test_python_dash_m_and_data_dir_option(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "no sessions yet" in proc.stdout
     assert (target / "tracker.sqlite").exists()
+
+
+def test_counts_read_as_words() -> None:
+    # `tracker show` said "1 possible cracks"
+    from tracker.cli._common import plural
+
+    assert [plural(n, "possible crack") for n in (0, 1, 2)] == ["0 possible cracks", "1 possible crack",
+                                                                "2 possible cracks"]

@@ -61,3 +61,8 @@ def echo_json(obj: Any) -> None:
 
 def environ_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 possible crack"``, ``"2 possible cracks"``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ..schema import SAFETY_GUIDANCE
-from ._common import data_dir_option, open_store
+from ._common import data_dir_option, open_store, plural
 
 __all__ = ["demo", "run_demo"]
 
@@ -55,7 +55,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     files.append(truth_path)
     timings["simulate"] = time.perf_counter() - t0
     echo(f"1/4 simulated {sim.recording.duration_s:.0f} s of stretching at {rate_hz:g} Hz "
-         f"({len(truth.reps)} repetitions, {_plural(len(truth.cracks), 'crack')}; seed {seed})")
+         f"({len(truth.reps)} repetitions, {plural(len(truth.cracks), 'crack')}; seed {seed})")
 
     t0 = time.perf_counter()
     quiet_bumble_logging()
@@ -85,7 +85,7 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
     analysis = sessions.analyse_session(store, result.session_id)
     timings["analyse"] = time.perf_counter() - t0
     echo(f"3/4 analysed: {len(analysis.reps)} repetitions found ({len(truth.reps)} simulated), "
-         f"{_plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
+         f"{plural(len(analysis.cracks), 'possible crack')} ({len(truth.cracks)} simulated), "
          f"{len(analysis.spikes)} spikes")
 
     t0 = time.perf_counter()
@@ -112,10 +112,6 @@ def run_demo(store: Any, out_dir: Path, *, speed: float = 15.0, seed: int = 0, r
                      "spikes": len(analysis.spikes)},
         "files": [str(p) for p in files], "timings_s": timings,
     }
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @click.command("demo")

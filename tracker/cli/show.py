@@ -8,7 +8,7 @@ import click
 
 from ..schema import NO_GYRO_NOTE, SAFETY_GUIDANCE
 from ..sessions import had_gyroscope, load_analysis
-from ._common import data_dir_option, echo_json, open_store
+from ._common import data_dir_option, echo_json, open_store, plural
 
 
 def _fmt(value: object, unit: str = "", digits: int = 1) -> str:
@@ -53,8 +53,8 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     if analysis is None:
         click.echo("analysis  none stored yet (run `tracker analyze " + sid + "`)")
     else:
-        click.echo(f"analysis  v{analysis.analysis_version}: {len(analysis.reps)} repetitions, "
-                   f"{len(analysis.spikes)} spikes, {len(analysis.cracks)} possible cracks")
+        click.echo(f"analysis  v{analysis.analysis_version}: {plural(len(analysis.reps), 'repetition')}, "
+                   f"{plural(len(analysis.spikes), 'spike')}, {plural(len(analysis.cracks), 'possible crack')}")
         cal = analysis.summary.calibration
         if cal:
             click.echo(f"mounting  found by {cal.get('method')}, confidence {_fmt(cal.get('confidence'), digits=2)}"
