@@ -199,7 +199,7 @@ def fit_witnesses(n: int) -> None:
     # A missing snippet may be a window lost on the link: it may count against a pop
     # (the tag saw nothing above its threshold), never for one.
     bounds = [(None, None)] * x.shape[1]
-    bounds[5] = (None, 0.0)
+    bounds[wit.WITNESS_COLUMNS.index("snippet_absent")] = (None, 0.0)
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x
     print(f"WITNESS_WEIGHTS = ({', '.join(f'{v:.3f}' for v in w)})")
 

@@ -193,8 +193,8 @@ JOINTS_IN_RANGE = tuple(f"{a}-{b} {side}" for a, b in zip(("T10", "T11", "T12", 
 #: is as long as a 15-50 Hz tissue response, the part that tells a pop from a strap slap,
 #: so slaps and pops score alike there and a higher threshold keeps the slaps out. Chosen
 #: by ``benchmarks/tune_cracks.py`` on the TUNING part: per rate, the lowest threshold
-#: (at least 0.7) at which no confounder kind has more than 1.5 % of its spikes judged a
-#: crack. Re-run it with the weights.
+#: (at least 0.7) at which no confounder kind has more than the tuner's
+#: ``MAX_CONFOUNDER_SHARE`` of its events judged a crack. Re-run it with the weights.
 THRESHOLD_BY_RATE_HZ: tuple[tuple[float, float], ...] = (
     (50.0, 0.90), (100.0, 0.80), (200.0, 0.70), (400.0, 0.70),
 )

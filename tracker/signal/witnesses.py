@@ -33,7 +33,7 @@ from scipy import ndimage, signal
 
 from ..errors import ValidationError
 
-__all__ = ["AudioTrack", "ImpulseWindow", "WitnessParams", "WITNESS_WEIGHTS", "audio_transients",
+__all__ = ["AudioTrack", "ImpulseWindow", "WitnessParams", "WITNESS_WEIGHTS", "WITNESS_COLUMNS", "audio_transients",
            "snippet_evidence", "witness_features", "apply_witnesses", "audible_without_spike"]
 
 
@@ -104,6 +104,9 @@ class WitnessParams:
 #: with the lowest ringing, so their snippets counted against them. "None there" is held
 #: at or below 0 (fitted: 0): a window lost on the link must not raise a spike's score.
 WITNESS_WEIGHTS = (4.344, -1.283, 4.590, 0.349, 1.797, 0.0)
+#: The columns of :func:`witness_features`, in the order of :data:`WITNESS_WEIGHTS`.
+WITNESS_COLUMNS = ("sound_there", "sound_absent", "snippet_there", "snippet_hf_logit", "snippet_ring_logit",
+                   "snippet_absent")
 
 #: A snippet's shares are clipped to this range before their logit (knocks, slaps and
 #: steps put ~0.001 of their energy above the split, pops 0.02-0.5).
@@ -222,23 +225,25 @@ def witness_features(t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | Non
     """
     p = params or WitnessParams()
     t = np.asarray(t_spikes, dtype=float)
-    x = np.zeros((t.size, 6))
+    col = {name: k for k, name in enumerate(WITNESS_COLUMNS)}
+    x = np.zeros((t.size, len(WITNESS_COLUMNS)))
     if audio is not None:
         ta = np.sort(audio["t_s"])
         hit = _near(t, ta, p.match_s)
-        x[:, 0] = hit
-        x[:, 1] = ~hit
+        x[:, col["sound_there"]] = hit
+        x[:, col["sound_absent"]] = ~hit
     if snippets is not None:
         ts = snippets["t_s"]
         shares = np.clip(np.column_stack([snippets["hf_share"], snippets["ring_share"]]), *SNIPPET_SHARE_CLIP)
+        logits = [col["snippet_hf_logit"], col["snippet_ring_logit"]]
         for i, ti in enumerate(t):
             d = np.abs(ts - ti)
             if d.size and d.min() <= p.match_s:
                 h = shares[int(np.argmin(d))]
-                x[i, 2] = 1.0
-                x[i, 3:5] = np.log(h / (1 - h))
+                x[i, col["snippet_there"]] = 1.0
+                x[i, logits] = np.log(h / (1 - h))
             else:
-                x[i, 5] = 1.0
+                x[i, col["snippet_absent"]] = 1.0
     return x
 
 
