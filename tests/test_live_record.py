@@ -40,11 +40,6 @@ def _record(*args: str, input: str | None = None):
     return result
 
 
-def _clock(t_s: float) -> str:
-    m, s = divmod(t_s, 60.0)
-    return f"{int(m)}:{s:04.1f}"
-
-
 async def _record_in_view(store, session, recording, out, *, seconds: float, **link):
     """Record ``recording`` from the emulated tag (5x real time) with ``session`` watching
     and its plain view writing to ``out``, as ``tracker record`` does; ``link``: the
@@ -86,8 +81,10 @@ def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_di
     cracks = [c for c in truth.cracks if c.t_s < seconds - 3.0]
     assert cracks, "seed 9 should inject a crack in the first seconds"
     alerts = [ln for ln in lines if "ALERT possible crack at" in ln]
-    for crack in cracks:
-        assert any(_clock(crack.t_s)[:-1] in ln for ln in alerts), (crack, alerts)
+    alert_s = [60 * int(m) + float(s) for ln in alerts
+               for m, s in [re.search(r"ALERT possible crack at (\d+):(\d+\.\d)", ln).groups()]]
+    for crack in cracks:  # the peak may follow the jolt by a tissue response (tens of ms)
+        assert any(abs(a - crack.t_s) <= 0.1 for a in alert_s), (crack, alerts)
     assert f"live view: {len(done)} repetitions" in out and "1 possible crack " in out
     with Store.open(data_dir) as store:
         (info,) = store.sessions()

@@ -26,6 +26,7 @@ from tracker.signal.spikes import (
 )
 from tracker.simulate import SensorModel, simulate_session
 from tracker.simulate._frontend import front_ends, sample_event
+from tracker.simulate._pops import tissue_pulse, tissue_rise_s
 
 MATCH_S = 0.05  # a detection within ±50 ms of the truth counts
 #: Skin amplitudes of the pop family's upper part (issue 16: 0.2-3 g); bigger pops with a
@@ -140,16 +141,16 @@ def _band_limited(wave, t0_s: float, seconds: float, rate: float = RATE) -> np.n
 def _pop(amp_g: float = 2.0, tissue_rel: float = 0.25) -> tuple[np.ndarray, float]:
     """A pop of the simulator's family at 10 kHz (x axis): a 1 ms jolt, 600 Hz ringing and
     a 25 Hz tissue response with a net velocity change; returns (acc (M, 3), lead_s)."""
-    dt, jolt, sig = 1e-4, 1e-3, 1 / (2 * np.pi * 25.0)
-    tau = np.arange(-3 * sig, 0.05, dt)
+    dt, jolt = 1e-4, 1e-3
+    tau = np.arange(-jolt, 0.05, dt)
     x = tau / jolt + 0.5
     w = np.where((x >= 0) & (x <= 1), np.sin(np.pi * np.clip(x, 0, 1)), 0.0)
     u = np.clip(tau - jolt / 2, 0, None)
     w += np.where(tau > jolt / 2, 0.5 * np.exp(-u / 2e-3) * np.sin(2 * np.pi * 600 * u), 0.0)
-    w += tissue_rel * np.exp(-0.5 * ((tau - sig) / sig) ** 2)
+    w += tissue_rel * tissue_pulse(tau + jolt / 2, tissue_rise_s(25.0), net_dv=True)
     out = np.zeros((tau.size, 3))
     out[:, 0] = w / np.abs(w).max() * amp_g * 9.80665
-    return out, 3 * sig
+    return out, jolt
 
 
 def _add_pop(t, acc, t0_s, rate, amp_g=2.0, part="bmi270_normal"):
@@ -168,7 +169,9 @@ def test_joint_pop_is_a_possible_crack(offset_s, part):
                           sampling_rate_hz=RATE)
     assert len(judged) == 1
     row = judged.iloc[0]
-    assert abs(row["t_s"] - 5.0) <= 2.0 / RATE  # the part's filter delays it a little
+    # the part's filter delays the peak a little, and the tissue response, which rises
+    # for 5-30 ms after the jolt, can outgrow it
+    assert 0.0 <= row["t_s"] - 5.0 <= 0.025
     assert row["possible_crack"] and row["crack_score"] > 0.9
     assert row["kind"] == "possible_crack"
     # Its velocity change is a few cm/s, far below a tap's push.
@@ -347,7 +350,7 @@ def test_impulse_next_to_a_gap_and_with_jitter_is_found():
     judged = judge_cracks(detect_spikes(t[keep], acc[keep], gyr[keep], sampling_rate_hz=RATE),
                           t[keep], acc[keep], gyr[keep], sampling_rate_hz=RATE)
     assert len(judged) == 1 and judged["possible_crack"].iloc[0]
-    assert abs(judged["t_s"].iloc[0] - t[i]) <= 2.0 / RATE
+    assert 0.0 <= judged["t_s"].iloc[0] - t[i] <= 0.025  # as in test_joint_pop_is_a_possible_crack
 
 
 @pytest.mark.parametrize("seed", [21, 22, 23])
@@ -420,8 +423,9 @@ def test_stream_rejects_time_going_backwards():
 
 def test_threshold_rises_where_a_sample_outlasts_the_tissue_response():
     cp = CrackParams()
-    assert cp.threshold_at(400.0) == cp.threshold_at(200.0) == cp.threshold == 0.7
+    assert cp.threshold_at(200.0) == cp.threshold == 0.7 <= cp.threshold_at(400.0) <= 0.8
     assert cp.threshold < cp.threshold_at(100.0) < cp.threshold_at(50.0) <= 0.95
     assert cp.threshold_at(100.0) < cp.threshold_at(75.0) < cp.threshold_at(50.0)  # between table rows
-    assert cp.threshold_at(25.0) == cp.threshold_at(50.0) and cp.threshold_at(1600.0) == cp.threshold
+    # held beyond the table's ends
+    assert cp.threshold_at(25.0) == cp.threshold_at(50.0) and cp.threshold_at(1600.0) == cp.threshold_at(400.0)
     assert CrackParams(threshold=0.9).threshold_at(400.0) == 0.9  # never below the set threshold

@@ -18,8 +18,9 @@ Pop (at :data:`HI_RATE_HZ`, body frame)
 * **Ringing**: a damped sine at ``ring_hz`` with time constant ``ring_tau_s`` and
   relative amplitude ``ring_rel`` (energy 0.1–10 kHz, Dunning 2013; the tissue between
   joint and skin damps the upper part: guess).
-* **Tissue response**: the soft tissue's low-frequency answer, a Gaussian pulse (net
-  velocity change) or its derivative (none), width ``1 / (2 pi tissue_hz)``,
+* **Tissue response**: the soft tissue's low-frequency answer, starting with the jolt
+  (a response cannot precede the release that causes it), a smooth bump (net velocity
+  change) or its derivative (none), as wide as a Gaussian of ``1 / (2 pi tissue_hz)``,
   relative amplitude ``tissue_rel`` (guess), reduced where the skin would move faster
   than :data:`TISSUE_MAX_V_M_S` (guess). ``tissue_hz`` 8–50 Hz: soft tissue over
   muscle vibrates freely at about 10–50 Hz, higher when the muscle is tense (Wakeling &
@@ -83,6 +84,8 @@ __all__ = [
     "confounder_wave",
     "pop_wave",
     "simulate_family",
+    "tissue_pulse",
+    "tissue_rise_s",
 ]
 
 _G = schema.STANDARD_GRAVITY_M_S2
@@ -210,6 +213,33 @@ def _tissue_share(fast: np.ndarray, slow: np.ndarray, peak_m_s2: float, dt_s: fl
     return lo
 
 
+#: Rise time of the tissue pulse (onset to peak) per ``1 / (2 pi tissue_hz)``: 1.5 gives
+#: the pulse the half-height width of a Gaussian of that standard deviation.
+_TISSUE_RISE_PER_WIDTH = 1.5
+
+
+def tissue_rise_s(tissue_hz: float) -> float:
+    """Onset-to-peak time of a tissue response of ``tissue_hz`` (see :func:`tissue_pulse`)."""
+    return _TISSUE_RISE_PER_WIDTH / (2 * np.pi * tissue_hz)
+
+
+def tissue_pulse(u_s: np.ndarray, rise_s: float, net_dv: bool) -> np.ndarray:
+    """The tissue response, peak 1, starting at ``u_s == 0`` (the jolt's onset).
+
+    Causal: tissue answers the joint's release and cannot move before it. (It used to be
+    a Gaussian centred one width after the jolt, so it began up to 40 ms before the pop,
+    and the detector fitted on it leaned on that early rise.) With a net velocity change
+    a smooth bump ``x**2 exp(2 (1 - x))`` (``x = u / rise``), without one its derivative
+    (a push and a pull of equal area).
+    """
+    x = np.clip(u_s, 0.0, None) / rise_s
+    e = np.exp(2.0 * (1.0 - x))
+    if net_dv:
+        return x**2 * e
+    d = x * (1.0 - x) * e
+    return d / np.max(np.abs(d))
+
+
 def pop_wave(rng: np.random.Generator, fam: PopFamily, amplitude_g: float | None = None
              ) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
     """A pop at :data:`HI_RATE_HZ`: ``(acc_m_s2 (M,3), gyr_rad_s (M,3), lead_s, params)``.
@@ -223,16 +253,15 @@ def pop_wave(rng: np.random.Generator, fam: PopFamily, amplitude_g: float | None
     tis_rel = _pick(rng, fam.tissue_rel)
     net_dv = bool(rng.random() < 0.5)
     amp_g = _loguniform(rng, fam.skin_g) if amplitude_g is None else float(amplitude_g)
-    sig_tis = 1.0 / (2 * np.pi * f_tis)
-    lead = max(jolt, 3 * sig_tis)
+    rise_tis = tissue_rise_s(f_tis)
+    lead = jolt
     dt = 1.0 / HI_RATE_HZ
-    tau = np.arange(-lead, 6 * tau_ring + 4 * sig_tis + 5e-3, dt)
+    tau = np.arange(-lead, 6 * tau_ring + 8 * rise_tis + 5e-3, dt)
     x = tau / jolt + 0.5
     jw = np.where((x >= 0) & (x <= 1), np.sin(np.pi * np.clip(x, 0, 1)), 0.0)
     u = np.clip(tau - jolt / 2, 0.0, None)
     ring = np.where(tau > jolt / 2, ring_rel * np.exp(-u / tau_ring) * np.sin(2 * np.pi * f_ring * u), 0.0)
-    g = np.exp(-0.5 * ((tau - sig_tis) / sig_tis) ** 2)
-    tissue = tis_rel * (g if net_dv else -(tau - sig_tis) / sig_tis * g * np.exp(0.5))
+    tissue = tis_rel * tissue_pulse(tau + jolt / 2, rise_tis, net_dv)
     d_main = _direction(rng, fam.direction_spread_deg)
     d_tis = _unit(d_main + 0.3 * rng.normal(size=3))
     gyr = np.deg2rad(rng.uniform(*fam.gyr_dps)) * jw[:, None] * _unit(rng.normal(size=3))
