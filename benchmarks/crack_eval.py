@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.signal import witnesses as wit  # noqa: E402
 from tracker.signal.spikes import CrackParams, Witnesses, detect_and_judge  # noqa: E402
-from tracker.simulate._pops import CONFOUNDER_KINDS, FamilySimulation, simulate_family  # noqa: E402
+from tracker.simulate._pops import CONFOUNDER_KINDS, FamilySimulation, PopFamily, simulate_family  # noqa: E402
 from tracker.simulate._witnesses import simulate_audio, simulate_snippets  # noqa: E402
 
 MATCH_S = 0.05
@@ -109,15 +109,17 @@ class Tally:
 
 def run(split: str, rate: float, n_sessions: int, *, front_end: str | None = None,
         pop_amplitude_g: float | None = None, cp: CrackParams | None = None,
-        spikes: list[pd.DataFrame] | None = None, witness: str = "") -> Tally:
+        spikes: list[pd.DataFrame] | None = None, witness: str = "", family: PopFamily | None = None) -> Tally:
     """Simulate ``n_sessions`` sessions of a split at one rate and tally the judgements.
 
     ``spikes``, if given, collects every labelled spike frame (for calibration);
-    ``witness`` adds simulated snippets or sound (see :func:`witnesses_of`).
+    ``witness`` adds simulated snippets or sound (see :func:`witnesses_of`); ``family``
+    replaces the split's ranges (see :func:`simulate_family`).
     """
     tally = Tally()
     for seed in seeds(split, n_sessions):
-        sim = simulate_family(seed, rate, split=split, front_end=front_end, pop_amplitude_g=pop_amplitude_g)
+        sim = simulate_family(seed, rate, split=split, front_end=front_end, pop_amplitude_g=pop_amplitude_g,
+                              family=family)
         j = judge(sim, cp, witnesses_of(sim, witness, seed))
         tally.add(j, sim)
         if spikes is not None:

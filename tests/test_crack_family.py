@@ -3,6 +3,8 @@ and live on it (issues 16 and 13)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -97,6 +99,17 @@ def test_family_session_has_pops_and_every_confounder_kind():
             assert 0.2 <= c.duration_s <= 5.0
         if c.kind == "strap_slap":
             assert 1.0 / 100.0 <= c.duration_s <= 3.0 / 100.0
+
+
+def test_a_family_override_draws_its_own_ranges_and_keeps_the_session():
+    # the benchmark's slap stress: the same session, with every slap a bare push
+    bare = replace(PopFamily.held_out(), slap_hz=((0.1, 1.0),))
+    sim = simulate_family(3, 200.0, split="held_out", minutes=2.0, family=bare)
+    base = simulate_family(3, 200.0, split="held_out", minutes=2.0)
+    slaps = [c for c in sim.confounders if c.kind == "strap_slap"]
+    assert slaps and all(0.1 <= c.params["hz"] <= 1.0 for c in slaps)
+    assert not any(0.1 <= c.params["hz"] <= 1.0 for c in base.confounders if c.kind == "strap_slap")
+    np.testing.assert_array_equal(sim.recording.t_s, base.recording.t_s)
 
 
 def test_score_is_bounded_for_spikes_unlike_any_in_tuning():

@@ -353,7 +353,8 @@ class FamilySimulation:
 def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_end: str | None = None,
                     minutes: float = 3.0, pop_amplitude_g: float | None = None,
                     pops_per_minute: float = 1.2, confounders_per_minute: float = 4.0,
-                    nominal_mounting: str = "aligned", event_seed: int | None = None) -> FamilySimulation:
+                    nominal_mounting: str = "aligned", event_seed: int | None = None,
+                    family: PopFamily | None = None) -> FamilySimulation:
     """A stretching session (:func:`simulate_session` motion, noise, mounting, drops) with
     pops and confounders drawn from ``PopFamily.of(split)``, sampled by one front end.
 
@@ -378,12 +379,15 @@ def simulate_family(seed: int, rate_hz: float, *, split: str = "tuning", front_e
     event_seed : int, optional
         Seed of the pops, confounders and front end alone (default ``seed``): the same
         session with other events.
+    family : PopFamily, optional
+        Ranges to draw from instead of ``PopFamily.of(split)`` (stress tests: a shape
+        the family does not draw); ``split`` still picks the seeds' meaning.
     """
     from ._sensor import SensorModel, draw_lever_arm_m
     from ..signal.spikes import JOINTS_IN_RANGE
     from ._session import simulate_session
 
-    fam = PopFamily.of(split)
+    fam = PopFamily.of(split) if family is None else family
     rng = np.random.default_rng([seed if event_seed is None else event_seed, int(rate_hz), 16])
     fe_name = front_end or str(rng.choice(fam.front_ends))
     fe = front_ends(rate_hz)[fe_name]
