@@ -606,6 +606,8 @@ def detection_note() -> str:
     return ("How many joint pops a sensor sees is not known from people: on simulated pops of 0.2–3 g "
             f"at the skin, the motion sensor alone finds about {alone}; the rest look like a strap "
             "slap or a light knock and are left out, so that look-alikes are rarely called cracks. "
+            "A strap that slaps the sensor as one short push is the exception: it looks like a pop "
+            "and is often called one, above all with a sensor set to a narrow filter. "
             f"By size, it finds {sizes}. "
             f"A phone's microphone raises that to about {r[100.0][2]:.0%} at 100 Hz and "
             f"{r[200.0][2]:.0%} at 200 Hz, the tag's kHz snippets to {r[100.0][1]:.0%} at 100 Hz and "
