@@ -151,10 +151,21 @@ def main() -> None:
         kept = float((d2.loc[d2["label"] == "pop", "crack_score"] >= thr).mean())
         worst = max(float((g["crack_score"] >= thr).mean()) for k, g in d2.groupby("label") if k not in ("pop", "none"))
         print(f"{thr:9.1f}  {kept:18.2f}  {worst:.3f}")
-    # Per rate, the lowest threshold (0.7 at least: precision first) at which no confounder
-    # kind of the tuning part has more than MAX_CONFOUNDER_SHARE of its events judged a crack.
-    print("THRESHOLD_BY_RATE_HZ = (")
-    for rate, g in d2[d2["event"] >= 0].groupby("rate_hz"):
+    print_thresholds("THRESHOLD_BY_RATE_HZ", d2, n_events)
+    # (without a gyroscope the threshold is a policy from real data: CrackParams.threshold_no_gyro)
+    print_thresholds("for comparison, the same rule without the gyroscope", d2.assign(crack_score=p_ng), n_events)
+    if a.witnesses:
+        spikes.SCORE_WEIGHTS = tuple(float(v) for v in w)
+        fit_witnesses(a.sessions // 2)
+
+
+
+def print_thresholds(name: str, d: pd.DataFrame, n_events: dict[float, dict[str, int]]) -> None:
+    """Per rate, the lowest threshold (0.7 at least: precision first) at which no
+    confounder kind of the tuning part has more than MAX_CONFOUNDER_SHARE of its events
+    judged a crack."""
+    print(f"{name} = (")
+    for rate, g in d[d["event"] >= 0].groupby("rate_hz"):
         best = g.groupby(["seed", "event", "label"])["crack_score"].max().reset_index()
         for thr in np.arange(0.70, 0.951, 0.05):
             worst = max(float((c["crack_score"] >= thr).sum()) / max(n_events[float(rate)][str(k)], 1)
@@ -164,10 +175,6 @@ def main() -> None:
         kept = float((best.loc[best["label"] == "pop", "crack_score"] >= thr).mean())
         print(f"    ({rate:.1f}, {thr:.2f}),  # worst confounder kind {worst:.3f}, pops kept {kept:.2f}")
     print(")")
-    if a.witnesses:
-        spikes.SCORE_WEIGHTS = tuple(float(v) for v in w)
-        fit_witnesses(a.sessions // 2)
-
 
 
 def fit_witnesses(n: int) -> None:

@@ -111,7 +111,8 @@ def test_output_contract(sessions):
     assert judged["t_s"].is_monotonic_increasing
     assert judged["crack_score"].between(0, 1).all()
     assert set(judged["kind"]) <= set(KINDS)
-    assert (judged["possible_crack"] == (judged["crack_score"] >= CrackParams().threshold_at(rate))).all()
+    thr = CrackParams().thresholds(judged["gyr_jump_rad_s"].to_numpy(), rate)
+    assert (judged["possible_crack"] == (judged["crack_score"] >= thr)).all()
     assert (judged.loc[judged["possible_crack"], "kind"] == "possible_crack").all()
     assert (judged.loc[~judged["possible_crack"], "kind"] != "possible_crack").all()
 
@@ -176,6 +177,24 @@ def test_joint_pop_is_a_possible_crack(offset_s, part):
     assert row["kind"] == "possible_crack"
     # Its velocity change is a few cm/s, far below a tap's push.
     assert 0.005 < row["delta_v_m_s"] < 0.1
+
+
+def test_without_a_gyroscope_a_pop_needs_the_stricter_threshold():
+    # The same pop, once with a gyroscope and once from an accelerometer alone: the
+    # blind spike is scored without the tap check and must reach threshold_no_gyro.
+    t, acc, gyr = _quiet(10.0)
+    _add_pop(t, acc, 5.0, RATE)
+    cp = CrackParams()
+    seen = judge_cracks(detect_spikes(t, acc, gyr, sampling_rate_hz=RATE), t, acc, gyr, sampling_rate_hz=RATE)
+    zeros = np.zeros_like(gyr)
+    blind = judge_cracks(detect_spikes(t, acc, zeros, sampling_rate_hz=RATE), t, acc, zeros, sampling_rate_hz=RATE)
+    assert np.isnan(blind["gyr_jump_rad_s"]).all() and not np.isnan(seen["gyr_jump_rad_s"]).any()
+    assert cp.threshold_at(RATE, gyro=False) == cp.threshold_no_gyro > cp.threshold_at(RATE)
+    assert (blind["possible_crack"] == (blind["crack_score"] >= cp.threshold_no_gyro)).all()
+    strict = CrackParams(threshold_no_gyro=1.0)
+    again = judge_cracks(detect_spikes(t, acc, zeros, sampling_rate_hz=RATE), t, acc, zeros,
+                         sampling_rate_hz=RATE, params=strict)
+    assert not again["possible_crack"].any() and (again["crack_score"] == blind["crack_score"]).all()
 
 
 def test_knock_with_rotation_is_a_tap():

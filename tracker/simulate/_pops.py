@@ -47,7 +47,10 @@ Confounders
 -----------
 * ``tap``: a push of ``tap_s`` (5–15 ms) and 2–16 g (norms.md: finger taps 7–16 g;
   lighter taps: guess), with a strap wobble of 10–60 °/s (norms.md: 35–43 °/s) or
-  without one (< 3 °/s: a tap straight into a tight strap, guess).
+  without one (< 3 °/s: a tap straight into a tight strap, guess). One that rocks the
+  sensor may be as light as 0.3 g: a touch or a brush of the strap (guess). Only the
+  gyroscope tells such a touch from a pop; with 2–16 g taps alone a refit called three
+  handling spikes in BROAD (0.25–0.8 g with 7–32 °/s of rotation) possible cracks.
 * ``strap_slap``: a damped 30–150 Hz wobble, 1–3 g, that dies within 1–3 output samples
   (issue 16), little rotation (<= 5 °/s). Guess.
 * ``vibration``: bursts of 0.2–5 s at 30–250 Hz (phone motors 150–250 Hz, massagers and
@@ -117,6 +120,7 @@ class PopFamily:
     skin_g: Range = (0.2, 3.0)
     gyr_dps: Range = (0.0, 2.0)
     tap_g: Range = (2.0, 16.0)
+    rocking_tap_g: Range = (0.3, 16.0)
     slap_hz: tuple[Range, ...]
     vibration_hz: tuple[Range, ...]
     front_ends: tuple[str, ...]
@@ -286,7 +290,7 @@ def confounder_wave(kind: str, rng: np.random.Generator, fam: PopFamily, rate_hz
     """A confounder at :data:`HI_RATE_HZ`: ``(acc, gyr, lead_s, duration_s, amplitude_g, params)``."""
     dt = 1.0 / HI_RATE_HZ
     if kind in ("tap", "tap_still"):
-        amp_g = _loguniform(rng, fam.tap_g)
+        amp_g = _loguniform(rng, fam.tap_g if kind == "tap_still" else fam.rocking_tap_g)
         width = rng.uniform(5e-3, 15e-3)
         tau = np.arange(-0.01, 0.08, dt)
         x = tau / width + 0.5
