@@ -41,7 +41,8 @@ Pipeline
 
    ``possible_crack`` is ``crack_score >= CrackParams.threshold_at(rate)``
    (:data:`THRESHOLD_BY_RATE_HZ`: at least 0.7, precision first, and higher where one
-   sample outlasts a tissue response, so a slap and a pop look alike). The
+   sample outlasts a tissue response, so a slap and a pop look alike; without a
+   gyroscope ``CrackParams.threshold_no_gyro``). The
    soft factors of :func:`_factors` (``f_snr, f_size, f_gyro, f_shape, f_step,
    f_burst``, columns of the result) name the confounder of a rejected spike in
    ``kind``: ``tap`` (knock-sized, or a strong gyro jump), ``vibration`` (bursts),
@@ -216,8 +217,8 @@ class CrackParams:
         knock or a shove that turns the sensor looks like a pop, and real recordings are
         full of them: an accelerometer-only phone export (phyphox, iPhone, turned in
         the hand at ~1 rad/s) had two 0.13-0.25 g bumps scored 0.88-0.93 that its
-        gyroscope rules out. The simulator's mix does not show this (fitted without the
-        gyroscope its score would need only 0.75-0.8): a policy from real data, not a fit.
+        gyroscope rules out. The simulator's mix does not show this (the tuning rule on
+        it asks 0.7-0.9 without the gyroscope): a policy from real data, not a fit.
     snr_mid : float
         Peak/background ratio at which ``f_snr`` is 0.5.
     tap_peak_m_s2 : float
