@@ -159,7 +159,6 @@ def main() -> None:
         fit_witnesses(a.sessions // 2)
 
 
-
 def print_thresholds(name: str, d: pd.DataFrame, n_events: dict[float, dict[str, int]]) -> None:
     """Per rate, the lowest threshold (0.7 at least: precision first) at which no
     confounder kind of the tuning part has more than MAX_CONFOUNDER_SHARE of its events

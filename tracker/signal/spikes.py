@@ -830,19 +830,17 @@ def _finish(out: Cols, cp: CrackParams, accepted: list[float] | None, fs: float)
 
 
 def _apply_refractory(
-    t: np.ndarray, score: np.ndarray, cp: CrackParams, accepted: list[float] | None = None,
-    threshold: float | np.ndarray | None = None,
+    t: np.ndarray, score: np.ndarray, cp: CrackParams, accepted: list[float] | None, thr: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most ``joints_in_range`` possible cracks per ``refractory_s`` window (in time order).
 
     ``accepted`` holds earlier possible-crack times (streaming) and is extended in place;
-    ``threshold`` is one value or one per spike.
+    ``thr`` is each spike's threshold (:meth:`CrackParams.thresholds`).
     """
     score = score.copy()
     reduced = np.zeros(score.size, dtype=bool)
     accepted = [] if accepted is None else accepted
     # Loop over candidates only (a handful per session).
-    thr = np.broadcast_to(cp.threshold if threshold is None else threshold, score.shape)
     for i in np.flatnonzero(score >= thr):
         recent = sum(1 for a in accepted if t[i] - a < cp.refractory_s)
         if recent >= cp.joints_in_range:
