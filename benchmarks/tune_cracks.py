@@ -38,6 +38,12 @@ G = 9.80665
 #: Largest share of a confounder kind's tuning spikes a rate's threshold may let through
 #: (issue 16's target is 3 % of events; the margin is for parts and ranges not tuned on).
 MAX_CONFOUNDER_SHARE = 0.015
+#: The same at 100 Hz and below, where one sample outlasts a pop's tissue response: a slap
+#: and a pop look alike, so tuning's slap shapes say least about other slaps (held out,
+#: slaps were called cracks four times as often as in tuning at 100 Hz), and the motion
+#: sensor alone cannot reach the F1 target anyway: precision first counts double.
+MAX_CONFOUNDER_SHARE_LOW_RATE = 0.0075
+LOW_RATE_HZ = 100.0
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -161,15 +167,16 @@ def main() -> None:
 
 def print_thresholds(name: str, d: pd.DataFrame, n_events: dict[float, dict[str, int]]) -> None:
     """Per rate, the lowest threshold (0.7 at least: precision first) at which no
-    confounder kind of the tuning part has more than MAX_CONFOUNDER_SHARE of its events
-    judged a crack."""
+    confounder kind of the tuning part has more than MAX_CONFOUNDER_SHARE (at LOW_RATE_HZ
+    and below MAX_CONFOUNDER_SHARE_LOW_RATE) of its events judged a crack."""
     print(f"{name} = (")
     for rate, g in d[d["event"] >= 0].groupby("rate_hz"):
         best = g.groupby(["seed", "event", "label"])["crack_score"].max().reset_index()
+        limit = MAX_CONFOUNDER_SHARE_LOW_RATE if rate <= LOW_RATE_HZ else MAX_CONFOUNDER_SHARE
         for thr in np.arange(0.70, 0.951, 0.05):
             worst = max(float((c["crack_score"] >= thr).sum()) / max(n_events[float(rate)][str(k)], 1)
                         for k, c in best.groupby("label") if k != "pop")
-            if worst <= MAX_CONFOUNDER_SHARE:
+            if worst <= limit:
                 break
         kept = float((best.loc[best["label"] == "pop", "crack_score"] >= thr).mean())
         print(f"    ({rate:.1f}, {thr:.2f}),  # worst confounder kind {worst:.3f}, pops kept {kept:.2f}")

@@ -60,9 +60,10 @@ async def _record_in_view(store, session, recording, out, *, seconds: float, **l
 
 def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_dir):
     seconds = 20.0
-    # Seed 9 has a pop the detector finds (recall at 100 Hz is ~0.6, bench_cracks.py).
-    truth = _truth(9, seconds)
-    result = _record("--seconds", str(seconds), "--no-prompt", "--seed", "9")
+    # Seed 2 has a pop the detector finds with a margin (score 0.99; recall at 100 Hz is
+    # about 0.4, bench_cracks.py).
+    truth = _truth(2, seconds)
+    result = _record("--seconds", str(seconds), "--no-prompt", "--seed", "2")
     out = result.output
     lines = out.splitlines()
     assert SAFETY_GUIDANCE in out
@@ -79,7 +80,7 @@ def test_plain_lines_show_link_rate_exercise_reps_and_the_possible_crack(data_di
     assert any(f"reps {len(done)}" in ln for ln in status[-2:])
     # every injected crack whose 2.5 s look-ahead fits in the recording is announced
     cracks = [c for c in truth.cracks if c.t_s < seconds - 3.0]
-    assert cracks, "seed 9 should inject a crack in the first seconds"
+    assert cracks, "seed 2 should inject a crack in the first seconds"
     alerts = [ln for ln in lines if "ALERT possible crack at" in ln]
     alert_s = [60 * int(m) + float(s) for ln in alerts
                for m, s in [re.search(r"ALERT possible crack at (\d+):(\d+\.\d)", ln).groups()]]

@@ -10,7 +10,7 @@ as it does on parts whose digital low-pass sits at or above Nyquist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,11 +64,16 @@ def _half_sine(tau: np.ndarray, centre_s: float, width_s: float) -> np.ndarray:
 def crack_wave(t_s: float, amplitude_m_s2: float, rng: np.random.Generator) -> Transient:
     """A cavitation pop drawn from the tuning part of the pop family (:mod:`._pops`): a
     jolt, ringing and a low-frequency tissue response; ``amplitude_m_s2`` is its skin
-    peak. One pop model for every simulated session.
+    peak. One pop model for every simulated session. The tissue moves the skin at
+    most as fast as the family's first (slowest) limit: our best guess of a pop. The
+    family's faster ones, up to a knock's, keep the detector from relying on that guess,
+    and would make a session's pops knocks.
     """
     from ._pops import PopFamily, pop_wave
 
-    acc, _, lead, _ = pop_wave(rng, PopFamily.tuning(), amplitude_m_s2 / _G)
+    fam = PopFamily.tuning()
+    fam = replace(fam, tissue_max_v_m_s=fam.tissue_max_v_m_s[:1])
+    acc, _, lead, _ = pop_wave(rng, fam, amplitude_m_s2 / _G)
     return Transient(t_s, np.arange(acc.shape[0]) / HI_RATE_HZ - lead, acc, None)
 
 
