@@ -34,6 +34,7 @@ from tracker.simulate._pops import (
     PopFamily,
     pop_wave,
     simulate_family,
+    tissue_ringing,
 )
 
 
@@ -87,6 +88,23 @@ def test_tuning_and_held_out_ranges_never_overlap():
         assert any(lo <= params["ring_hz"] <= hi for lo, hi in ho.ring_hz)
     assert 0.2 <= min(amps) and max(amps) <= 3.0 + 1e-9
     assert np.median(amps) == pytest.approx(np.sqrt(0.2 * 3.0), rel=0.25)  # log-uniform
+
+
+@pytest.mark.parametrize("cycles", [1.0, 3.0])
+def test_a_ringing_tissue_response_starts_with_the_pop_and_dies_over_its_cycles(cycles):
+    f = 20.0
+    u = np.arange(-0.02, 0.5, 1e-4)
+    w = tissue_ringing(u, f, cycles)
+    assert np.all(w[u <= 0] == 0.0) and np.max(np.abs(w)) == pytest.approx(1.0)
+    first = np.max(np.abs(w[(u > 0) & (u <= 1 / f)]))
+    assert np.max(np.abs(w[u >= cycles / f])) <= 0.1 * first + 1e-9
+    assert np.count_nonzero(np.diff(np.sign(w[(u > 0) & (u < cycles / f)])) != 0) >= 2 * int(cycles) - 1
+    rng = np.random.default_rng(1)
+    shapes = [pop_wave(rng, PopFamily.held_out())[3]["tissue_ring_cycles"] for _ in range(300)]
+    rings = [c for c in shapes if c is not None]
+    assert 0.2 < len(rings) / len(shapes) < 0.45  # a third of pops
+    assert all(any(lo <= c <= hi for lo, hi in PopFamily.held_out().tissue_ring_cycles) for c in rings)
+    assert PopFamily.tuning().tissue_ringing_share == 0.0  # a shape the score never saw
 
 
 def test_family_session_has_pops_and_every_confounder_kind():
