@@ -216,7 +216,7 @@ def snippet_evidence(windows: Sequence[ImpulseWindow], params: WitnessParams | N
 def witness_features(t_spikes: np.ndarray, *, audio: dict[str, np.ndarray] | None = None,
                      snippets: dict[str, np.ndarray] | None = None,
                      params: WitnessParams | None = None) -> np.ndarray:
-    """(N, 6) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
+    """(N, len(WITNESS_COLUMNS)) evidence per spike, in the order of :data:`WITNESS_WEIGHTS`.
 
     Columns: a sound transient within ``match_s``; sound recorded but none there; a
     snippet within ``match_s``; the logits of that snippet's ``hf_share`` and
