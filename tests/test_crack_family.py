@@ -12,12 +12,13 @@ import pytest
 from tracker.quality import find_gaps
 from tracker.signal.spikes import (
     JOINTS_IN_RANGE,
-    SCORE_WEIGHTS,
+    SCORE_FEATURES,
     CrackParams,
     SpikeStream,
     detect_and_judge,
     detect_spikes,
     judge_cracks,
+    crack_probability,
     judged_rate_hz,
     score_features,
 )
@@ -165,8 +166,11 @@ def test_score_is_bounded_for_spikes_unlike_any_in_tuning():
             "pre_ratio": np.zeros(1), "rebound_ratio": np.zeros(1),
             "gait_rms_m_s2": np.zeros(1), "periodicity": np.zeros(1), "n_burst": np.zeros(1)}
     x = score_features(cols, 100.0)
-    assert x.shape == (1, len(SCORE_WEIGHTS) - 1)
+    assert x.shape == (1, len(SCORE_FEATURES))
     assert np.all(np.isfinite(x)) and np.abs(x).max() < 30
+    # ... and such a knock is no pop at any rate: rotation only ever counts against one
+    for rate in (50.0, 100.0, 150.0, 286.0, 400.0):
+        assert crack_probability(cols, rate)[0] < 0.1, rate
     assert CrackParams().threshold >= 0.5  # precision first
 
 

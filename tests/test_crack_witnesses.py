@@ -137,18 +137,20 @@ def test_a_spike_without_its_snippet_keeps_its_own_score():
     assert near[0] > 0.6  # a ringing snippet at the spike does raise it
 
 
-def test_snippets_find_the_pops_a_100_hz_stream_leaves_unsure():
-    # The demo's sessions (simulate_session's own pops, a 100 Hz tag sending its kHz
-    # windows): pops whose ringing sits low put only ~5 % of their snippet's energy above
-    # the split, still ten times a knock's or a slap's. With a guessed neutral share of
-    # 0.1 those snippets counted against the pop (the demo found 0 of its 1 crack).
+@pytest.mark.parametrize("rate", [50.0, 100.0])
+def test_snippets_find_the_pops_the_motion_sensor_leaves_unsure(rate):
+    # The demo's sessions (simulate_session's own pops, a tag sending its kHz windows):
+    # pops whose ringing sits low put only ~5 % of their snippet's energy above the
+    # split, still ten times a knock's or a slap's. With a guessed neutral share of 0.1
+    # those snippets counted against the pop (the demo found 0 of its 1 crack). At 50 Hz
+    # the motion sensor alone finds a few of these pops; at 100 Hz most.
     found_imu = found_wit = false_wit = n_pops = 0
     for seed in range(6):
-        sim = simulate_session(seed=seed, rate_hz=100.0, minutes=1.5)
+        sim = simulate_session(seed=seed, rate_hz=rate, minutes=1.5)
         r = sim.recording
         ev = wit.snippet_evidence(simulate_snippets(sim, seed=seed))
-        base = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, 100.0, None, None)
-        withs = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, 100.0, None, None, witnesses=Witnesses(snippets=ev))
+        base = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, rate, None, None)
+        withs = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, rate, None, None, witnesses=Witnesses(snippets=ev))
         pops = np.array([c.t_s for c in sim.truth.cracks])
         n_pops += pops.size
         for cols in (base, withs):
@@ -159,9 +161,11 @@ def test_snippets_find_the_pops_a_100_hz_stream_leaves_unsure():
             else:
                 found_wit += hits
                 false_wit += sum(not np.any(np.abs(pops - x) <= 0.05) for x in t)
-    assert n_pops >= 10
-    assert found_wit >= found_imu + 3, (found_imu, found_wit, n_pops)
-    assert found_wit >= 0.8 * n_pops and false_wit == 0
+    assert n_pops >= 10 and false_wit == 0
+    if rate == 50.0:
+        assert found_imu <= 0.3 * n_pops and found_wit >= found_imu + 4, (found_imu, found_wit, n_pops)
+    else:
+        assert found_wit >= max(found_imu, 0.8 * n_pops), (found_imu, found_wit, n_pops)
 
 
 def _quiet_recording(seconds: float = 20.0, rate: float = 100.0) -> Recording:
