@@ -133,11 +133,13 @@ def test_a_family_override_draws_its_own_ranges_and_keeps_the_session():
     np.testing.assert_array_equal(sim.recording.t_s, base.recording.t_s)
 
 
-@pytest.mark.parametrize(("rate", "min_amp_g", "min_f1"), [(100.0, 1.5, 0.45), (200.0, 1.0, 0.65)])
+@pytest.mark.parametrize(("rate", "min_amp_g", "min_f1"), [(100.0, 1.5, 0.7), (200.0, 1.0, 0.75)])
 def test_pops_of_the_issues_own_model_are_found_whatever_their_tissue_velocity(rate, min_amp_g, min_f1):
     # Issue 16's model: ringing plus a 5-30 Hz tissue response, no jolt, nothing limiting
     # how fast the tissue moves the skin (up to ~1 m/s at 3 g). A score tuned with one
     # limit (0.1 m/s) took every faster pop for a knock: F1 0.17 at 100 Hz, 0.55 at 200 Hz.
+    # A score linear in the features got 0.53 and 0.74 here; the quadratic one at 100 Hz
+    # (tracker.signal.crack_score) 0.78 and 0.81.
     issue = replace(PopFamily.held_out(), jolt_rel=((0.0, 0.0),), tissue_hz=((5.0, 30.0),),
                     tissue_rel=((0.1, 0.6),), tissue_max_v_m_s=((1e9, 1e9),))
     tp = fn = fp = 0
