@@ -42,12 +42,13 @@ def test_model_file_round_trips_and_matches_the_features():
     assert [q.rate_hz for q in m.with_gyro] == [50.0, 100.0, 200.0, 400.0]
 
 
-def test_rotation_and_walking_enter_alone_and_only_count_against_a_pop():
+def test_size_rotation_and_walking_enter_alone_and_only_count_against_a_pop():
     m = load_score_model()
     for name in LINEAR_ONLY:
         i = m.features.index(name)
         for q in m.with_gyro:
             assert i not in q.quadratic
-            assert q.weights[i] < 0, (name, q.rate_hz)
+            if name != "log_snr":  # a weak spike on a raised background is buzz or a step
+                assert q.weights[i] < 0, (name, q.rate_hz)
     for q in m.no_gyro:  # without the gyroscope the score stays linear (real bumps, see CrackParams)
         assert q.quadratic.size == 0

@@ -4,11 +4,14 @@ Why per rate, and why quadratic at 50-100 Hz
 --------------------------------------------
 What tells a pop from a look-alike depends on the rate and, where one sample is as long
 as a pop's tissue response, on combinations of the spike's measures: at 100 Hz a large
-velocity change is a knock unless the pulse is also broad and smooth. A score linear in
+velocity change is a knock unless the pulse is also broad and smooth, and a short pulse is
+a slap unless what follows it rises and falls like a tissue response. A score linear in
 the features (the rate entering as an interaction) cannot say "and": on the held-out
 family it found pops of 1.5 g or more at 100 Hz with F1 0.27, and 0.56 on the issue's own
-pop model (ringing plus a 5-30 Hz tissue response). Each feature and each product of two,
-weighed for the rate, gives 0.38 and 0.82 at the same worst confounder share (2.7 %).
+pop model (ringing plus a 5-30 Hz tissue response). Adding the products of two of the
+pulse's shape measures (not of its size, rotation or context: :data:`LINEAR_ONLY`),
+weighed for the rate, gives 0.34 and 0.74 with fewer false cracks (held out, strap slaps
+1.4 % at 100 Hz).
 
 Above 100 Hz the samples resolve the shape and the products add little (in a trial,
 held-out F1 at 200 Hz 0.73 -> 0.79) but fit our own confounders too closely: the session
@@ -42,12 +45,16 @@ __all__ = ["QuadraticLogit", "ScoreModel", "quadratic_terms", "load_score_model"
 
 #: Where the fitted models live (package data).
 MODEL_FILE = "crack_score.json"
-#: Features that enter the score alone, never squared or in a product. Rotation and
-#: walking only ever speak against a pop, and real recordings reach values no simulated
-#: spike had (BROAD's handling knocks turn the sensor at up to 3 rad/s): a square or a
-#: product can turn such evidence round (with them, 19 of BROAD's 103 spikes became
-#: possible cracks); alone, with its fitted negative weight, it only pushes further down.
-LINEAR_ONLY = ("log_gyr", "log_gait")
+#: Features that enter the score alone, never squared or in a product: how strong the
+#: spike is against its background, how big it is and how far it pushes, how much it
+#: turns the sensor, how much the person walks. They tell a pop from a knock, buzz or
+#: step by degree, and real recordings and other simulators reach values or combinations
+#: no tuning spike had, where a square or a product turns round: with rotation in
+#: products, 19 of BROAD's 103 handling spikes (turning the sensor at up to 3 rad/s)
+#: became possible cracks; with size in products, 18 % of knocks of 7-16 g without
+#: rotation and with another push shape (norms.md's taps) did at 100 Hz. Alone, they
+#: only push further the way their fitted weight points.
+LINEAR_ONLY = ("log_snr", "log_peak", "log_dv", "log_gyr", "log_gait")
 #: Rates up to which the score is quadratic; above, linear.
 QUADRATIC_MAX_RATE_HZ = 100.0
 

@@ -103,7 +103,7 @@ class WitnessParams:
 #: there" is fitted too: a guessed neutral share of 0.1 sat above the ~0.05 of the pops
 #: with the lowest ringing, so their snippets counted against them. "None there" is held
 #: at or below 0 (fitted: 0): a window lost on the link must not raise a spike's score.
-WITNESS_WEIGHTS = (4.514, -1.455, 3.630, 0.275, 1.435, 0.000)
+WITNESS_WEIGHTS = (4.518, -1.471, 3.642, 0.291, 1.396, 0.000)
 #: The columns of :func:`witness_features`, in the order of :data:`WITNESS_WEIGHTS`.
 WITNESS_COLUMNS = ("sound_there", "sound_absent", "snippet_there", "snippet_hf_logit", "snippet_ring_logit",
                    "snippet_absent")
