@@ -27,8 +27,9 @@ Pipeline
    (other spikes within ±1 s), ``periodicity`` (part of a footstep-like train) and
    ``gait_rms_m_s2`` (walking-band, 0.7–4 Hz, acceleration around it).
 2. :func:`judge_cracks`. ``crack_score`` is the probability that the spike is a joint
-   pop (:func:`crack_probability`): a logistic model, quadratic and per sample rate
-   (:mod:`tracker.signal.crack_score`), of :data:`SCORE_FEATURES`
+   pop (:func:`crack_probability`): a logistic model per sample rate, at 50-100 Hz also
+   of products of the shape measures (:mod:`tracker.signal.crack_score`), of
+   :data:`SCORE_FEATURES`
    (signal-to-background, size, velocity change, gyro jump, the pulse's shape at the
    sample level, what follows and precedes it, walking energy, step rhythm, bursts),
    each clipped to the range seen in tuning. It was fitted on the TUNING
