@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from crack_eval import MATCH_S, RATES, reliability, run, seeds, witnesses_of
 
 from tracker.signal import crack_score, spikes
@@ -106,7 +107,7 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, seed: np.ndarray, rate: float, lam
     p = np.empty(len(y))
     for k in range(folds):
         m = fold == k
-        p[m] = 1 / (1 + np.exp(-fit_rate(x[~m], y[~m], rate, lam, quadratic).log_odds(x[m])))
+        p[m] = expit(fit_rate(x[~m], y[~m], rate, lam, quadratic).log_odds(x[m]))
     return p
 
 
@@ -123,12 +124,13 @@ def main() -> None:
         return
     names = [n for n, _, _ in SCORE_FEATURES]
     quad = np.array([i for i, n in enumerate(names) if n not in crack_score.LINEAR_ONLY])
+    linear = quad[:0]
     # The features do not depend on the score; a zero model lets the detector run while
     # the feature list changes.
-    zero = [QuadraticLogit(rate_hz=r, quadratic=quad, low=np.full(len(names), -np.inf), high=np.full(len(names), np.inf),
-                           mean=np.zeros(len(names)), scale=np.ones(len(names)), intercept=0.0,
-                           weights=np.zeros(quadratic_terms(np.zeros((1, len(names))), quad).shape[1])) for r in RATES]
-    spikes.load_score_model = lambda: ScoreModel(features=tuple(names), with_gyro=tuple(zero), no_gyro=tuple(zero))
+    k = len(names)
+    zero = (QuadraticLogit(rate_hz=100.0, quadratic=linear, low=np.full(k, -np.inf), high=np.full(k, np.inf),
+                           mean=np.zeros(k), scale=np.ones(k), intercept=0.0, weights=np.zeros(k)),)
+    spikes.load_score_model = lambda: ScoreModel(features=tuple(names), with_gyro=zero, no_gyro=zero)
     frames: list[pd.DataFrame] = []
     n_events: dict[float, dict[str, int]] = {}  # confounder events per kind and rate
     for rate in RATES:
@@ -145,10 +147,10 @@ def main() -> None:
         y = (g["label"] == "pop").to_numpy(float)
         x_ng = x.copy()
         x_ng[:, gi] = 0.0  # the same spikes as a sensor without a gyroscope sees them
-        q = quad if rate <= crack_score.QUADRATIC_MAX_RATE_HZ else quad[:0]
+        q = quad if rate <= crack_score.QUADRATIC_MAX_RATE_HZ else linear
         fits.append(fit_rate(x, y, rate, a.lam, q))
         oof.append(out_of_fold(x, y, g["seed"].to_numpy(), rate, a.lam, q))
-        fits_ng.append(fit_rate(x_ng, y, rate, a.lam, np.zeros(0, dtype=int)))
+        fits_ng.append(fit_rate(x_ng, y, rate, a.lam, linear))
         xs.append((x, x_ng))
     model = ScoreModel(features=tuple(names), with_gyro=tuple(fits), no_gyro=tuple(fits_ng))
     path = Path(crack_score.__file__).with_name(crack_score.MODEL_FILE)
@@ -159,8 +161,8 @@ def main() -> None:
     print(f"{len(d)} spikes ({int((d['label'] == 'pop').sum())} pops) from {a.sessions} family + {a.classic} "
           f"simulate_session sessions per rate; wrote {path}")
     d2 = pd.concat(groups, ignore_index=True)
-    p = np.concatenate([1 / (1 + np.exp(-m.log_odds(x))) for m, (x, _) in zip(fits, xs)])
-    p_ng = np.concatenate([1 / (1 + np.exp(-m.log_odds(x))) for m, (_, x) in zip(fits_ng, xs)])
+    p = np.concatenate([expit(m.log_odds(x)) for m, (x, _) in zip(fits, xs)])
+    p_ng = np.concatenate([expit(m.log_odds(x)) for m, (_, x) in zip(fits_ng, xs)])
     print(f"without a gyroscope: tuning calibration error {reliability(d2.assign(crack_score=p_ng))[1]:.3f}")
     d2["crack_score"] = p
     table, ece = reliability(d2)

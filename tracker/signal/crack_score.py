@@ -84,9 +84,8 @@ class QuadraticLogit:
     weights: np.ndarray
 
     def log_odds(self, x: np.ndarray) -> np.ndarray:
-        # Clipped to what the tuning spikes at this rate spanned: beyond it a square or a
-        # product would extrapolate (a BROAD knock turning the sensor at 3 rad/s, past
-        # any simulated tap, scored 0.99 unclipped).
+        # clipped to what the tuning spikes at this rate spanned: beyond it a square or a
+        # product would extrapolate
         z = (np.clip(x, self.low, self.high) - self.mean) / self.scale
         return self.intercept + quadratic_terms(z, self.quadratic) @ self.weights
 
@@ -117,13 +116,10 @@ class ScoreModel:
         if x.shape[1] != len(self.features) or any(m.mean.size != x.shape[1] for m in models):
             raise ValueError(f"the crack score was fitted on {len(self.features)} features, got {x.shape[1]}: "
                              "re-run benchmarks/tune_cracks.py")
+        # each model's share: linear in log rate between neighbours, held beyond the ends
         rates = np.log2([m.rate_hz for m in models])
-        r = float(np.clip(np.log2(rate_hz), rates[0], rates[-1]))
-        k = int(np.clip(np.searchsorted(rates, r) - 1, 0, len(models) - 2)) if len(models) > 1 else 0
-        if len(models) == 1 or r <= rates[k]:
-            return models[k].log_odds(x)
-        u = (r - rates[k]) / (rates[k + 1] - rates[k])
-        return (1.0 - u) * models[k].log_odds(x) + u * models[k + 1].log_odds(x)
+        shares = [float(np.interp(np.log2(rate_hz), rates, row)) for row in np.eye(len(models))]
+        return sum((u * m.log_odds(x) for u, m in zip(shares, models) if u > 0), np.zeros(x.shape[0]))
 
     def to_json(self) -> dict[str, Any]:
         return {"features": list(self.features), "with_gyro": [m.to_json() for m in self.with_gyro],
