@@ -168,6 +168,50 @@ def test_snippets_find_the_pops_the_motion_sensor_leaves_unsure(rate):
         assert found_wit >= max(found_imu, 0.8 * n_pops), (found_imu, found_wit, n_pops)
 
 
+def test_live_stream_weighs_snippets_as_they_arrive_as_the_batch_does():
+    # The live view gets each kHz window shortly after its impulse (here 50 ms after the
+    # window ends, in 0.1 s batches); it must judge as the batch analysis does with all of
+    # them, and differently from the motion sensor alone.
+    import pandas as pd
+
+    from tracker.signal.spikes import SpikeStream
+
+    changed = 0
+    for seed, rate in ((5, 100.0), (7, 100.0), (5, 200.0)):
+        sim = simulate_family(seed, rate, split="held_out", minutes=3.0)
+        r = sim.recording
+        windows = sorted(simulate_snippets(sim, seed=seed), key=lambda w: w.t0_s)
+        ev = wit.snippet_evidence(windows)
+        batch = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, rate, None, None, witnesses=Witnesses(snippets=ev))
+        alone = detect_and_judge(r.t_s, r.acc_m_s2, r.gyr_rad_s, rate, None, None)
+        stream, frames, n = SpikeStream(rate), [], int(rate * 0.1)
+        for a in range(0, r.t_s.size, n):
+            now = r.t_s[min(a + n, r.t_s.size) - 1]
+            arrived = [w for w in windows if w.t0_s + len(w.acc_m_s2) / w.rate_hz + 0.05 <= now]
+            windows = windows[len(arrived):]
+            stream.add_snippets(arrived)
+            frames.append(stream.feed(r.t_s[a:a + n], r.acc_m_s2[a:a + n], r.gyr_rad_s[a:a + n]))
+        live = pd.concat([*frames, stream.flush()])
+        assert not windows
+        t_batch = np.asarray(batch["t_s"])[np.asarray(batch["possible_crack"])]
+        np.testing.assert_allclose(live["t_s"][live["possible_crack"]].to_numpy(), t_batch, atol=1e-9)
+        changed += int(not np.array_equal(np.asarray(alone["t_s"])[np.asarray(alone["possible_crack"])], t_batch))
+    assert changed >= 2  # the snippets did change the judgement
+
+
+@pytest.mark.parametrize("data", [
+    {"acc_m_s2": [[0.0, 0.0, 9.8]] * 16},                     # no rate
+    {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 9.8]] * 16},       # two axes
+    {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 4},   # too short
+    {"rate_hz": "fast", "acc_m_s2": [[0.0, 0.0, 9.8]] * 16},  # not a number
+    {"rate_hz": 0.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 16},
+])
+def test_a_damaged_impulse_event_is_no_window(data):
+    assert wit.ImpulseWindow.from_event(1.0, data) is None
+    assert wit.ImpulseWindow.from_event(None, {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 16}) is None
+    assert wit.ImpulseWindow.from_event(1.0, {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 16}) is not None
+
+
 def _quiet_recording(seconds: float = 20.0, rate: float = 100.0) -> Recording:
     rng = np.random.default_rng(1)
     n = int(seconds * rate)

@@ -122,14 +122,8 @@ def impulse_windows_of(store: Store, session_id: str) -> list[ImpulseWindow]:
     """The kHz impulse windows the tag sent during the session (none for other devices)."""
     from .signal.witnesses import ImpulseWindow
 
-    out = []
-    for e in store.events(session_id, IMPULSE_EVENT):
-        acc = np.asarray(e.data.get("acc_m_s2", ()), dtype=float)
-        if e.t_s is None or acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8:
-            continue  # a damaged window is no witness; the stream itself is unaffected
-        out.append(ImpulseWindow(t0_s=float(e.t_s), rate_hz=float(e.data["rate_hz"]), acc_m_s2=acc,
-                                 trigger_index=int(e.data.get("trigger_index", 0))))
-    return out
+    windows = (ImpulseWindow.from_event(e.t_s, e.data) for e in store.events(session_id, IMPULSE_EVENT))
+    return [w for w in windows if w is not None]
 
 
 def _process_stored(store: Store, session_id: str, *, remember: bool = True) -> SessionAnalysis:

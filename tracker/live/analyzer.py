@@ -19,7 +19,8 @@ the same pieces causally:
 * angles, posture codes, exercise/side rules and every threshold: those of
   :mod:`tracker.signal.reps` and :class:`tracker.signal.params.RepParams`;
 * possible cracks: :class:`tracker.signal.spikes.SpikeStream` (reported
-  ``lookahead_s``, 2.5 s by default, after the spike, when its context is known).
+  ``lookahead_s``, 2.5 s by default, after the spike, when its context is known), with
+  the tag's kHz impulse windows as witnesses once they arrive (:meth:`add_impulse_windows`).
 
 Repetitions are found by the repetition core :class:`tracker.signal.repcore.RepFinder`,
 the same causal state machine and acceptance rules the whole-session analysis runs
@@ -41,6 +42,7 @@ gives the same events.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -74,6 +76,7 @@ from ..signal.reps import (
 )
 from ..signal.result import Rep
 from ..signal.spikes import SpikeStream
+from ..signal.witnesses import ImpulseWindow
 
 __all__ = ["LiveAnalyzer", "LiveEvent", "LiveParams", "usual_limit_deg"]
 
@@ -470,6 +473,11 @@ class LiveAnalyzer:
         return self._spike_events(self._spikes.flush())
 
     # ------------------------------------------------------------- spikes
+    def add_impulse_windows(self, windows: Sequence[ImpulseWindow]) -> None:
+        """The tag's kHz impulse windows as they arrive: they weigh in on the spikes not
+        yet reported, as in the batch analysis (:meth:`SpikeStream.add_snippets`)."""
+        self._spikes.add_snippets(windows)
+
     def _feed_spikes(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[LiveEvent]:
         # SpikeStream re-analyses at most every step_s anyway; handing it the samples in
         # step_s pieces saves building an empty result per small batch.

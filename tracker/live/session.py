@@ -32,8 +32,9 @@ from ..ble.recorder import RecorderObserver, RecordResult, SessionStarted
 from ..errors import StoreError, TrackerError
 from ..quality import Quality
 from ..recording import Recording
-from ..schema import EXERCISES
+from ..schema import EXERCISES, IMPULSE_EVENT
 from ..signal.params import AnalysisParams
+from ..signal.witnesses import ImpulseWindow
 from .analyzer import LiveAnalyzer, LiveEvent, LiveParams
 from .guided import GuidedRoutine, exercise_label, hold_targets
 from .safety import pain_needs_stop, stop_guidance, usual_peaks_from_store, warning_message
@@ -149,6 +150,10 @@ class LiveSession(RecorderObserver):
             self._say(t_s, "info", "reconnected")
         elif kind == "gave_up":
             self._say(t_s, "warning", "the sensor did not come back; the session ends here")
+        elif kind == IMPULSE_EVENT and self.analyzer is not None and self.analysis_error is None:
+            window = ImpulseWindow.from_event(t_s, data)
+            if window is not None:  # a damaged window is no witness (as in the batch analysis)
+                self.analyzer.add_impulse_windows([window])
 
     def on_state(self, event: Any) -> None:
         state = str(event.state)

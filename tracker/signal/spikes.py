@@ -79,6 +79,7 @@ Irregular sample times are fine: processing is per gap-free segment, by sample i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,7 @@ from ..quality import find_gaps
 from ..recording import gyro_recorded, validate_arrays
 from . import _spike_features as F
 from .crack_score import ScoreModel, load_score_model
-from .witnesses import apply_witnesses
+from .witnesses import ImpulseWindow, apply_witnesses, snippet_evidence
 
 __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
@@ -799,7 +800,9 @@ class SpikeStream:
     ``lookahead_s`` older than the newest sample (the features look that far ahead:
     footstep trains, background level). The refractory rule carries over between calls.
     With ``history_s`` of context the result matches :func:`detect_spikes` +
-    :func:`judge_cracks` on the whole recording, up to filter edge effects.
+    :func:`judge_cracks` on the whole recording, up to filter edge effects. The tag's kHz
+    impulse windows (:meth:`add_snippets`, as they arrive) weigh in as they do in the
+    batch analysis, so live and batch give one judgement.
 
     Parameters
     ----------
@@ -841,6 +844,24 @@ class SpikeStream:
         self._last_sample = -1      # global index of the last spike reported
         self._empty_frame: pd.DataFrame | None = None
         self._accepted: list[float] = []
+        self._snippets: dict[str, np.ndarray] | None = None  # evidence of the windows kept
+
+    def add_snippets(self, windows: Sequence[ImpulseWindow]) -> None:
+        """Keep the evidence of kHz impulse windows for the spikes still to be judged.
+
+        A window arrives after the impulse it holds, well within ``lookahead_s``; one
+        for a spike already reported comes too late to change it.
+
+        Raises
+        ------
+        ValidationError
+            On a window that is not an (n >= 8, 3) array.
+        """
+        if not windows:
+            return
+        new = snippet_evidence(windows)
+        old = self._snippets
+        self._snippets = new if old is None else {k: np.concatenate([old[k], new[k]]) for k in old}
 
     def feed(self, t_s: Any, acc_m_s2: Any, gyr_rad_s: Any, rest_mask: Any = None) -> pd.DataFrame:
         """Add samples; return the judged spikes that became final (columns as :func:`judge_cracks`).
@@ -883,7 +904,8 @@ class SpikeStream:
     def _emit(self, until: float) -> pd.DataFrame:
         fs = self.sampling_rate_hz
         spikes = _detect(self._t, self._acc, self._gyr, fs, self.spike_params, self._offset)
-        spikes = _judge(spikes, self.crack_params, fs, self._rest[spikes["sample"]])
+        witnesses = None if self._snippets is None else Witnesses(snippets=self._snippets)
+        spikes = _judge(spikes, self.crack_params, fs, self._rest[spikes["sample"]], witnesses)
         tt = spikes["t_s"]
         glob = spikes["sample"] + self._offset
         keep = (tt >= self._done_until) & (tt < until) & (glob > self._last_sample)
@@ -908,3 +930,6 @@ class SpikeStream:
         # Refractory memory older than the window is no longer needed.
         horizon = self._done_until - self.crack_params.refractory_s
         self._accepted[:] = [a for a in self._accepted if a > horizon]
+        if self._snippets is not None:  # nor are the windows of spikes already reported
+            keep = self._snippets["t_s"] >= self._done_until - self.history_s
+            self._snippets = {k: v[keep] for k, v in self._snippets.items()}

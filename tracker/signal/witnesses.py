@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage, signal
@@ -61,6 +62,21 @@ class ImpulseWindow:
     rate_hz: float
     acc_m_s2: np.ndarray  # (n, 3)
     trigger_index: int = 0
+
+    @classmethod
+    def from_event(cls, t0_s: float | None, data: dict[str, Any]) -> ImpulseWindow | None:
+        """The window of a stored impulse event (``schema.IMPULSE_EVENT``: ``rate_hz``,
+        ``acc_m_s2``, ``trigger_index``), or None when it is damaged: a damaged window is
+        no witness, and the stream itself is unaffected."""
+        try:
+            acc = np.asarray(data.get("acc_m_s2", ()), dtype=float)
+            rate_hz = float(data["rate_hz"])
+            trigger = int(data.get("trigger_index", 0))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if t0_s is None or acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8 or not rate_hz > 0:
+            return None
+        return cls(t0_s=float(t0_s), rate_hz=rate_hz, acc_m_s2=acc, trigger_index=trigger)
 
 
 @dataclass(frozen=True, kw_only=True)
