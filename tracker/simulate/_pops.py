@@ -175,6 +175,14 @@ class PopFamily:
                    lever_arm=True)
 
     @classmethod
+    def issue_model(cls) -> PopFamily:
+        """Issue 16's own description of a pop, as another hypothesis to test on: ringing
+        plus a 5-30 Hz tissue response, no jolt, nothing limiting how fast the tissue moves
+        the skin (up to ~1 m/s at 3 g); the held-out part's other ranges and front ends."""
+        return replace(cls.held_out(), jolt_rel=((0.0, 0.0),), tissue_hz=((5.0, 30.0),), tissue_rel=((0.1, 0.6),),
+                       tissue_max_v_m_s=((1e9, 1e9),))
+
+    @classmethod
     def of(cls, split: str) -> PopFamily:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
