@@ -205,6 +205,7 @@ def test_live_stream_weighs_snippets_as_they_arrive_as_the_batch_does():
     {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 4},   # too short
     {"rate_hz": "fast", "acc_m_s2": [[0.0, 0.0, 9.8]] * 16},  # not a number
     {"rate_hz": 0.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 16},
+    {"rate_hz": 3200.0, "acc_m_s2": [[0.0, 0.0, 9.8]] * 15 + [[float("nan"), 0.0, 9.8]]},
 ])
 def test_a_damaged_impulse_event_is_no_window(data):
     assert wit.ImpulseWindow.from_event(1.0, data) is None

@@ -74,7 +74,8 @@ class ImpulseWindow:
             trigger = int(data.get("trigger_index", 0))
         except (KeyError, TypeError, ValueError):
             return None
-        if t0_s is None or acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8 or not rate_hz > 0:
+        if (t0_s is None or acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] < 8 or not rate_hz > 0
+                or not np.isfinite(acc).all()):
             return None
         return cls(t0_s=float(t0_s), rate_hz=rate_hz, acc_m_s2=acc, trigger_index=trigger)
 
