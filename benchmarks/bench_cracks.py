@@ -47,7 +47,7 @@ from tracker.simulate._pops import CONFOUNDER_KINDS, PopFamily, simulate_family
 QUICK = "--quick" in sys.argv
 CP = CrackParams(threshold=float(sys.argv[sys.argv.index("--threshold") + 1])) if "--threshold" in sys.argv \
     else CrackParams()
-N = 8 if QUICK else 30
+N = 8 if QUICK else 100
 AMPS_G = (0.2, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 
 
