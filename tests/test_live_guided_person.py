@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -84,7 +86,8 @@ def test_record_virtual_guided_completes_every_step(data_dir):
 
     from tracker.cli import cli
     from tracker.live.guided import build_steps
-    from tracker.sessions import analyse_session
+    from tracker.sessions import analyse_session, impulse_windows_of
+    from tracker.signal.spikes import detect_and_judge
     from tracker.store import Store
 
     result = CliRunner().invoke(cli, ["record", "--virtual", "--guided", "--no-prompt", "--speed", "40", "--seed", "0"])
@@ -101,8 +104,18 @@ def test_record_virtual_guided_completes_every_step(data_dir):
     assert f"live view: {n} repetitions" in result.output
     with Store.open(data_dir) as store:
         analysis = analyse_session(store, info.id, save=False)
+        windows = impulse_windows_of(store, info.id)
+        rec = store.load_recording(info.id)
     assert len(analysis.reps) == n and "forward_bend" not in {r.exercise for r in analysis.reps}
     assert any("calibration step's bend" in note for note in analysis.summary.notes)
+    # The tag sends its kHz windows as the person goes along (pieces re-timed by the
+    # guide); the live view and the analysis weigh them alike, and they find pops the
+    # motion sensor alone leaves out.
+    assert windows and f"tag snippets: {len(windows)} kHz impulse windows used" in analysis.summary.notes
+    live = re.search(r"live view: .*, (\d+) possible crack", result.output)
+    assert live and int(live.group(1)) == len(analysis.cracks) >= 1, result.output
+    alone = detect_and_judge(rec.t_s, rec.acc_m_s2, rec.gyr_rad_s, rec.meta.nominal_rate_hz, None, None)
+    assert int(np.sum(alone["possible_crack"])) < len(analysis.cracks)
 
 
 def test_a_routine_of_generic_movements_is_followed_and_counted():

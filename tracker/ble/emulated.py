@@ -83,6 +83,7 @@ async def record_virtual(
     wallclock_latency: bool = True,
     more: Callable[[], Recording | None] | None = None,
     impulse_windows: Sequence[Any] = (),
+    more_windows: Callable[[], Sequence[Any]] | None = None,
 ) -> VirtualRun:
     """Stream ``recording`` from an emulated tag over the virtual link into ``store``.
 
@@ -106,8 +107,9 @@ async def record_virtual(
         Device times (s) at which the tag drops the link (simulated radio loss).
     fifo_s : float
         The tag's buffer before it drops samples the host is too slow to take.
-    more : callable, optional
-        What the tag streams after ``recording`` (see :class:`VirtualTag`).
+    more, more_windows : callable, optional
+        What the tag streams after ``recording``, and the impulse windows of each such
+        piece (see :class:`VirtualTag`).
     impulse_windows : sequence
         kHz impulse windows a tracker-imu tag sends (see :class:`VirtualTag`); the
         recorder keeps them as ``impulse`` events for the crack analysis.
@@ -137,7 +139,7 @@ async def record_virtual(
         client_profile = dataclasses.replace(  # a profile with a config field (tracker-imu)
             client_profile, config=dataclasses.replace(config, max_latency_ms=latency))  # type: ignore[call-arg]
     tag = VirtualTag(recording, profile=client_profile.id, speed=speed, fifo_s=fifo_s, more=more,
-                     impulse_windows=impulse_windows)
+                     impulse_windows=impulse_windows, more_windows=more_windows)
     dropper: asyncio.Task[None] | None = None
     try:
         await tag.start()

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +131,9 @@ class VirtualTag:
         :func:`tracker.simulate._witnesses.simulate_snippets`): a tracker-imu tag whose
         impulse detector is on sends those whose high-passed peak reaches its configured
         threshold, once the stream has passed their end (gatt-profile.md §7).
+    more_windows : callable, optional
+        Called after each piece ``more`` returned: the impulse windows of that piece, on
+        the piece's own time base (the guided person's pops happen as it goes along).
 
     Notes
     -----
@@ -151,6 +154,7 @@ class VirtualTag:
         battery_pct: int = 87,
         more: Callable[[], Recording | None] | None = None,
         impulse_windows: Sequence[Any] = (),
+        more_windows: Callable[[], Sequence[Any]] | None = None,
     ) -> None:
         if profile not in TAG_PROFILES:
             raise ValueError(f"virtual tag profile must be one of {TAG_PROFILES}, got {profile!r}")
@@ -170,6 +174,7 @@ class VirtualTag:
         self.t_us0 = int(t_us0)
         self.battery_pct = int(battery_pct)
         self.impulse_windows = sorted(impulse_windows, key=lambda w: float(w.t0_s))
+        self.more_windows = more_windows
         self.stats = TagStats()
         self.finished = asyncio.Event()  # the whole recording has been produced
         self._rec_rate_hz = float(recording.sample_rate_hz)
@@ -337,6 +342,10 @@ class VirtualTag:
         rec = self.recording
         mag = None if rec.mag_uT is None or piece.mag_uT is None else np.vstack([rec.mag_uT, piece.mag_uT])
         n = len(rec) + len(piece)
+        if self.more_windows is not None:  # the piece's windows, on the session's time base
+            start_s = len(rec) / self._rec_rate_hz
+            self.impulse_windows += sorted((replace(w, t0_s=w.t0_s + start_s) for w in self.more_windows()),
+                                           key=lambda w: float(w.t0_s))
         self.recording = Recording(np.arange(n) / self._rec_rate_hz, np.vstack([rec.acc_m_s2, piece.acc_m_s2]),
                                    np.vstack([rec.gyr_rad_s, piece.gyr_rad_s]), mag, rec.meta)
         self._rec_t_s = np.arange(n) / self._rec_rate_hz

@@ -230,8 +230,9 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
         rate = rate_hz or 100.0
         # The link models its own losses: a simulated sensor without packet drops.
         sensor = dataclasses.replace(SensorModel(), drop_prob=0.0)
-        more = None
+        more = more_windows = None
         snippets: list[Any] = []
+        tag_snippets = virtual_profile == "tracker-imu"  # its kHz impulse windows around pops and knocks
         if live.guided is not None:
             # the simulated person does the guide's routine, step by step, as the guide shows it
             from ..live.guided_person import GuidedPerson, following_routine
@@ -239,15 +240,17 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
             bend = any(s.kind == "calibrate_bend" for s in live.guided.steps)
             sim = simulate_session(seed=seed, rate_hz=rate, sensor=sensor, with_mag=True,
                                    routine=following_routine(live.routine, calibration_bend=bend))
-            person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=speed)
+            person = GuidedPerson(sim, live.guided, skip=live.skip_step, speed=speed,
+                                  impulse_windows=simulate_snippets(sim, seed=seed) if tag_snippets else ())
             first, more = person.first, person.more
+            snippets, more_windows = person.piece_windows, (lambda: person.piece_windows)
             what = f"a simulated person following the guide ({len(live.guided.steps)} steps)"
         else:
             minutes = None if seconds is None else max(seconds / 60.0 + 0.1, 0.5)
             sim = simulate_session(seed=seed, rate_hz=rate, minutes=minutes, sensor=sensor,
                                    with_mag=True)  # both virtual tags have a magnetometer
             first = sim.recording
-            if virtual_profile == "tracker-imu":  # its kHz impulse windows around pops and knocks
+            if tag_snippets:
                 snippets = simulate_snippets(sim, seed=seed)
             what = f"a simulated session ({sim.recording.duration_s:.0f} s"
             what += f" at {rate:g} Hz)"
@@ -255,7 +258,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
         run = await record_virtual(store, first, profile=virtual_profile, rate_hz=rate,
                                    speed=speed, seconds=seconds, stop=stop, observers=observers,
                                    notes=notes or "virtual tag (simulated data)", policy=policy, more=more,
-                                   impulse_windows=snippets)
+                                   impulse_windows=snippets, more_windows=more_windows)
         return run.result
 
     async def run_phone(stop: asyncio.Event, observers: list[Any]) -> Any:

@@ -24,7 +24,7 @@ neither the orientation nor the posture; the simulated sensor's errors continue.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,9 @@ class GuidedPerson:
     speed : float
         The tag's clock vs real time: the guide sees the data a frame or two late (wall
         time), so at high speeds the person waits more device seconds for it.
+    impulse_windows : sequence of ImpulseWindow, optional
+        The tag's kHz windows around the simulation's impulses (its time base): each
+        piece carries those inside it (:attr:`piece_windows`), for the tag to send.
 
     Raises
     ------
@@ -105,8 +108,11 @@ class GuidedPerson:
     """
 
     def __init__(self, sim: Any, guide: GuidedRoutine, *, skip: Callable[[], None] | None = None,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, impulse_windows: Sequence[Any] = ()) -> None:
         rec = sim.recording
+        self._windows = list(impulse_windows)
+        #: The impulse windows inside the piece handed out last, on that piece's time base.
+        self.piece_windows: list[Any] = []
         self.rate_hz = float(rec.sample_rate_hz)
         self._acc, self._gyr, self._mag = rec.acc_m_s2, rec.gyr_rad_s, rec.mag_uT
         self._n = len(rec)
@@ -142,6 +148,9 @@ class GuidedPerson:
         return int(np.clip(round(t_s * self.rate_hz), 0, self._n))
 
     def _piece(self, k0: int, k1: int) -> Recording:
+        t0_s, t1_s = k0 / self.rate_hz, k1 / self.rate_hz
+        self.piece_windows = [dataclasses.replace(w, t0_s=w.t0_s - t0_s) for w in self._windows
+                              if t0_s <= w.t0_s and w.t0_s + len(w.acc_m_s2) / w.rate_hz <= t1_s]
         mag = None if self._mag is None else self._mag[k0:k1]
         t = np.arange(k1 - k0) / self.rate_hz
         return Recording(t, self._acc[k0:k1], self._gyr[k0:k1], mag)
