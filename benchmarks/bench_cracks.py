@@ -28,7 +28,7 @@ Printed:
    the fitted ones (LSM6DS 104, 208, 416 Hz; a 500 Hz stream is judged at 250 Hz), and
    the issue's own pop model (:meth:`PopFamily.issue_model`) at every rate.
 
-Usage: python benchmarks/bench_cracks.py [--quick] [--threshold P]
+Usage: python benchmarks/bench_cracks.py [--quick] [--threshold P]  (about 13 min on 2 cores; --quick: 8 sessions per cell)
 """
 
 from __future__ import annotations
