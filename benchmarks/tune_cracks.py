@@ -43,8 +43,8 @@ MAX_CONFOUNDER_SHARE = 0.015
 #: sensor alone cannot reach the F1 target anyway: precision first counts double.
 MAX_CONFOUNDER_SHARE_LOW_RATE = 0.0075
 LOW_RATE_HZ = 100.0
-#: Lowest threshold per rate, whatever the tuning part allows: 0.6, precision first (a
-#: possible crack needs odds of 3 to 2 for a pop). It was 0.7; on the tuning part's
+#: Lowest threshold per rate, whatever the tuning part allows: the package's default
+#: ``CrackParams.threshold`` (0.6, precision first: odds of 3 to 2 for a pop). It was 0.7; on the tuning part's
 #: out-of-fold scores F1 at 200 / 400 Hz was 0.78 / 0.78 there and 0.83 / 0.81 at 0.6,
 #: no confounder kind above 1.1 %. At 400 Hz 0.65: the session simulator's slower slaps
 #: (30-60 Hz ringing for 25-30 ms, a shape the family does not draw) scored up to 0.65,
@@ -55,7 +55,7 @@ LOW_RATE_HZ = 100.0
 #: look at the held-out part (so its slap figure there is no longer unseen): at the rule's
 #: 0.85 the quadratic score called 3.2 % of held-out slaps cracks (2.2 % at 0.9, 200
 #: sessions), for 0.04 of F1.
-MIN_THRESHOLD = 0.6
+MIN_THRESHOLD = spikes.CrackParams().threshold
 MIN_THRESHOLD_BY_RATE_HZ = {50.0: 0.9, 100.0: 0.9, 400.0: 0.65}
 
 
