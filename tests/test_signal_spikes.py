@@ -13,6 +13,7 @@ import pytest
 from scipy import signal
 
 from tracker.errors import ValidationError
+from tracker.signal import _spike_features as F
 from tracker.signal.spikes import (
     JOINTS_IN_RANGE,
     JUDGED_COLUMNS,
@@ -254,6 +255,24 @@ def test_sustained_buzz_gives_no_possible_crack():
     judged = judge_cracks(detect_spikes(t, acc, gyr, sampling_rate_hz=RATE), t, acc, gyr,
                           sampling_rate_hz=RATE)
     assert not judged["possible_crack"].any()
+
+
+def test_persistence_is_what_goes_on_shaking_after_a_spike():
+    # High-passed magnitude: a unit spike at sample 100, then (a) nothing, (b) a 0.5
+    # oscillation from 20 ms on (a buzz), in a 400-sample segment, at 200 Hz.
+    m = np.zeros(400)
+    m[100] = 1.0
+    seg = np.array([[0, 400]])
+    quiet = F.persistence_ratio(m, np.array([100]), seg, 200.0, (0.06, 0.2))
+    buzz = m.copy()
+    buzz[104:] = 0.5 * np.abs(np.sin(np.arange(296) * 2.0))
+    shaking = F.persistence_ratio(buzz, np.array([100]), seg, 200.0, (0.06, 0.2))
+    assert quiet[0] == 0.0
+    assert shaking[0] == pytest.approx(0.5 * np.sqrt(np.mean(np.sin(np.arange(8, 37) * 2.0) ** 2)), rel=1e-9)
+    # only what the spike's own segment holds counts (after a gap, another recording)
+    assert F.persistence_ratio(buzz, np.array([100]), np.array([[0, 105], [105, 400]]), 200.0, (0.06, 0.2))[0] == 0.0
+    with pytest.raises(ValidationError, match="persist_window_s"):
+        SpikeParams(persist_window_s=(0.2, 0.06))
 
 
 def test_rest_mask_rules_out_footsteps():

@@ -9,7 +9,9 @@ Two witnesses see more, where the hardware gives them:
   sends a kHz accelerometer window around each impulse above its threshold. A pop rings
   above a few hundred Hz; knocks, slaps and heel strikes put their energy lower.
   :func:`snippet_evidence` gives each window the share of its energy above
-  :attr:`WitnessParams.snippet_split_hz`.
+  :attr:`WitnessParams.snippet_split_hz`. A strap that wobbles at 150-400 Hz puts its
+  energy where a pop rings: the snippets call about a quarter (200 Hz stream) to a half
+  (400 Hz) of such slaps cracks (``bench_cracks.py``, slap table).
 * **Sound** (a phone's microphone, e.g. Sensor Logger's ``Microphone.mp4``): a short
   broadband transient. :func:`audio_transients` finds them; a transient within
   ±:attr:`WitnessParams.match_s` of an IMU spike is evidence for a pop, and one with no
