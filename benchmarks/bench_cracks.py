@@ -52,7 +52,7 @@ AMPS_G = (0.2, 0.35, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 
 
 def targets() -> None:
-    thresholds = ", ".join(f"{CP.threshold_at(r):.2f} at {r:.0f} Hz" for r in RATES)
+    thresholds = ", ".join(f"{CP.threshold_at(r):.3g} at {r:.0f} Hz" for r in RATES)
     print(f"Held-out family: {N} sessions of 3 min per rate, threshold {thresholds}")
     print(f"{'rate':>5} {'pops':>5} {'F1 all':>7} {'F1 >=1g':>8} {'F1 >=1.5g':>10} {'target':>14}  "
           + " ".join(f"{k:>10}" for k in CONFOUNDER_KINDS))

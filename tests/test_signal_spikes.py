@@ -257,9 +257,10 @@ def test_sustained_buzz_gives_no_possible_crack():
     assert not judged["possible_crack"].any()
 
 
-def test_persistence_is_what_goes_on_shaking_after_a_spike():
+def test_persistence_is_the_shaking_around_a_spike():
     # High-passed magnitude: a unit spike at sample 100, then (a) nothing, (b) a 0.5
-    # oscillation from 20 ms on (a buzz), in a 400-sample segment, at 200 Hz.
+    # oscillation from 20 ms on (a buzz), (c) that buzz mirrored before the spike, in a
+    # 400-sample segment, at 200 Hz.
     m = np.zeros(400)
     m[100] = 1.0
     seg = np.array([[0, 400]])
@@ -269,6 +270,11 @@ def test_persistence_is_what_goes_on_shaking_after_a_spike():
     shaking = F.persistence_ratio(buzz, np.array([100]), seg, 200.0, (0.06, 0.2))
     assert quiet[0] == 0.0
     assert shaking[0] == pytest.approx(0.5 * np.sqrt(np.mean(np.sin(np.arange(8, 37) * 2.0) ** 2)), rel=1e-9)
+    # the end of a buzz counts as its onset does (mirrored: the same samples before it)
+    ended = np.zeros(400)
+    ended[100] = 1.0
+    ended[100 - np.arange(4, 101)] = buzz[100 + np.arange(4, 101)]
+    assert F.persistence_ratio(ended, np.array([100]), seg, 200.0, (0.06, 0.2))[0] == pytest.approx(shaking[0])
     # only what the spike's own segment holds counts (after a gap, another recording)
     assert F.persistence_ratio(buzz, np.array([100]), np.array([[0, 105], [105, 400]]), 200.0, (0.06, 0.2))[0] == 0.0
     with pytest.raises(ValidationError, match="persist_window_s"):

@@ -148,23 +148,27 @@ def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, 
 
 def persistence_ratio(m: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sampling_rate_hz: float,
                       window_s: tuple[float, float]) -> np.ndarray:
-    """RMS of the high-passed magnitude ``m`` ``window_s`` (from, to) after each spike,
-    over ``m`` at the spike; 0 where the spike's segment ends before the window.
+    """How strongly the shaking goes on around each spike: the larger RMS of the
+    high-passed magnitude ``m`` from ``window_s[0]`` to ``window_s[1]`` before and after
+    it, over ``m`` at the spike (only samples of the spike's own segment count; none: 0).
 
-    A pop's tissue response has died down 60 ms after the jolt (the held-out family's
-    pops, ringing tissue included: 99 % below 0.27); a vibration burst goes on at the
-    same strength (aliased or not, 0.5-0.75 where a burst was taken for a pop).
+    A pop comes out of stillness and its tissue response has died down 60 ms after the
+    jolt (the held-out family's pops, ringing tissue included: 99 % below 0.27). A
+    vibration burst goes on at the same strength after its onset (0.5-0.75 where one
+    was taken for a pop) and had been going on before its end.
     """
     if peaks.size == 0:
         return np.zeros(0)
     k0 = max(int(np.ceil(window_s[0] * sampling_rate_hz)), 2)
     k1 = max(int(round(window_s[1] * sampling_rate_hz)), k0 + 1)
-    idx = peaks[:, None] + np.arange(k0, k1 + 1)[None, :]
-    seg_end = segments[np.searchsorted(segments[:, 0], peaks, side="right") - 1, 1]
-    inside = idx < seg_end[:, None]
-    v = np.where(inside, m[np.minimum(idx, m.size - 1)], 0.0)
-    ms = (v ** 2).sum(axis=1) / np.maximum(inside.sum(axis=1), 1)
-    return np.sqrt(ms) / np.maximum(m[peaks], 1e-12)
+    seg = segments[np.searchsorted(segments[:, 0], peaks, side="right") - 1]
+    out = np.zeros(peaks.size)
+    for sign in (-1, 1):
+        idx = peaks[:, None] + sign * np.arange(k0, k1 + 1)[None, :]
+        inside = (idx >= seg[:, :1]) & (idx < seg[:, 1:])
+        v = np.where(inside, m[np.clip(idx, 0, m.size - 1)], 0.0)
+        out = np.maximum(out, np.sqrt((v ** 2).sum(axis=1) / np.maximum(inside.sum(axis=1), 1)))
+    return out / np.maximum(m[peaks], 1e-12)
 
 
 def block_median(blocks: np.ndarray) -> np.ndarray:
