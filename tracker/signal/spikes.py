@@ -69,7 +69,9 @@ Known limits (measured on the held-out family, ``benchmarks/bench_cracks.py``)
   share of pops found against their skin amplitude.
 * A strap slap that dies within 1–3 samples, or a light knock without rotation, can look
   like a pop with little tissue response: the score says how often such spikes were
-  pops, and the threshold leaves most of them out. At 50–100 Hz one sample is as long
+  pops, and the threshold leaves most of them out. Knocks without rotation are told
+  by size (the family's are 2–16 g): of still taps of 0.5–2 g, a fifth to a quarter are
+  called cracks at 200–400 Hz. At 50–100 Hz one sample is as long
   as the tissue response itself, so the threshold is higher there
   (:meth:`CrackParams.threshold_at`). Only a witness tells them apart reliably (kHz
   snippets, sound).
