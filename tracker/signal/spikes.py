@@ -688,8 +688,9 @@ SCORE_FEATURES: tuple[tuple[str, float, float], ...] = (
     ("periodicity", 0.0, 1.0),
     ("n_burst", 0.0, 6.0),
     ("log_area_samples", np.log(0.1), np.log(10.0)),
-    # Below 0.3 persistence says nothing (pops' tissue responses, slaps and knocks have
-    # all died by then); above it, an oscillation that goes on: a vibration burst.
+    # Below 0.3 persistence says nothing (pops come out of stillness, and their tissue
+    # responses, slaps and knocks have died by 60 ms); above it, shaking that goes on
+    # around the spike: a vibration burst.
     ("persist_ratio", 0.3, 1.5),
 )
 #: The feature a sensor without a gyroscope cannot give (NaN in :func:`score_features`).
