@@ -48,8 +48,9 @@ MODEL_FILE = "crack_score.json"
 #: Features that enter the score alone, never squared or in a product: how strong the
 #: spike is against its background, how big it is and how far it pushes, how much it
 #: turns the sensor, how much the person walks, how much shaking goes on around it. They
-#: tell a pop from a knock, buzz or step by degree, and real recordings and other simulators reach values or combinations
-#: no tuning spike had, where a square or a product turns round: with rotation in
+#: tell a pop from a knock, buzz or step by degree, and real recordings and other
+#: simulators reach values or combinations no tuning spike had, where a square or a
+#: product turns round: with rotation in
 #: products, 19 of BROAD's 103 handling spikes (turning the sensor at up to 3 rad/s)
 #: became possible cracks; with size in products, 18 % of knocks of 7-16 g without
 #: rotation and with another push shape (norms.md's taps) did at 100 Hz. Alone, they
