@@ -49,6 +49,13 @@ def norm3(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("...i,...i->...", x, x))
 
 
+def _in_own_segment(idx: np.ndarray, peaks: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """(P, K) sample indices around each spike -> which lie in that spike's own gap-free
+    segment (a sample across a gap belongs to another recording)."""
+    seg = segments[np.searchsorted(segments[:, 0], peaks, side="right") - 1]
+    return (idx >= seg[:, :1]) & (idx < seg[:, 1:])
+
+
 def local_residual(x: np.ndarray, peaks: np.ndarray, half: int, core: int,
                    segments: np.ndarray, degree: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Samples around each spike minus a polynomial fitted outside the spike's core.
@@ -62,8 +69,7 @@ def local_residual(x: np.ndarray, peaks: np.ndarray, half: int, core: int,
     n = x.shape[0]
     off = np.arange(-half, half + 1)
     idx = peaks[:, None] + off[None, :]
-    seg_of = np.searchsorted(segments[:, 0], peaks, side="right") - 1
-    valid = (idx >= segments[seg_of, 0][:, None]) & (idx < segments[seg_of, 1][:, None])
+    valid = _in_own_segment(idx, peaks, segments)
     y = x[np.clip(idx, 0, n - 1)]
     w = (valid & (np.abs(off)[None, :] > core)).astype(float)
     v = np.vander(off / max(half, 1), degree + 1, increasing=True)  # (K, d+1), well scaled
@@ -161,11 +167,10 @@ def persistence_ratio(m: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sa
         return np.zeros(0)
     k0 = max(int(np.ceil(window_s[0] * sampling_rate_hz)), 2)
     k1 = max(int(round(window_s[1] * sampling_rate_hz)), k0 + 1)
-    seg = segments[np.searchsorted(segments[:, 0], peaks, side="right") - 1]
     out = np.zeros(peaks.size)
     for sign in (-1, 1):
         idx = peaks[:, None] + sign * np.arange(k0, k1 + 1)[None, :]
-        inside = (idx >= seg[:, :1]) & (idx < seg[:, 1:])
+        inside = _in_own_segment(idx, peaks, segments)
         v = np.where(inside, m[np.clip(idx, 0, m.size - 1)], 0.0)
         out = np.maximum(out, np.sqrt((v ** 2).sum(axis=1) / np.maximum(inside.sum(axis=1), 1)))
     return out / np.maximum(m[peaks], 1e-12)

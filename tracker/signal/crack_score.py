@@ -50,11 +50,10 @@ MODEL_FILE = "crack_score.json"
 #: turns the sensor, how much the person walks, how much shaking goes on around it. They
 #: tell a pop from a knock, buzz or step by degree, and real recordings and other
 #: simulators reach values or combinations no tuning spike had, where a square or a
-#: product turns round: with rotation in
-#: products, 19 of BROAD's 103 handling spikes (turning the sensor at up to 3 rad/s)
-#: became possible cracks; with size in products, 18 % of knocks of 7-16 g without
-#: rotation and with another push shape (norms.md's taps) did at 100 Hz. Alone, they
-#: only push further the way their fitted weight points.
+#: product turns round: with rotation in products, 19 of BROAD's 103 handling spikes
+#: (turning the sensor at up to 3 rad/s) became possible cracks; with size in products,
+#: 18 % of knocks of 7-16 g without rotation and with another push shape (norms.md's
+#: taps) did at 100 Hz. Alone, they only push further the way their fitted weight points.
 LINEAR_ONLY = ("log_snr", "log_peak", "log_dv", "log_gyr", "log_gait", "persist_ratio")
 #: Rates up to which the score is quadratic; above, linear.
 QUADRATIC_MAX_RATE_HZ = 100.0

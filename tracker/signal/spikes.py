@@ -215,11 +215,10 @@ JOINTS_IN_RANGE = tuple(f"{a}-{b} {side}" for a, b in zip(("T10", "T11", "T12", 
 #: is as long as a 15-50 Hz tissue response, the part that tells a pop from a strap slap,
 #: so slaps and pops score alike there and a higher threshold keeps the slaps out. Chosen
 #: by ``benchmarks/tune_cracks.py`` on the TUNING part: per rate, the lowest threshold
-#: (at least 0.6; 0.675 at 400 Hz, 0.9 at 50 and 100 Hz: ``MIN_THRESHOLD_BY_RATE_HZ`` there
-#: says why) at
-#: which no confounder kind has more than the tuner's ``MAX_CONFOUNDER_SHARE`` of its
-#: events judged a crack, by scores of sessions the fit did not see. Re-run it with the
-#: score.
+#: (at least 0.6; 0.675 at 400 Hz, 0.9 at 50 and 100 Hz: ``MIN_THRESHOLD_BY_RATE_HZ``
+#: there says why) at which no confounder kind has more than the tuner's
+#: ``MAX_CONFOUNDER_SHARE`` of its events judged a crack, by scores of sessions the fit
+#: did not see. Re-run it with the score.
 THRESHOLD_BY_RATE_HZ: tuple[tuple[float, float], ...] = (
     (50.0, 0.90), (100.0, 0.90), (200.0, 0.60), (400.0, 0.675),
 )
