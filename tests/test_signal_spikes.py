@@ -281,6 +281,28 @@ def test_persistence_is_the_shaking_around_a_spike():
         SpikeParams(persist_window_s=(0.2, 0.06))
 
 
+@pytest.mark.parametrize("rate", [100.0, 400.0])
+def test_late_ratio_is_what_still_pushes_40_to_50_ms_after_the_peak(rate):
+    # A residual window (P, 2 * half + 1, 3) at ``rate``: a unit peak along x at the centre
+    # and, 40-50 ms later, a push of 0.3 along x (a slow tissue response), a pull of 0.3
+    # along x, or a sideways 0.3 along y (which does not push along the peak's direction).
+    half = int(round(0.06 * rate))
+    k = np.arange(int(np.ceil(0.04 * rate)), int(np.floor(0.05 * rate)) + 1)
+    r = np.zeros((5, 2 * half + 1, 3))
+    r[:, half, 0] = 1.0
+    r[1, half + k, 0] = 0.3
+    r[2, half + k, 0] = -0.3
+    r[3, half + k, 1] = 0.3
+    # a swing back that has ended by 40 ms (a knock's, 20-30 ms) is not late
+    r[4, half + 1:half + k[0], 0] = -0.3
+    late = F.pulse_shape(r, 1, rate)["late_ratio"]
+    np.testing.assert_allclose(late, [0.0, 0.3, -0.3, 0.0, 0.0], atol=1e-12)
+    # at 50 Hz 40 ms is the rebound's second sample: nothing later is measured
+    r50 = np.zeros((1, 11, 3))
+    r50[0, 5, 0], r50[0, 7:10, 0] = 1.0, 0.3
+    assert F.pulse_shape(r50, 1, 50.0)["late_ratio"][0] == 0.0
+
+
 def test_rest_mask_rules_out_footsteps():
     t, acc, gyr = _quiet(20.0)
     acc[:, 2] += 2.0 * np.sin(2 * np.pi * 1.8 * t)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 __all__ = [
-    "moving_detrend", "norm3", "local_residual", "impulse_fraction",
+    "moving_detrend", "norm3", "samples_in", "local_residual", "impulse_fraction",
     "background_level", "find_candidates", "spike_width_s", "gyro_jump", "burst_count",
     "periodicity", "gait_rms", "delta_v", "block_median", "pulse_shape", "persistence_ratio",
 ]
@@ -42,6 +42,13 @@ def moving_detrend(x: np.ndarray, segments: np.ndarray, half: int) -> np.ndarray
         ndimage.uniform_filter1d(seg, size=2 * half + 1, axis=0, mode="mirror", output=o)
         np.subtract(seg, o, out=o)
     return out
+
+
+def samples_in(duration_s: float, sampling_rate_hz: float) -> int:
+    """Whole samples nearest ``duration_s``: a window's edge in samples. Rounded, not cut
+    up or down, so a stream measured at 99.98 or 100.02 Hz (the batch analysis uses the
+    measured rate, the live view the declared one) gets a 100 Hz stream's windows."""
+    return int(round(duration_s * sampling_rate_hz))
 
 
 def norm3(x: np.ndarray) -> np.ndarray:
@@ -124,9 +131,15 @@ def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, 
       pulse with a rise or a tissue response > 0; a slap that starts at full strength ~0);
     * ``rebound_ratio``: mean of ``s[2], s[3]`` / peak: what follows the pulse (a knock's
       or heel strike's swing back < 0, a tissue response's push > 0, a slap's wobble
-      that has died ~0).
+      that has died ~0);
+    * ``late_ratio``: mean of ``s`` 40-50 ms after the peak / peak: a tissue response
+      still pushing (> 0) or pulling back (< 0) when a knock's swing back and a slap's
+      wobble have ended (~0). At 100 Hz, where the pulse itself is one or two samples,
+      it helps tell a slow pop from a slap. Only samples after the rebound's count: at
+      50 Hz there are none (0).
     """
-    names = ("lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio", "pre_ratio", "rebound_ratio")
+    names = ("lag1_corr", "side_ratio", "bipolar_ratio", "tail_ratio", "lead_ratio", "pre_ratio", "rebound_ratio",
+             "late_ratio")
     if r.shape[0] == 0:
         return {k: np.zeros(0) for k in names}
     half = (r.shape[1] - 1) // 2
@@ -138,18 +151,22 @@ def pulse_shape(r: np.ndarray, core: int, sampling_rate_hz: float) -> dict[str, 
     pk = np.maximum(s[rows, j], 1e-12)
     win = s[rows[:, None], np.clip(j[:, None] + np.arange(-3, 4)[None, :], 0, s.shape[1] - 1)]
     lag1 = (win[:, 1:] * win[:, :-1]).sum(axis=1) / np.maximum((win ** 2).sum(axis=1), 1e-12)
-    k0 = max(2, int(np.ceil(0.015 * sampling_rate_hz)))
-    k1 = min(max(k0 + 1, int(round(0.06 * sampling_rate_hz))), half - core)
+    k0 = max(2, samples_in(0.015, sampling_rate_hz))
+    k1 = min(max(k0 + 1, samples_in(0.06, sampling_rate_hz)), half - core)
     off = np.arange(k0, k1 + 1)
     after = mag[rows[:, None], np.clip(j[:, None] + off[None, :], 0, mag.shape[1] - 1)]
     before = mag[rows[:, None], np.clip(j[:, None] - off[None, :], 0, mag.shape[1] - 1)]
+    # after the rebound's samples: at 50 Hz 40-50 ms is its s[2] (no late sample, 0)
+    late_off = np.arange(max(samples_in(0.04, sampling_rate_hz), 4), samples_in(0.05, sampling_rate_hz) + 1)
+    late = s[rows[:, None], np.clip(j[:, None] + late_off[None, :], 0, s.shape[1] - 1)]
     return {"lag1_corr": lag1,
             "side_ratio": np.maximum(win[:, 2], win[:, 4]) / pk,
             "bipolar_ratio": np.minimum(win[:, 2], win[:, 4]) / pk,
             "tail_ratio": np.sqrt((after ** 2).mean(axis=1)) / pk,
             "lead_ratio": np.sqrt((before ** 2).mean(axis=1)) / pk,
             "pre_ratio": (win[:, 1] + win[:, 2]) / (2 * pk),
-            "rebound_ratio": (win[:, 5] + win[:, 6]) / (2 * pk)}
+            "rebound_ratio": (win[:, 5] + win[:, 6]) / (2 * pk),
+            "late_ratio": late.sum(axis=1) / max(late_off.size, 1) / pk}
 
 
 def persistence_ratio(m: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sampling_rate_hz: float,
@@ -165,8 +182,8 @@ def persistence_ratio(m: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sa
     """
     if peaks.size == 0:
         return np.zeros(0)
-    k0 = max(int(np.ceil(window_s[0] * sampling_rate_hz)), 2)
-    k1 = max(int(round(window_s[1] * sampling_rate_hz)), k0 + 1)
+    k0 = max(samples_in(window_s[0], sampling_rate_hz), 2)
+    k1 = max(samples_in(window_s[1], sampling_rate_hz), k0 + 1)
     out = np.zeros(peaks.size)
     for sign in (-1, 1):
         idx = peaks[:, None] + sign * np.arange(k0, k1 + 1)[None, :]
@@ -261,9 +278,9 @@ def gyro_jump(gyr: np.ndarray, peaks: np.ndarray, segments: np.ndarray, sampling
     """
     if peaks.size == 0:
         return np.zeros(0)
-    lo = int(np.floor(window_s[0] * sampling_rate_hz))
-    hi = int(np.ceil(window_s[1] * sampling_rate_hz))
-    ctx = max(int(round(context_s * sampling_rate_hz)), 2)
+    lo = samples_in(window_s[0], sampling_rate_hz)
+    hi = samples_in(window_s[1], sampling_rate_hz)
+    ctx = max(samples_in(context_s, sampling_rate_hz), 2)
     # Centre the fitting window on the middle of the search window.
     shift = (lo + hi) // 2
     core = max(hi - shift, shift - lo)
