@@ -46,10 +46,13 @@ LOW_RATE_HZ = 100.0
 #: Lowest threshold per rate, whatever the tuning part allows: the package's default
 #: ``CrackParams.threshold`` (0.6, precision first: odds of 3 to 2 for a pop). It was 0.7; on the tuning part's
 #: out-of-fold scores F1 at 200 / 400 Hz was 0.78 / 0.78 there and 0.83 / 0.81 at 0.6,
-#: no confounder kind above 1.1 %. At 400 Hz 0.675: the session simulator's slower slaps
-#: (30-60 Hz ringing for 25-30 ms, a shape the family does not draw) score up to 0.657
-#: (2 of about 160 above 0.65 in 100 sessions), and the held-out family loses 0.007 of
-#: F1 against 0.65 (200 sessions). At 50 Hz 0.9, a policy from
+#: no confounder kind above 1.1 %. At 400 Hz 0.675, for look-alikes no tuning part draws:
+#: against the rule's 0.6 it keeps out the session simulator's slower slaps (30-60 Hz
+#: ringing for 25-30 ms: 2.3 % of them cracks at 0.6, none at 0.675, 309 slaps), slaps
+#: that reach the sensor as a bare push (20 % -> 12 %) or wobble at 15-30 Hz (14 % -> 4 %),
+#: and still taps of 0.5-2 g (28 % -> 19 %); it costs 0.02 of held-out F1 (200 sessions:
+#: 0.841 -> 0.821 on our family, 0.914 -> 0.891 on the issue's own model). Precision
+#: first. At 50 Hz 0.9, a policy from
 #: real data: there one sample (20 ms) outlasts any tissue response, the motion sensor
 #: finds a tenth of the simulated pops at best, and a TrunkyXL seated trial had a 0.07 g
 #: spike (6 deg/s) that the quadratic score put at 0.84. At 100 Hz 0.9 too, set after a
