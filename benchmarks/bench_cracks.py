@@ -22,8 +22,9 @@ Printed:
    or a phone's microphone (both simulated).
 6. Strap slaps the family does not draw: the issue says only that a slap dies within
    1-3 samples, not how fast it wobbles. Held-out sessions whose slaps all wobble in one
-   band, from none at all (a bare push) to near the Nyquist frequency: the share called
-   possible cracks, motion sensor alone and with each witness (a stated limit).
+   band, from none at all (a bare push) to near the Nyquist frequency, or all rattle
+   (broadband noise with the same decay): the share called possible cracks, motion
+   sensor alone and with each witness (a stated limit).
 7. Beyond the fitted rates and our own family: the output rates of real parts between
    the fitted ones (LSM6DS 104, 208, 416 Hz; a 500 Hz stream is judged at 250 Hz), and
    the issue's own pop model (:meth:`PopFamily.issue_model`) at every rate.
@@ -135,12 +136,13 @@ SLAP_BANDS_HZ = ((0.1, 1.0), (15.0, 30.0), (60.0, 100.0), (150.0, 400.0))
 
 def slap_shapes() -> None:
     n = max(N // 3, 4)
-    print(f"\nStrap slaps of one wobble band (held-out family otherwise; {n} sessions per cell): "
+    print(f"\nStrap slaps of one shape (held-out family otherwise; {n} sessions per cell): "
           "share called possible cracks, and F1 >= 1 g (>= 1.5 g at 100 Hz)")
-    print(f"{'slap band':>14} {'witness':>9} " + " ".join(f"{r:>14.0f} Hz" for r in RATES if r >= 100))
-    for lo, hi in SLAP_BANDS_HZ:
-        fam = replace(PopFamily.held_out(), slap_hz=((lo, hi),))
-        band = "bare push" if hi <= 1.0 else f"{lo:.0f}-{hi:.0f} Hz"
+    print(f"{'slap':>14} {'witness':>9} " + " ".join(f"{r:>14.0f} Hz" for r in RATES if r >= 100))
+    held_out = PopFamily.held_out()
+    shapes = [("bare push" if hi <= 1.0 else f"{lo:.0f}-{hi:.0f} Hz", replace(held_out, slap_hz=((lo, hi),)))
+              for lo, hi in SLAP_BANDS_HZ] + [("rattle", replace(held_out, slap_rattle_share=1.0))]
+    for band, fam in shapes:
         for which in ("", "snippets", "audio"):
             cells = []
             for rate in (r for r in RATES if r >= 100):

@@ -56,7 +56,8 @@ Confounders
   gyroscope tells such a touch from a pop; with 2–16 g taps alone a refit called three
   handling spikes in BROAD (0.25–0.8 g with 7–32 °/s of rotation) possible cracks.
 * ``strap_slap``: a damped 30–150 Hz wobble, 1–3 g, that dies within 1–3 output samples
-  (issue 16), little rotation (<= 5 °/s). Guess.
+  (issue 16), little rotation (<= 5 °/s). Guess. Optionally (``slap_rattle_share``,
+  stress tests only) a rattle: broadband noise with the same decay.
 * ``vibration``: bursts of 0.2–5 s at 30–250 Hz (phone motors 150–250 Hz, massagers and
   vehicles lower: guess), 0.1–1 g, sensor-fixed; they pass the front end and alias.
 * ``footstep``: heel strikes while walking (norms.md: high-passed peaks median 0.15 g,
@@ -141,6 +142,10 @@ class PopFamily:
     tap_g: Range = (2.0, 16.0)
     rocking_tap_g: Range = (0.2, 16.0)
     slap_hz: tuple[Range, ...]
+    #: Share of slaps that rattle (decaying broadband noise, same amplitude and decay)
+    #: instead of wobbling at one frequency. 0 in both splits: the issue gives a slap's
+    #: decay, not its shape; ``bench_cracks.py``'s slap table tries them all.
+    slap_rattle_share: float = 0.0
     vibration_hz: tuple[Range, ...]
     front_ends: tuple[str, ...]
     lever_arm: bool = False
@@ -349,10 +354,19 @@ def confounder_wave(kind: str, rng: np.random.Generator, fam: PopFamily, rate_hz
         tau_env = n_die / rate_hz / np.log(10.0)
         tau = np.arange(-0.002, max(10 * tau_env, 0.02), dt)
         u = np.clip(tau, 0.0, None)
-        wave = np.where(tau >= 0, np.exp(-u / tau_env) * np.cos(2 * np.pi * f * u), 0.0) * (1 - np.exp(-u / 5e-4))
-        acc = amp_g * _G * wave[:, None] * _unit(rng.normal(size=3))
+        rise = 1 - np.exp(-u / 5e-4)
+        # the rattle's noise and its draw come from an own stream: the session's other events stay
+        own = np.random.default_rng(np.frombuffer(np.array([amp_g, f, n_die]).tobytes(), np.uint32))
+        rattle = fam.slap_rattle_share > 0 and own.random() < fam.slap_rattle_share
+        if rattle:
+            shake = (np.where(tau >= 0, np.exp(-u / tau_env), 0.0) * rise)[:, None] * own.normal(size=(tau.size, 3))
+            shake /= np.max(np.linalg.norm(shake, axis=1))
+            acc, wave = amp_g * _G * shake, shake[:, 0]
+        else:
+            wave = np.where(tau >= 0, np.exp(-u / tau_env) * np.cos(2 * np.pi * f * u), 0.0) * rise
+            acc = amp_g * _G * wave[:, None] * _unit(rng.normal(size=3))
         gyr = np.deg2rad(rng.uniform(0.5, 5.0)) * wave[:, None] * _unit(rng.normal(size=3))
-        return acc, gyr, 0.002, float(n_die / rate_hz), amp_g, {"hz": f, "dies_in_samples": n_die}
+        return acc, gyr, 0.002, float(n_die / rate_hz), amp_g, {"hz": None if rattle else f, "dies_in_samples": n_die}
     if kind == "vibration":
         dur = _loguniform(rng, (0.2, 5.0))
         f = _pick(rng, fam.vibration_hz)
