@@ -123,6 +123,9 @@ def test_about_states_the_crack_detection_limits_by_rate_and_size(multi):
             assert f"at {rate:.0f} Hz fewer than half at any size" in text
         elif half[0] > curve[0][0]:
             assert f"at {rate:.0f} Hz half or more of those of {half[0]:g} g or more" in text
+    # the look-alikes a wearer can act on (bench_cracks.py's slap table)
+    assert "a strap that slaps the sensor as one short push" in text
+    assert "anything that rattles on the tag" in text and "fasten it" in text
 
 
 def test_user_text_is_escaped(multi):

@@ -653,7 +653,8 @@ def detection_note() -> str:
             f"By size, it finds {sizes}. "
             f"A phone's microphone raises that to about {r[100.0][2]:.0%} at 100 Hz and "
             f"{r[200.0][2]:.0%} at 200 Hz, the tag's kHz snippets to {r[100.0][1]:.0%} at 100 Hz and "
-            f"{r[200.0][1]:.0%} at 200 Hz. "
+            f"{r[200.0][1]:.0%} at 200 Hz, but the snippets take anything that rattles on the tag (a loose "
+            "buckle or strap end) for a pop's ringing: fasten it. "
             "A crack score is the probability, among spikes like it in that simulation, that it was a pop.")
 
 

@@ -11,7 +11,8 @@ Two witnesses see more, where the hardware gives them:
   :func:`snippet_evidence` gives each window the share of its energy above
   :attr:`WitnessParams.snippet_split_hz`. A strap that wobbles at 150-400 Hz puts its
   energy where a pop rings: the snippets call about a quarter (200 Hz stream) to a half
-  (400 Hz) of such slaps cracks (``bench_cracks.py``, slap table).
+  (400 Hz) of such slaps cracks, and one that rattles (broadband noise) half to nine in
+  ten (``bench_cracks.py``, slap table): a tag must be worn so that nothing on it rattles.
 * **Sound** (a phone's microphone, e.g. Sensor Logger's ``Microphone.mp4``): a short
   broadband transient. :func:`audio_transients` finds them; a transient within
   ±:attr:`WitnessParams.match_s` of an IMU spike is evidence for a pop, and one with no
