@@ -16,7 +16,9 @@ weighed for the rate, gives 0.34 and 0.74 with fewer false cracks (held out, str
 Above 100 Hz the samples resolve the shape and the products add little (in a trial,
 held-out F1 at 200 Hz 0.73 -> 0.79) but fit our own confounders too closely: the session
 simulator's slaps (30-60 Hz ringing for 25-30 ms, never tuned on) became 8 false cracks
-to 12 true ones at 400 Hz. So the score is linear there (:data:`QUADRATIC_MAX_RATE_HZ`). It is linear without
+to 12 true ones at 400 Hz. Quadratic at 200 Hz alone (a later trial, 100 held-out sessions)
+it gained 0.02 of F1 on our family and lost 0.05 on the issue's own pop model (0.90 ->
+0.86). So the score is linear there (:data:`QUADRATIC_MAX_RATE_HZ`). It is linear without
 a gyroscope too: quadratic, it scored an iPhone's accelerometer-only handling bumps (see
 :class:`tracker.signal.spikes.CrackParams`) 0.97-1.0.
 
