@@ -52,3 +52,22 @@ def test_size_rotation_and_walking_enter_alone_and_only_count_against_a_pop():
                 assert q.weights[i] < 0, (name, q.rate_hz)
     for q in m.no_gyro:  # without the gyroscope the score stays linear (real bumps, see CrackParams)
         assert q.quadratic.size == 0
+
+
+def test_the_rate_note_gives_the_measured_recall_and_threshold_of_each_recording_kind():
+    from tracker.signal.spikes import MEASURED_RECALL, CrackParams, detection_note_for
+
+    cp = CrackParams()
+    note = detection_note_for([(200.0, True), (199.97, True), (100.0, False), (float("nan"), True)])
+    assert note.startswith("For the sessions in this report: at 100 Hz without a gyroscope")
+    assert f"crack score of {cp.threshold_at(100.0, gyro=False):.3g}" in note  # 0.97, not the 0.9 with one
+    assert f"at 200 Hz the motion sensor alone finds about {MEASURED_RECALL[200.0][0]:.0%}" in note
+    assert note.count("at 200 Hz") == 1 and "nan" not in note  # one clause per rate and kind
+    # between measured rates: the nearest one, said so, and the interpolated threshold
+    note = detection_note_for([(104.0, True)])
+    assert "(measured at 100 Hz)" in note and f"{cp.threshold_at(104.0):.3g}." in note
+    # a fast stream is judged on block means at the rates the score was fitted at
+    assert "1600 Hz (judged at 400 Hz)" in detection_note_for([(1600.0, True)])
+    # far below the slowest measured rate nothing is promised
+    assert "too short to see" in detection_note_for([(10.0, True)])
+    assert detection_note_for([]) == "" and detection_note_for([(float("nan"), True)]) == ""

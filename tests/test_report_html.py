@@ -128,6 +128,16 @@ def test_about_states_the_crack_detection_limits_by_rate_and_size(multi):
     assert "anything that rattles on the tag" in text and "fasten it" in text
 
 
+def test_about_says_what_crack_detection_sees_at_the_rates_of_these_sessions(multi):
+    # the sessions of the fixture are 50 Hz recordings with a gyroscope
+    from tracker.signal.spikes import MEASURED_RECALL
+
+    _, _, _, files = multi
+    text = " ".join("".join(_parse(files.html).itertext()).split())
+    assert (f"For the sessions in this report: at 50 Hz the motion sensor alone finds about "
+            f"{MEASURED_RECALL[50.0][0]:.0%} of simulated pops, and a possible crack needs a crack score of 0.9.") in text
+
+
 def test_user_text_is_escaped(multi):
     _, _, _, files = multi
     text = files.html.read_text(encoding="utf-8")

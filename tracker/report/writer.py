@@ -22,7 +22,8 @@ import numpy as np
 from .. import schema
 from ..errors import TrackerError, ValidationError
 from ..signal.result import SessionAnalysis
-from .content import Report, SessionDetail
+from ..signal.spikes import detection_note_for
+from .content import ABOUT_PARAGRAPHS, Report, SessionDetail
 from .figures import plot_progress, plot_session
 from .html import figure_data_uri, figure_png, render_html
 from .pdf import render_pdf
@@ -167,8 +168,17 @@ def build_report(sessions: Sequence[StoredSession], *,
         quality=quality_table(data.sessions),
         attention=attention_notes(data.sessions, data.summaries), progress=progress,
         progress_note=note, details=session_details, version=_version(),
+        about=ABOUT_PARAGRAPHS + _rate_note(data),
     )
     return report, data
+
+
+def _rate_note(data: ReportData) -> tuple[str, ...]:
+    """What crack detection sees at the rates of the analysed sessions (one paragraph)."""
+    analysed = data.sessions[data.sessions["axial_rotation_measured"].notna()]
+    note = detection_note_for(zip(analysed["nominal_rate_hz"].astype(float),
+                                  analysed["axial_rotation_measured"].astype(bool)))
+    return (note,) if note else ()
 
 
 def write_report(sessions: Sequence[StoredSession], out_dir: Path | str, *,

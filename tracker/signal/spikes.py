@@ -90,7 +90,7 @@ Irregular sample times are fine: processing is per gap-free segment, by sample i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +109,7 @@ __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
     "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "GYRO_FEATURE", "PHONE_APP_PROFILES",
     "crack_probability", "score_features", "Witnesses", "MEASURED_RECALL", "DETECTION_CURVE", "detection_note",
+    "detection_note_for",
     "MAX_JUDGED_RATE_HZ", "judged_rate_hz",
 ]
 
@@ -656,6 +657,34 @@ def detection_note() -> str:
             f"{r[200.0][1]:.0%} at 200 Hz, but the snippets take anything that rattles on the tag (a loose "
             "buckle or strap end) for a pop's ringing: fasten it. "
             "A crack score is the probability, among spikes like it in that simulation, that it was a pop.")
+
+
+def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
+    """One sentence on what the crack detection sees in the sessions in hand, given each
+    one's ``(nominal rate in Hz, gyroscope recorded)``: :data:`MEASURED_RECALL` at the
+    nearest measured rate and the threshold there ("" when no rate is known)."""
+    seen = sorted({(round(float(r)), bool(g)) for r, g in recordings if r is not None and np.isfinite(r) and r > 0},
+                  key=lambda x: (x[0], not x[1]))
+    if not seen:
+        return ""
+    lowest = min(MEASURED_RECALL)
+    parts = []
+    for rate, gyro in seen:
+        judged = judged_rate_hz(rate)
+        label = f"{rate} Hz" if round(judged) == rate else f"{rate} Hz (judged at {judged:.0f} Hz)"
+        if judged < 0.9 * lowest:
+            parts.append(f"at {label} a pop is too short to see: at {lowest:.0f} Hz, the slowest rate measured, "
+                         f"the motion sensor alone finds about {MEASURED_RECALL[lowest][0]:.0%} of simulated pops")
+            continue
+        nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
+        measured = "" if round(nearest) == round(judged) else f" (measured at {nearest:.0f} Hz)"
+        pct = f"{MEASURED_RECALL[nearest][0]:.0%}"
+        need = f"a possible crack needs a crack score of {CrackParams().threshold_at(rate, gyro=gyro):.3g}"
+        parts.append(f"at {label} the motion sensor alone finds about {pct} of simulated pops{measured}, and {need}"
+                     if gyro else
+                     f"at {label} without a gyroscope {need}, so it finds fewer pops than the {pct}{measured} "
+                     "it finds with one")
+    return "For the sessions in this report: " + "; ".join(parts) + "."
 
 
 #: Inputs of the crack score, in order (see :func:`score_features`): each with the range
