@@ -66,6 +66,9 @@ def test_the_rate_note_gives_the_measured_recall_and_threshold_of_each_recording
     # between measured rates: the nearest one, said so, and the interpolated threshold
     note = detection_note_for([(104.0, True)])
     assert "(measured at 100 Hz)" in note and f"{cp.threshold_at(104.0):.3g}." in note
+    # a phone's jittery rates near a measured one are one kind, "about" that rate
+    note = detection_note_for([(99.5, True), (100.8, True)])
+    assert note.count("; ") == 0 and "at about 100 Hz the motion sensor alone" in note
     # a fast stream is judged on block means at the rates the score was fitted at
     assert "1600 Hz (judged at 400 Hz)" in detection_note_for([(1600.0, True)])
     # far below the slowest measured rate nothing is promised

@@ -174,10 +174,11 @@ def build_report(sessions: Sequence[StoredSession], *,
 
 
 def _rate_note(data: ReportData) -> tuple[str, ...]:
-    """What crack detection sees at the rates of the analysed sessions (one paragraph)."""
+    """What crack detection sees at the rates of the analysed sessions (one paragraph).
+    An import has no nominal rate: its achieved one is what the analysis judged it at."""
     analysed = data.sessions[data.sessions["axial_rotation_measured"].notna()]
-    note = detection_note_for(zip(analysed["nominal_rate_hz"].astype(float),
-                                  analysed["axial_rotation_measured"].astype(bool)))
+    rate = analysed["nominal_rate_hz"].astype(float).fillna(analysed["achieved_rate_hz"].astype(float))
+    note = detection_note_for(zip(rate, analysed["axial_rotation_measured"].astype(bool)))
     return (note,) if note else ()
 
 

@@ -661,17 +661,26 @@ def detection_note() -> str:
 
 def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
     """One sentence on what the crack detection sees in the sessions in hand, given each
-    one's ``(nominal rate in Hz, gyroscope recorded)``: :data:`MEASURED_RECALL` at the
-    nearest measured rate and the threshold there ("" when no rate is known)."""
-    seen = sorted({(round(float(r)), bool(g)) for r, g in recordings if r is not None and np.isfinite(r) and r > 0},
-                  key=lambda x: (x[0], not x[1]))
-    if not seen:
-        return ""
+    one's ``(rate in Hz, gyroscope recorded)``: :data:`MEASURED_RECALL` at the nearest
+    measured rate and the threshold there ("" when no rate is known). A rate within 3 % of
+    a measured one (a phone's 99.5 or 100.8 Hz) is said as "about" that rate."""
     lowest = min(MEASURED_RECALL)
-    parts = []
-    for rate, gyro in seen:
+    kinds: dict[tuple[float, bool], set[int]] = {}  # (rate judged at, gyro) -> the recorded rates
+    for rate, gyro in recordings:
+        if rate is None or not np.isfinite(rate) or rate <= 0:
+            continue
         judged = judged_rate_hz(rate)
-        label = f"{rate} Hz" if round(judged) == rate else f"{rate} Hz (judged at {judged:.0f} Hz)"
+        nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
+        shown = nearest if abs(np.log2(nearest / judged)) < np.log2(1.03) else round(judged, 1)
+        kinds.setdefault((shown, bool(gyro)), set()).add(round(rate))
+    parts = []
+    for (judged, gyro), recorded in sorted(kinds.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
+        if recorded == {round(judged)}:
+            label = f"{judged:.0f} Hz"
+        elif max(recorded) < 1.5 * judged:
+            label = f"about {judged:.0f} Hz"
+        else:  # a fast stream, judged on block means
+            label = f"{'/'.join(str(r) for r in sorted(recorded))} Hz (judged at {judged:.0f} Hz)"
         if judged < 0.9 * lowest:
             parts.append(f"at {label} a pop is too short to see: at {lowest:.0f} Hz, the slowest rate measured, "
                          f"the motion sensor alone finds about {MEASURED_RECALL[lowest][0]:.0%} of simulated pops")
@@ -679,12 +688,12 @@ def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
         nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
         measured = "" if round(nearest) == round(judged) else f" (measured at {nearest:.0f} Hz)"
         pct = f"{MEASURED_RECALL[nearest][0]:.0%}"
-        need = f"a possible crack needs a crack score of {CrackParams().threshold_at(rate, gyro=gyro):.3g}"
+        need = f"a possible crack needs a crack score of {CrackParams().threshold_at(judged, gyro=gyro):.3g}"
         parts.append(f"at {label} the motion sensor alone finds about {pct} of simulated pops{measured}, and {need}"
                      if gyro else
                      f"at {label} without a gyroscope {need}, so it finds fewer pops than the {pct}{measured} "
                      "it finds with one")
-    return "For the sessions in this report: " + "; ".join(parts) + "."
+    return "For the sessions in this report: " + "; ".join(parts) + "." if parts else ""
 
 
 #: Inputs of the crack score, in order (see :func:`score_features`): each with the range
