@@ -55,7 +55,7 @@ def test_size_rotation_and_walking_enter_alone_and_only_count_against_a_pop():
 
 
 def test_the_rate_note_gives_the_measured_recall_and_threshold_of_each_recording_kind():
-    from tracker.signal.spikes import MEASURED_RECALL, CrackParams, detection_note_for
+    from tracker.signal.spikes import MEASURED_RECALL, CrackParams, detection_limits, detection_note_for
 
     cp = CrackParams()
     note = detection_note_for([(200.0, True), (199.97, True), (100.0, False), (float("nan"), True)])
@@ -63,6 +63,8 @@ def test_the_rate_note_gives_the_measured_recall_and_threshold_of_each_recording
     assert f"crack score of {cp.threshold_at(100.0, gyro=False):.3g}" in note  # 0.97, not the 0.9 with one
     assert f"at 200 Hz the motion sensor alone finds about {MEASURED_RECALL[200.0][0]:.0%}" in note
     assert note.count("at 200 Hz") == 1 and "nan" not in note  # one clause per rate and kind
+    assert "fewer pops are found than" in note
+    assert detection_limits(200.0, True) in note and detection_limits(float("nan"), True) == ""
     # between measured rates: the nearest one, said so, and the interpolated threshold
     note = detection_note_for([(104.0, True)])
     assert "(measured at 100 Hz)" in note and f"{cp.threshold_at(104.0):.3g}." in note

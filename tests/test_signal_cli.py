@@ -49,6 +49,11 @@ def test_analyze_stored_session_saves_result(sim, data_dir: Path) -> None:  # no
     assert result.exit_code == 0, result.output
     assert "chair_backbend" in result.output and "possible" in result.output
     assert "not a diagnosis" in result.output
+    # what the detection sees at this rate, next to the possible cracks (a 50 Hz recording)
+    from tracker.signal.spikes import MEASURED_RECALL
+
+    assert (f"at 50 Hz the motion sensor alone finds about {MEASURED_RECALL[50.0][0]:.0%} of simulated pops, "
+            "and a possible crack needs a crack score of 0.9") in result.output
     with Store.open(data_dir) as store:
         assert load_analysis(store, sid) is None  # --no-store kept it out
     result = run("analyze", "latest", "--json")

@@ -54,6 +54,11 @@ def _print_table(analysis: SessionAnalysis, label: str) -> None:
     click.echo("")
     click.echo(f"spikes    {len(analysis.spikes)} short acceleration impulses, "
                f"{len(analysis.cracks)} judged a possible crack")
+    from ..signal.spikes import detection_limits  # loaded with the analysis anyway
+
+    limits = detection_limits(analysis.sample_rate_hz, s.angles_available.axial_rotation)
+    if limits:
+        click.echo(f"          ({limits})")
     for c in analysis.cracks:
         where = f"in repetition {c.rep}" if c.rep is not None else "outside repetitions"
         click.echo(f"  possible crack at {c.t_s:8.2f} s  score {c.score:.2f}  {where}")

@@ -109,7 +109,7 @@ __all__ = [
     "SpikeParams", "CrackParams", "detect_spikes", "judge_cracks", "SpikeStream",
     "SPIKE_COLUMNS", "JUDGED_COLUMNS", "KINDS", "SCORE_FEATURES", "GYRO_FEATURE", "PHONE_APP_PROFILES",
     "crack_probability", "score_features", "Witnesses", "MEASURED_RECALL", "DETECTION_CURVE", "detection_note",
-    "detection_note_for",
+    "detection_note_for", "detection_limits",
     "MAX_JUDGED_RATE_HZ", "judged_rate_hz",
 ]
 
@@ -659,13 +659,10 @@ def detection_note() -> str:
             "A crack score is the probability, among spikes like it in that simulation, that it was a pop.")
 
 
-def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
-    """One sentence on what the crack detection sees in the sessions in hand, given each
-    one's ``(rate in Hz, gyroscope recorded)``: :data:`MEASURED_RECALL` at the nearest
-    measured rate and the threshold there ("" when no rate is known). A rate within 3 % of
-    a measured one (a phone's 99.5 or 100.8 Hz) is said as "about" that rate."""
-    lowest = min(MEASURED_RECALL)
-    kinds: dict[tuple[float, bool], set[int]] = {}  # (rate judged at, gyro) -> the recorded rates
+def _detection_kinds(recordings: Iterable[tuple[float, bool]]) -> dict[tuple[float, bool], set[int]]:
+    """(rate judged at, gyroscope) -> the recorded rates (Hz) of that kind. A rate within
+    3 % of a measured one (a phone's 99.5 or 100.8 Hz) counts as that rate."""
+    kinds: dict[tuple[float, bool], set[int]] = {}
     for rate, gyro in recordings:
         if rate is None or not np.isfinite(rate) or rate <= 0:
             continue
@@ -673,26 +670,40 @@ def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
         nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
         shown = nearest if abs(np.log2(nearest / judged)) < np.log2(1.03) else round(judged, 1)
         kinds.setdefault((shown, bool(gyro)), set()).add(round(rate))
-    parts = []
-    for (judged, gyro), recorded in sorted(kinds.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
-        if recorded == {round(judged)}:
-            label = f"{judged:.0f} Hz"
-        elif max(recorded) < 1.5 * judged:
-            label = f"about {judged:.0f} Hz"
-        else:  # a fast stream, judged on block means
-            label = f"{'/'.join(str(r) for r in sorted(recorded))} Hz (judged at {judged:.0f} Hz)"
-        if judged < 0.9 * lowest:
-            parts.append(f"at {label} a pop is too short to see: at {lowest:.0f} Hz, the slowest rate measured, "
-                         f"the motion sensor alone finds about {MEASURED_RECALL[lowest][0]:.0%} of simulated pops")
-            continue
-        nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
-        measured = "" if round(nearest) == round(judged) else f" (measured at {nearest:.0f} Hz)"
-        pct = f"{MEASURED_RECALL[nearest][0]:.0%}"
-        need = f"a possible crack needs a crack score of {CrackParams().threshold_at(judged, gyro=gyro):.3g}"
-        parts.append(f"at {label} the motion sensor alone finds about {pct} of simulated pops{measured}, and {need}"
-                     if gyro else
-                     f"at {label} without a gyroscope {need}, so it finds fewer pops than the {pct}{measured} "
-                     "it finds with one")
+    return kinds
+
+
+def _detection_clause(judged: float, gyro: bool, recorded: set[int]) -> str:
+    if recorded == {round(judged)}:
+        label = f"{judged:.0f} Hz"
+    elif max(recorded) < 1.5 * judged:
+        label = f"about {judged:.0f} Hz"
+    else:  # a fast stream, judged on block means
+        label = f"{'/'.join(str(r) for r in sorted(recorded))} Hz (judged at {judged:.0f} Hz)"
+    lowest = min(MEASURED_RECALL)
+    if judged < 0.9 * lowest:
+        return (f"at {label} a pop is too short to see: at {lowest:.0f} Hz, the slowest rate measured, "
+                f"the motion sensor alone finds about {MEASURED_RECALL[lowest][0]:.0%} of simulated pops")
+    nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
+    measured = "" if round(nearest) == round(judged) else f" (measured at {nearest:.0f} Hz)"
+    pct = f"{MEASURED_RECALL[nearest][0]:.0%}"
+    need = f"a possible crack needs a crack score of {CrackParams().threshold_at(judged, gyro=gyro):.3g}"
+    if gyro:
+        return f"at {label} the motion sensor alone finds about {pct} of simulated pops{measured}, and {need}"
+    return f"at {label} without a gyroscope {need}, so fewer pops are found than the {pct}{measured} found with one"
+
+
+def detection_limits(rate_hz: float, gyro: bool) -> str:
+    """What the crack detection sees in one recording (a clause: :data:`MEASURED_RECALL` at
+    the nearest measured rate and the threshold there; "" for an unknown rate)."""
+    return "; ".join(_detection_clause(j, g, r) for (j, g), r in _detection_kinds([(rate_hz, gyro)]).items())
+
+
+def detection_note_for(recordings: Iterable[tuple[float, bool]]) -> str:
+    """One sentence on what the crack detection sees in the sessions in hand, given each
+    one's ``(rate in Hz, gyroscope recorded)`` ("" when no rate is known)."""
+    kinds = _detection_kinds(recordings)
+    parts = [_detection_clause(j, g, kinds[(j, g)]) for j, g in sorted(kinds, key=lambda k: (k[0], not k[1]))]
     return "For the sessions in this report: " + "; ".join(parts) + "." if parts else ""
 
 
