@@ -151,11 +151,16 @@ async def test_page_follows_a_guided_recording_and_a_pain_answer_reaches_the_sto
         with pytest.raises(urllib.error.URLError):  # the server lived as long as the recording
             await asyncio.to_thread(_get, web.url)
         debug = await page.evaluate("window.trackerDebug")
+        limits = await page.text_content("#crack-limits")
         await chrome.close()
     sid = run.result.session_id
     # everything the page loaded came from tracker, with the token; no script error, no CSP violation
     assert requests and all(u.startswith(base) and f"token={web.token}" in u for u in requests), requests
     assert not errors, errors
+    # next to "no possible cracks", what the detection sees at this 100 Hz stream
+    from tracker.signal.spikes import detection_limits
+
+    assert limits == f"({detection_limits(100.0, True)})" and "finds about" in limits
     # what the page showed, frame by frame: (step title, timer kind, timer text, primary angle)
     dom = debug["dom"]
     # the step shows: every step of the routine appeared, in order

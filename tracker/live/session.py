@@ -34,6 +34,7 @@ from ..quality import Quality
 from ..recording import Recording
 from ..schema import EXERCISES, IMPULSE_EVENT
 from ..signal.params import AnalysisParams
+from ..signal.spikes import detection_limits
 from ..signal.witnesses import ImpulseWindow
 from .analyzer import LiveAnalyzer, LiveEvent, LiveParams
 from .guided import GuidedRoutine, exercise_label, hold_targets
@@ -399,7 +400,8 @@ class LiveSession(RecorderObserver):
             primary=an.primary, phase=an.phase, exercise=exercise, side=side,
             rep_counts=ordered_counts(an.rep_counts),
             hold_s=an.hold_s, hold_target_s=target, peak_deg=an.peak_deg, usual_peak_deg=usual,
-            cracks=len(an.cracks), alerts=alerts, guided=self.guided.view() if self.guided else None,
+            cracks=len(an.cracks), crack_limits=detection_limits(an.fs, an.has_gyro), alerts=alerts,
+            guided=self.guided.view() if self.guided else None,
             guidance=self._guidance, pain=dict(self.pain), status=self.status, session_id=self.session_id,
         )
 

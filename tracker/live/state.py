@@ -139,6 +139,10 @@ class LiveState:
         The person's usual peak for this exercise and side (previous sessions).
     cracks : int
         Possible cracks so far.
+    crack_limits : str
+        What crack detection sees at this stream's rate ("" before the analysis starts):
+        :func:`tracker.signal.spikes.detection_limits`, so "no possible cracks" is not read
+        as "no pops".
     alerts : tuple of Alert
         Newest first.
     guided : GuidedView or None
@@ -166,6 +170,7 @@ class LiveState:
     peak_deg: float | None = None
     usual_peak_deg: float | None = None
     cracks: int = 0
+    crack_limits: str = ""
     alerts: tuple[Alert, ...] = ()
     guided: GuidedView | None = None
     guidance: str | None = None

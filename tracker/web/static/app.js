@@ -205,6 +205,7 @@
     text("cracks", f.cracks ? f.cracks + " possible crack" + (f.cracks === 1 ? "" : "s") +
       " — short acceleration spikes the sensor saw, not a diagnosis" : "No possible cracks so far");
     $("cracks").classList.toggle("some", f.cracks > 0);
+    text("crack-limits", f.crack_limits ? "(" + f.crack_limits + ")" : "");
     const alerts = $("alerts");
     const key = JSON.stringify(f.alerts);
     if (alerts.dataset.key !== key) {
