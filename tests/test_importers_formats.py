@@ -363,7 +363,9 @@ def test_accelerometer_only_export_import_store_analyze_export(tmp_path: Path) -
     assert [r["exercise"] for r in ana["reps"]] == [t.exercise for t in truth]
     for r, t in zip(ana["reps"], truth):
         assert r["start_s"] <= t.peak_s <= r["end_s"]
-    assert NO_GYRO_NOTE in run("show", sid)  # from the analysis
+    shown = run("show", sid)
+    assert NO_GYRO_NOTE in shown  # from the analysis
+    assert "without a gyroscope a possible crack needs a crack score of 0.97" in shown
     run("export", sid, "--what", "raw,angles", "--out", str(out))
     angles = pd.read_csv(out / f"{sid}_angles.csv")
     twists = [t for t in sim.truth.reps if t.exercise in ("seated_twist", "trunk_rotation")]

@@ -38,7 +38,8 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
     click.echo(f"session   {info.id}  ({info.status})")
     click.echo(f"started   {info.started_at:%Y-%m-%d %H:%M:%S} UTC   duration {info.duration_s:.1f} s")
     click.echo(f"device    {info.device}  profile {info.profile}  placement {info.placement}")
-    if not had_gyroscope(store, sid, analysis):
+    gyro = had_gyroscope(store, sid, analysis)
+    if not gyro:
         click.echo(f"sensor    {NO_GYRO_NOTE}")
     if info.notes:
         click.echo(f"notes     {info.notes}")
@@ -66,5 +67,10 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
             click.echo(f"  {i:>2} {rep.exercise:<15} {rep.side or '':<5} peak {rep.peak_deg:+6.1f}°  {hold}")
         for crack in analysis.cracks:
             click.echo(f"  possible crack at {crack.t_s:.2f} s (score {crack.score:.2f})")
+        from ..signal.spikes import detection_limits  # loaded with the analysis anyway
+
+        limits = detection_limits(analysis.sample_rate_hz, gyro)
+        if limits:
+            click.echo(f"  ({limits})")
     if pain["pain_before"] is not None and max(pain["pain_before"] or 0, pain["pain_after"] or 0) >= 7:
         click.echo(f"note: high pain reported. {SAFETY_GUIDANCE}")
