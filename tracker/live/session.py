@@ -95,6 +95,7 @@ class LiveSession(RecorderObserver):
         self.session_id: str | None = None
         self.started: SessionStarted | None = None
         self.analyzer: LiveAnalyzer | None = None
+        self._crack_limits = ""  # what crack detection sees at the stream's rate (set on start)
         self.analysis_error: str | None = None  # the live analyser failed: why (recording goes on)
         self.link = LinkInfo()
         self.status = "recording"
@@ -130,6 +131,7 @@ class LiveSession(RecorderObserver):
             started.rate_hz, params=self.params, live=self.live_params,
             has_gyro=started.profile.has_gyro, use_mag=False, usual_peaks_deg=self._usual,
             mounting_prior=self._mounting_prior(started.meta.device))
+        self._crack_limits = detection_limits(started.rate_hz, started.profile.has_gyro)
         self._say(None, "info", f"Recording session {started.session_id} from {started.meta.device} "
                                 f"at {started.rate_hz:g} Hz")
         if self.pain["before"] is not None:
@@ -400,7 +402,7 @@ class LiveSession(RecorderObserver):
             primary=an.primary, phase=an.phase, exercise=exercise, side=side,
             rep_counts=ordered_counts(an.rep_counts),
             hold_s=an.hold_s, hold_target_s=target, peak_deg=an.peak_deg, usual_peak_deg=usual,
-            cracks=len(an.cracks), crack_limits=detection_limits(an.fs, an.has_gyro), alerts=alerts,
+            cracks=len(an.cracks), crack_limits=self._crack_limits, alerts=alerts,
             guided=self.guided.view() if self.guided else None,
             guidance=self._guidance, pain=dict(self.pain), status=self.status, session_id=self.session_id,
         )

@@ -174,11 +174,9 @@ def build_report(sessions: Sequence[StoredSession], *,
 
 
 def _rate_note(data: ReportData) -> tuple[str, ...]:
-    """What crack detection sees at the rates of the analysed sessions (one paragraph).
-    An import has no nominal rate: its achieved one is what the analysis judged it at."""
-    analysed = data.sessions[data.sessions["axial_rotation_measured"].notna()]
-    rate = analysed["nominal_rate_hz"].astype(float).fillna(analysed["achieved_rate_hz"].astype(float))
-    note = detection_note_for(zip(rate, analysed["axial_rotation_measured"].astype(bool)))
+    """What crack detection sees at the rates the sessions were analysed at (one paragraph)."""
+    note = detection_note_for((a.sample_rate_hz, a.summary.angles_available.axial_rotation)
+                              for a in data.analyses.values() if a is not None)
     return (note,) if note else ()
 
 

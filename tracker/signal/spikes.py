@@ -659,6 +659,11 @@ def detection_note() -> str:
             "A crack score is the probability, among spikes like it in that simulation, that it was a pop.")
 
 
+def _nearest_measured_rate(rate_hz: float) -> float:
+    """The rate of :data:`MEASURED_RECALL` nearest ``rate_hz`` (in log rate)."""
+    return min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / rate_hz)))
+
+
 def _detection_kinds(recordings: Iterable[tuple[float, bool]]) -> dict[tuple[float, bool], set[int]]:
     """(rate judged at, gyroscope) -> the recorded rates (Hz) of that kind. A rate within
     3 % of a measured one (a phone's 99.5 or 100.8 Hz) counts as that rate."""
@@ -667,7 +672,7 @@ def _detection_kinds(recordings: Iterable[tuple[float, bool]]) -> dict[tuple[flo
         if rate is None or not np.isfinite(rate) or rate <= 0:
             continue
         judged = judged_rate_hz(rate)
-        nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
+        nearest = _nearest_measured_rate(judged)
         shown = nearest if abs(np.log2(nearest / judged)) < np.log2(1.03) else round(judged, 1)
         kinds.setdefault((shown, bool(gyro)), set()).add(round(rate))
     return kinds
@@ -684,7 +689,7 @@ def _detection_clause(judged: float, gyro: bool, recorded: set[int]) -> str:
     if judged < 0.9 * lowest:
         return (f"at {label} a pop is too short to see: at {lowest:.0f} Hz, the slowest rate measured, "
                 f"the motion sensor alone finds about {MEASURED_RECALL[lowest][0]:.0%} of simulated pops")
-    nearest = min(MEASURED_RECALL, key=lambda k: abs(np.log2(k / judged)))
+    nearest = _nearest_measured_rate(judged)
     measured = "" if round(nearest) == round(judged) else f" (measured at {nearest:.0f} Hz)"
     pct = f"{MEASURED_RECALL[nearest][0]:.0%}"
     need = f"a possible crack needs a crack score of {CrackParams().threshold_at(judged, gyro=gyro):.3g}"
