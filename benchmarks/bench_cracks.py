@@ -161,10 +161,16 @@ def other_rates_and_models() -> None:
     # vibration bursts of 5-30 Hz (a vehicle, a massager on a low setting): a few cycles
     # of a slow buzz look like a tissue response
     slow_buzz = replace(PopFamily.held_out(), vibration_hz=((5.0, 30.0),))
+    # bursts of only 0.2-0.3 s (a phone's notification), at the held-out frequencies and
+    # slow: the shaking 60-200 ms from a short burst's middle is half over
+    short_burst = replace(PopFamily.held_out(), vibration_s=(0.2, 0.3))
+    short_buzz = replace(slow_buzz, vibration_s=(0.2, 0.3))
     rows = [("held-out", r, None) for r in (104.0, 208.0, 250.0, 416.0)] + \
         [("issue's", r, PopFamily.issue_model()) for r in RATES if r >= 100] + \
         [("light taps", r, light) for r in RATES if r >= 100] + \
-        [("5-30 Hz buzz", r, slow_buzz) for r in RATES if r >= 100]
+        [("5-30 Hz buzz", r, slow_buzz) for r in RATES if r >= 100] + \
+        [("short burst", r, short_burst) for r in RATES if r >= 100] + \
+        [("short buzz", r, short_buzz) for r in RATES if r >= 100]
     for name, rate, fam in rows:
         t = run("held_out", rate, N, cp=CP, family=fam)
         worst, kind = max((t.conf_rate(k), k) for k in CONFOUNDER_KINDS if t.conf[k])

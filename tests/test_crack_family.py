@@ -131,6 +131,12 @@ def test_a_family_override_draws_its_own_ranges_and_keeps_the_session():
     assert slaps and all(0.1 <= c.params["hz"] <= 1.0 for c in slaps)
     assert not any(0.1 <= c.params["hz"] <= 1.0 for c in base.confounders if c.kind == "strap_slap")
     np.testing.assert_array_equal(sim.recording.t_s, base.recording.t_s)
+    # ... and its stated-limit table's shortest bursts (a notification's buzz)
+    short = simulate_family(3, 200.0, split="held_out", minutes=2.0,
+                            family=replace(PopFamily.held_out(), vibration_s=(0.2, 0.3)))
+    bursts = [c.duration_s for c in short.confounders if c.kind == "vibration"]
+    assert bursts and all(0.2 <= d <= 0.3 for d in bursts)
+    assert any(c.duration_s > 0.3 for c in base.confounders if c.kind == "vibration")
 
 
 @pytest.mark.parametrize(("rate", "min_amp_g", "min_f1"), [(100.0, 1.5, 0.7), (200.0, 1.0, 0.75)])

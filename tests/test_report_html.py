@@ -126,6 +126,7 @@ def test_about_states_the_crack_detection_limits_by_rate_and_size(multi):
     # the look-alikes a wearer can act on (bench_cracks.py's slap table)
     assert "a strap that slaps the sensor as one short push" in text
     assert "anything that rattles on the tag" in text and "fasten it" in text
+    assert "a notification on a phone worn as the sensor: silence it" in text
 
 
 def test_about_says_what_crack_detection_sees_at_the_rates_of_these_sessions(multi):

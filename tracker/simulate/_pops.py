@@ -147,6 +147,8 @@ class PopFamily:
     #: decay, not its shape; ``bench_cracks.py``'s slap table tries them all.
     slap_rattle_share: float = 0.0
     vibration_hz: tuple[Range, ...]
+    #: A burst's length, s, log-uniform (issue 16's range; the spread: guess).
+    vibration_s: Range = (0.2, 5.0)
     front_ends: tuple[str, ...]
     lever_arm: bool = False
 
@@ -368,7 +370,7 @@ def confounder_wave(kind: str, rng: np.random.Generator, fam: PopFamily, rate_hz
         gyr = np.deg2rad(rng.uniform(0.5, 5.0)) * wave[:, None] * _unit(rng.normal(size=3))
         return acc, gyr, 0.002, float(n_die / rate_hz), amp_g, {"hz": None if rattle else f, "dies_in_samples": n_die}
     if kind == "vibration":
-        dur = _loguniform(rng, (0.2, 5.0))
+        dur = _loguniform(rng, fam.vibration_s)
         f = _pick(rng, fam.vibration_hz)
         amp_g = _loguniform(rng, (0.1, 1.0))
         tau = np.arange(0.0, dur, dt)
