@@ -265,6 +265,7 @@ def test_cli_record_from_phyphox(tmp_path: Path) -> None:
     assert info.meta.profile == "phyphox-live" and info.status == "complete"
     assert rec.duration_s == pytest.approx(3.0, abs=0.02)
     assert "(seconds)" in r.output
+    assert "silence it (do not disturb)" in r.output  # a notification's buzz looks like a pop
 
 
 def test_cli_record_from_sensor_logger_push(tmp_path: Path) -> None:

@@ -166,6 +166,12 @@ SAFETY_GUIDANCE = (
     "A 'possible crack' is a short acceleration spike, not a diagnosis."
 )
 
+#: Said when a phone streams as the sensor: a notification's buzz of a quarter of a second
+#: and a pouch that slaps are what crack detection takes for a pop most often (README,
+#: "Stated limits").
+PHONE_WEARING = ("Wearing the phone as the sensor: silence it (do not disturb) and wear it snug, "
+                 "or a notification's buzz or a loose pouch can look like a possible crack.")
+
 #: What a session without a gyroscope gives (Polar H10, micro:bit, an accelerometer-only
 #: phone export; its gyroscope column is all zeros): said on import, by analyze, show and
 #: the report. Gravity does not show a turn about the vertical.

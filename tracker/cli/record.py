@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..quality import Quality
-from ..schema import SAFETY_GUIDANCE
+from ..schema import PHONE_WEARING, SAFETY_GUIDANCE
 from ._common import data_dir_option, open_store
 
 __all__ = ["record", "ProgressPrinter", "print_quality", "install_stop_signals"]
@@ -193,6 +193,8 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     store = open_store(data_dir)
     policy = ReconnectPolicy(give_up_after_s=give_up_s)
     click.echo(SAFETY_GUIDANCE, err=True)
+    if phyphox_url or sensor_logger is not None:
+        click.echo(PHONE_WEARING, err=True)
     live = LiveRun(store, guided=guided, no_prompt=no_prompt, plain=plain, web=web, quiet=quiet)
     if not live.before():
         return
