@@ -268,6 +268,23 @@ def test_cli_record_from_phyphox(tmp_path: Path) -> None:
     assert "silence it (do not disturb)" in r.output  # a notification's buzz looks like a pop
 
 
+def test_cli_sensor_logger_without_the_phone_extra_says_what_to_install_before_starting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if not installed
+    r = CliRunner().invoke(cli, ["record", "--sensor-logger", "127.0.0.1:0", "--seconds", "1", "--no-prompt",
+                                 "--plain", "--data-dir", str(tmp_path / "store")])
+    assert r.exit_code == 1
+    assert "--sensor-logger needs starlette: pip install 'tracker[phone]'" in r.output
+    assert "Stretch gently" not in r.output  # nothing started, no session store made
+    assert not (tmp_path / "store").exists()
+
+
 def test_cli_record_from_sensor_logger_push(tmp_path: Path) -> None:
     import os
     import re

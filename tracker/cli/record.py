@@ -184,9 +184,11 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     if sum(map(bool, (phyphox_url, sensor_logger, virtual or target or profile_id))) > 1:
         raise click.UsageError("choose one source: a BLE sensor, --virtual, --phyphox or --sensor-logger")
     if sensor_logger is not None:
-        from ..phone import parse_listen_address
+        from ..phone import parse_listen_address, require_server
 
-        parse_listen_address(sensor_logger)  # a bad address fails before any question is asked
+        # a bad address or a missing extra fails before any question is asked
+        parse_listen_address(sensor_logger)
+        require_server()
     from ..ble.client import ReconnectPolicy
     from ..live.run import LiveRun
 

@@ -10,6 +10,6 @@ bytes into samples. Store writer, gap and data-quality handling, live view,
 from __future__ import annotations
 
 from .phyphox import PhyphoxSource, parse_phyphox_url
-from .sensor_logger import SensorLoggerSource, parse_listen_address
+from .sensor_logger import SensorLoggerSource, parse_listen_address, require_server
 
-__all__ = ["PhyphoxSource", "SensorLoggerSource", "parse_phyphox_url", "parse_listen_address"]
+__all__ = ["PhyphoxSource", "SensorLoggerSource", "parse_phyphox_url", "parse_listen_address", "require_server"]

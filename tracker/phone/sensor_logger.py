@@ -25,7 +25,7 @@ from ..ble.client import LinkEvent, LinkState, ReconnectPolicy
 from ..errors import DecodeError, DeviceError
 from ..profiles.phone import SENSOR_LOGGER_PUSH, parse_push
 
-__all__ = ["SensorLoggerSource", "parse_listen_address", "MAX_BODY_BYTES"]
+__all__ = ["SensorLoggerSource", "parse_listen_address", "require_server", "MAX_BODY_BYTES"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,16 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 #: every 0.2–1 s by default).
 SILENCE_S = 5.0
 PUSH_PATH = "/push"
+
+
+def require_server() -> None:
+    """Raise :class:`DeviceError` naming what to install when the ``phone`` extra (the HTTP
+    server Sensor Logger pushes to) is missing."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise DeviceError(f"--sensor-logger needs {exc.name}: pip install 'tracker[phone]'") from None
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
@@ -181,11 +191,8 @@ class SensorLoggerSource:
 
     # ------------------------------------------------------------------ serving
     async def run(self, stop: asyncio.Event) -> None:
-        try:
-            import starlette  # noqa: F401
-            import uvicorn
-        except ModuleNotFoundError as exc:
-            raise DeviceError(f"--sensor-logger needs {exc.name}: pip install 'tracker[phone]'") from None
+        require_server()
+        import uvicorn
 
         class _Server(uvicorn.Server):
             # The recording owns Ctrl-C (install_stop_signals); uvicorn must not take it.
