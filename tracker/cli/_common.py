@@ -66,3 +66,13 @@ def environ_flag(name: str) -> bool:
 def plural(n: int, noun: str) -> str:
     """``"1 possible crack"``, ``"2 possible cracks"``."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def echo_crack_limits(rate_hz: float, gyro: bool, indent: str) -> None:
+    """Under a session's possible cracks: what crack detection sees at its rate, in
+    brackets (nothing for an unknown rate), so "no possible cracks" is not read as "no pops"."""
+    from ..signal.spikes import detection_limits  # loaded with the analysis anyway
+
+    limits = detection_limits(rate_hz, gyro)
+    if limits:
+        click.echo(f"{indent}({limits})")

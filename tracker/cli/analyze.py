@@ -9,7 +9,7 @@ import click
 
 from ..errors import TrackerError
 from ..schema import NO_GYRO_NOTE, SAFETY_GUIDANCE
-from ._common import data_dir_option, echo_json, open_store
+from ._common import data_dir_option, echo_crack_limits, echo_json, open_store
 
 if TYPE_CHECKING:
     from ..signal.result import SessionAnalysis
@@ -54,11 +54,7 @@ def _print_table(analysis: SessionAnalysis, label: str) -> None:
     click.echo("")
     click.echo(f"spikes    {len(analysis.spikes)} short acceleration impulses, "
                f"{len(analysis.cracks)} judged a possible crack")
-    from ..signal.spikes import detection_limits  # loaded with the analysis anyway
-
-    limits = detection_limits(analysis.sample_rate_hz, s.angles_available.axial_rotation)
-    if limits:
-        click.echo(f"          ({limits})")
+    echo_crack_limits(analysis.sample_rate_hz, s.angles_available.axial_rotation, indent=" " * 10)
     for c in analysis.cracks:
         where = f"in repetition {c.rep}" if c.rep is not None else "outside repetitions"
         click.echo(f"  possible crack at {c.t_s:8.2f} s  score {c.score:.2f}  {where}")

@@ -183,6 +183,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     """
     if sum(map(bool, (phyphox_url, sensor_logger, virtual or target or profile_id))) > 1:
         raise click.UsageError("choose one source: a BLE sensor, --virtual, --phyphox or --sensor-logger")
+    phone = bool(phyphox_url) or sensor_logger is not None
     if sensor_logger is not None:
         from ..phone import parse_listen_address, require_server
 
@@ -195,7 +196,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
     store = open_store(data_dir)
     policy = ReconnectPolicy(give_up_after_s=give_up_s)
     click.echo(SAFETY_GUIDANCE, err=True)
-    if phyphox_url or sensor_logger is not None:
+    if phone:
         click.echo(PHONE_WEARING, err=True)
     live = LiveRun(store, guided=guided, no_prompt=no_prompt, plain=plain, web=web, quiet=quiet)
     if not live.before():
@@ -306,7 +307,7 @@ def record(target: str | None, profile_id: str | None, rate_hz: float | None, se
         stop = asyncio.Event()
         install_stop_signals(stop)
         async with live.running(stop) as observers:
-            if phyphox_url or sensor_logger is not None:
+            if phone:
                 return await run_phone(stop, observers)
             return await (run_virtual if virtual else run_real)(stop, observers)
 

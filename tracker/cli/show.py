@@ -8,7 +8,7 @@ import click
 
 from ..schema import NO_GYRO_NOTE, SAFETY_GUIDANCE
 from ..sessions import had_gyroscope, load_analysis
-from ._common import data_dir_option, echo_json, open_store, plural
+from ._common import data_dir_option, echo_crack_limits, echo_json, open_store, plural
 
 
 def _fmt(value: object, unit: str = "", digits: int = 1) -> str:
@@ -67,10 +67,6 @@ def show(session: str, as_json: bool, data_dir: Path | None) -> None:
             click.echo(f"  {i:>2} {rep.exercise:<15} {rep.side or '':<5} peak {rep.peak_deg:+6.1f}°  {hold}")
         for crack in analysis.cracks:
             click.echo(f"  possible crack at {crack.t_s:.2f} s (score {crack.score:.2f})")
-        from ..signal.spikes import detection_limits  # loaded with the analysis anyway
-
-        limits = detection_limits(analysis.sample_rate_hz, gyro)
-        if limits:
-            click.echo(f"  ({limits})")
+        echo_crack_limits(analysis.sample_rate_hz, gyro, indent="  ")
     if pain["pain_before"] is not None and max(pain["pain_before"] or 0, pain["pain_after"] or 0) >= 7:
         click.echo(f"note: high pain reported. {SAFETY_GUIDANCE}")
